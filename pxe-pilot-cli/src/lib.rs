@@ -1,0 +1,2 @@
+//! The pxe-pilot command-line client (work in progress).
+#![forbid(unsafe_code)]

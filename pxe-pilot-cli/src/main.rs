@@ -1,0 +1,2 @@
+//! `pxe-pilot`: the command-line client.
+fn main() {}

@@ -1,0 +1,239 @@
+//! The JSON the server answers and the client sends, shared so that they cannot drift.
+//!
+//! Field names are the original PXE Pilot's (`macAddresses`, `powerState`, `config_path`...).
+//! Secrets never reach these types: an IPMI block is shown without its password, a management
+//! block without its variables.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::Configuration;
+use crate::inventory::{Bootloader, Host};
+use crate::mac::MacAddress;
+use crate::pilot::{Deployment, HostState};
+
+/// The body of `PUT /v1/configurations/{name}/deploy`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployRequest {
+    /// The hosts to switch.
+    pub hosts: Vec<HostQuery>,
+}
+
+/// One host of a deploy request: by name, by any of its MAC addresses, or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostQuery {
+    /// The host's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Any MAC address of the host, in any common spelling (`mac_address` is accepted too).
+    #[serde(
+        default,
+        rename = "macAddress",
+        alias = "mac_address",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mac_address: Option<String>,
+    /// Reboot the host once its entry is written.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reboot: bool,
+}
+
+/// The answer to a deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployResponse {
+    /// One line per host, in the request's order.
+    pub hosts: Vec<DeployedHost>,
+}
+
+/// A host that was switched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployedHost {
+    /// The host's name.
+    pub name: String,
+    /// The configuration it now boots.
+    pub configuration: String,
+    /// Whether it was rebooted.
+    pub rebooted: Rebooted,
+}
+
+/// The outcome of the reboot that may follow a deploy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rebooted {
+    /// The host was rebooted (or powered on).
+    #[serde(rename = "YES")]
+    Yes,
+    /// No reboot was asked.
+    #[serde(rename = "NO")]
+    No,
+    /// The reboot failed; the deploy stands.
+    #[serde(rename = "ERROR")]
+    Error,
+}
+
+/// A bootloader as `GET /v1/bootloaders` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootloaderView {
+    /// Its name.
+    pub name: String,
+    /// The file DHCP hands out.
+    pub file: String,
+    /// Where it reads its configuration.
+    pub config_path: String,
+}
+
+impl From<&Bootloader> for BootloaderView {
+    fn from(b: &Bootloader) -> Self {
+        BootloaderView {
+            name: b.name.clone(),
+            file: b.file.clone(),
+            config_path: b.config_path.clone(),
+        }
+    }
+}
+
+/// A configuration as `GET /v1/configurations` shows it, and as a host's deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigurationView {
+    /// Its name.
+    pub name: String,
+    /// Its bootloader, `null` in a flat catalogue.
+    pub bootloader: Option<BootloaderView>,
+    /// Only on a host: true when its entry leads to no configuration of the catalogue
+    /// (the file was removed, or the entry was written by hand); `name` is then the target.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dangling: bool,
+}
+
+impl From<&Configuration> for ConfigurationView {
+    fn from(c: &Configuration) -> Self {
+        ConfigurationView {
+            name: c.name.to_string(),
+            bootloader: c.bootloader.as_ref().map(BootloaderView::from),
+            dangling: false,
+        }
+    }
+}
+
+/// `GET /v1/configurations/{name}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigurationContent {
+    /// Its name.
+    pub name: String,
+    /// The file's text.
+    pub content: String,
+}
+
+/// A host's power state, as the original spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PowerState {
+    /// Powered on.
+    On,
+    /// Powered off.
+    Off,
+    /// Not known: no BMC address yet, or the query failed.
+    Unknown,
+}
+
+/// A host's `ipmi` block as the API shows it: never the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpmiView {
+    /// The BMC's MAC address.
+    #[serde(rename = "macAddress")]
+    pub mac_address: Option<MacAddress>,
+    /// The BMC's address: given in the configuration, or found in the ARP table.
+    pub hostname: Option<String>,
+    /// The BMC user.
+    pub username: String,
+    /// The `ipmitool -I` interface.
+    pub interface: String,
+    /// The subnet scanned by refresh.
+    pub subnet: Option<String>,
+}
+
+/// A host's `management` block as the API shows it: never the variables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagementView {
+    /// The BMC's MAC address.
+    #[serde(rename = "macAddress")]
+    pub mac_address: Option<MacAddress>,
+    /// The BMC's address: given in the configuration, or found in the ARP table.
+    #[serde(rename = "ipAddress")]
+    pub ip_address: Option<String>,
+    /// The adapter's name.
+    pub adapter: String,
+    /// The subnet scanned by refresh.
+    pub subnet: Option<String>,
+}
+
+/// A host as `GET /v1/hosts` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostView {
+    /// Its name.
+    pub name: String,
+    /// Its MAC addresses, the first one first.
+    #[serde(rename = "macAddresses")]
+    pub mac_addresses: Vec<MacAddress>,
+    /// The configuration its entries lead to, `null` when none is deployed.
+    pub configuration: Option<ConfigurationView>,
+    /// Its power state; absent for hosts without power management or when not asked.
+    #[serde(
+        rename = "powerState",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub power_state: Option<PowerState>,
+    /// Its IPMI block, without the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipmi: Option<IpmiView>,
+    /// Its management block, without the variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management: Option<ManagementView>,
+}
+
+impl HostView {
+    /// The view of a host and its deployment; `bmc_address` is the BMC address found
+    /// (given or from the ARP table), `power_state` the state queried, if any.
+    pub fn new(
+        state: &HostState<'_>,
+        bmc_address: Option<String>,
+        power_state: Option<PowerState>,
+    ) -> Self {
+        let host: &Host = state.host;
+        let configuration = match &state.deployment {
+            Deployment::NotDeployed => None,
+            Deployment::Deployed(c) => Some(ConfigurationView::from(c)),
+            Deployment::Dangling(target) => Some(ConfigurationView {
+                name: target.clone(),
+                bootloader: None,
+                dangling: true,
+            }),
+        };
+        HostView {
+            name: host.name.to_string(),
+            mac_addresses: host.mac_addresses.clone(),
+            configuration,
+            power_state,
+            ipmi: host.ipmi.as_ref().map(|i| IpmiView {
+                mac_address: i.address.mac_address,
+                hostname: bmc_address.clone().or_else(|| i.address.hostname.clone()),
+                username: i.username.clone(),
+                interface: i.interface.clone(),
+                subnet: i.address.subnet.clone(),
+            }),
+            management: host.management.as_ref().map(|m| ManagementView {
+                mac_address: m.address.mac_address,
+                ip_address: bmc_address.clone().or_else(|| m.address.hostname.clone()),
+                adapter: m.adapter.clone(),
+                subnet: m.address.subnet.clone(),
+            }),
+        }
+    }
+}
+
+/// The body of every error answer: `{"message": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong and what to do.
+    pub message: String,
+}

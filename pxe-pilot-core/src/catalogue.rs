@@ -1,0 +1,345 @@
+//! The catalogue: the configuration files in `configuration.directory`, read-only.
+//!
+//! Flat (one file per configuration) when no bootloader is declared, otherwise one folder per
+//! declared bootloader (`conf/<bootloader>/<name>`). Read from disk on every call, so a file an
+//! operator adds is seen at once. A name is always one file name, and a link inside the
+//! catalogue that leads outside it is refused.
+
+use std::path::{Path, PathBuf};
+
+use crate::inventory::Bootloader;
+use crate::names::ConfigName;
+
+/// The largest configuration file shown by [`Catalogue::content`], in bytes.
+pub const MAX_CONTENT_SIZE: u64 = 1024 * 1024;
+
+/// A configuration of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Configuration {
+    /// Its name (the file name).
+    pub name: ConfigName,
+    /// The bootloader folder it is in; `None` in a flat catalogue.
+    pub bootloader: Option<Bootloader>,
+    /// Its path relative to the catalogue folder (`local`, `grub/grml`).
+    pub path: PathBuf,
+}
+
+/// Why the catalogue cannot answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    /// No configuration has this name.
+    #[error("configuration {name:?} does not exist: `pxe-pilot config list` shows the catalogue")]
+    NotFound {
+        /// The name asked for.
+        name: String,
+    },
+    /// Several bootloader folders hold a configuration of this name.
+    #[error("configuration {name:?} exists for several bootloaders ({}): rename one of the files", bootloaders.join(", "))]
+    Ambiguous {
+        /// The name asked for.
+        name: String,
+        /// The bootloaders that have it.
+        bootloaders: Vec<String>,
+    },
+    /// The configuration file is larger than [`MAX_CONTENT_SIZE`].
+    #[error("configuration {name:?} is larger than 1 MiB and is not shown")]
+    TooLarge {
+        /// The configuration.
+        name: String,
+    },
+    /// The configuration file is not UTF-8 text.
+    #[error("configuration {name:?} is not UTF-8 text (invalid byte at offset {offset})")]
+    NotUtf8 {
+        /// The configuration.
+        name: String,
+        /// Where the first invalid byte is.
+        offset: usize,
+    },
+    /// The catalogue folder cannot be read.
+    #[error("cannot read the catalogue folder {path}: {source}")]
+    Io {
+        /// The folder or file.
+        path: PathBuf,
+        /// The system's reason.
+        source: std::io::Error,
+    },
+}
+
+/// The catalogue of configurations.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    directory: PathBuf,
+    bootloaders: Vec<Bootloader>,
+}
+
+impl Catalogue {
+    /// A catalogue over `directory`, flat when `bootloaders` is empty.
+    pub fn new(directory: impl Into<PathBuf>, bootloaders: Vec<Bootloader>) -> Self {
+        Catalogue {
+            directory: directory.into(),
+            bootloaders,
+        }
+    }
+
+    /// The catalogue folder.
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+
+    /// The declared bootloaders, in the configuration file's order.
+    pub fn bootloaders(&self) -> &[Bootloader] {
+        &self.bootloaders
+    }
+
+    /// Every configuration, sorted by bootloader (in declared order) then by name.
+    pub fn list(&self) -> Result<Vec<Configuration>, CatalogueError> {
+        let root = std::fs::canonicalize(&self.directory).map_err(|source| CatalogueError::Io {
+            path: self.directory.clone(),
+            source,
+        })?;
+        if self.bootloaders.is_empty() {
+            return self.list_folder(&root, None);
+        }
+        let mut all = Vec::new();
+        for bootloader in &self.bootloaders {
+            if root.join(&bootloader.name).is_dir() {
+                all.extend(self.list_folder(&root, Some(bootloader))?);
+            }
+        }
+        Ok(all)
+    }
+
+    fn list_folder(
+        &self,
+        root: &Path,
+        bootloader: Option<&Bootloader>,
+    ) -> Result<Vec<Configuration>, CatalogueError> {
+        let folder = match bootloader {
+            Some(b) => root.join(&b.name),
+            None => root.to_owned(),
+        };
+        let entries = std::fs::read_dir(&folder).map_err(|source| CatalogueError::Io {
+            path: folder.clone(),
+            source,
+        })?;
+        let mut found = Vec::new();
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let Some(name) = file_name.to_str().and_then(|n| ConfigName::parse(n).ok()) else {
+                continue;
+            };
+            let path = folder.join(&file_name);
+            if !is_file_inside(&path, root) {
+                tracing::warn!(path = %path.display(), "catalogue entry skipped: not a file inside the catalogue");
+                continue;
+            }
+            let relative = match bootloader {
+                Some(b) => Path::new(&b.name).join(name.as_str()),
+                None => PathBuf::from(name.as_str()),
+            };
+            found.push(Configuration {
+                name,
+                bootloader: bootloader.cloned(),
+                path: relative,
+            });
+        }
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(found)
+    }
+
+    /// The configuration named `name`.
+    pub fn find(&self, name: &str) -> Result<Configuration, CatalogueError> {
+        let not_found = || CatalogueError::NotFound {
+            name: name.chars().take(128).collect(),
+        };
+        let name = ConfigName::parse(name).map_err(|_| not_found())?;
+        let mut matches: Vec<Configuration> = self
+            .list()?
+            .into_iter()
+            .filter(|c| c.name == name)
+            .collect();
+        match matches.len() {
+            0 => Err(not_found()),
+            1 => Ok(matches.remove(0)),
+            _ => Err(CatalogueError::Ambiguous {
+                name: name.to_string(),
+                bootloaders: matches
+                    .iter()
+                    .filter_map(|c| c.bootloader.as_ref().map(|b| b.name.clone()))
+                    .collect(),
+            }),
+        }
+    }
+
+    /// The configuration at `path` relative to the catalogue folder, if it is one.
+    pub fn at_path(&self, path: &Path) -> Result<Option<Configuration>, CatalogueError> {
+        Ok(self.list()?.into_iter().find(|c| c.path == path))
+    }
+
+    /// The configuration named `name` and its text.
+    pub fn content(&self, name: &str) -> Result<(Configuration, String), CatalogueError> {
+        let configuration = self.find(name)?;
+        let path = self.directory.join(&configuration.path);
+        let io = |source| CatalogueError::Io {
+            path: path.clone(),
+            source,
+        };
+        let size = std::fs::metadata(&path).map_err(io)?.len();
+        if size > MAX_CONTENT_SIZE {
+            return Err(CatalogueError::TooLarge {
+                name: configuration.name.to_string(),
+            });
+        }
+        let bytes = std::fs::read(&path).map_err(io)?;
+        let text = String::from_utf8(bytes).map_err(|e| CatalogueError::NotUtf8 {
+            name: configuration.name.to_string(),
+            offset: e.utf8_error().valid_up_to(),
+        })?;
+        Ok((configuration, text))
+    }
+}
+
+/// True when `path` is a regular file, or a link to one, that stays inside `root`.
+fn is_file_inside(path: &Path, root: &Path) -> bool {
+    match std::fs::canonicalize(path) {
+        Ok(real) => real.starts_with(root) && real.is_file(),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn bootloader(name: &str) -> Bootloader {
+        Bootloader {
+            name: name.into(),
+            file: format!("{name}.0"),
+            config_path: String::new(),
+            mac_entry: None,
+        }
+    }
+
+    #[test]
+    fn a_flat_catalogue_lists_its_files_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["ubuntu-16.04", "local", "grml-2017.05", ".hidden"] {
+            fs::write(dir.path().join(name), name).unwrap();
+        }
+        fs::create_dir(dir.path().join("folder")).unwrap();
+        let catalogue = Catalogue::new(dir.path(), vec![]);
+        let names: Vec<String> = catalogue
+            .list()
+            .unwrap()
+            .iter()
+            .map(|c| c.name.to_string())
+            .collect();
+        assert_eq!(names, ["grml-2017.05", "local", "ubuntu-16.04"]);
+        let (conf, text) = catalogue.content("local").unwrap();
+        assert_eq!((conf.path, text), (PathBuf::from("local"), "local".into()));
+    }
+
+    #[test]
+    fn bootloader_folders_are_listed_in_declared_order_then_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        for path in [
+            "pxelinux/local",
+            "grub/z",
+            "grub/a",
+            "sheep",
+            "syslinux/sheep",
+        ] {
+            let file = dir.path().join(path);
+            fs::create_dir_all(file.parent().unwrap()).unwrap();
+            fs::write(file, path).unwrap();
+        }
+        let catalogue = Catalogue::new(
+            dir.path(),
+            vec![
+                bootloader("pxelinux"),
+                bootloader("syslinux"),
+                bootloader("grub"),
+            ],
+        );
+        let listed: Vec<(String, String)> = catalogue
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.name.to_string(), c.bootloader.unwrap().name))
+            .collect();
+        let expected = [
+            ("local", "pxelinux"),
+            ("sheep", "syslinux"),
+            ("a", "grub"),
+            ("z", "grub"),
+        ];
+        assert_eq!(listed, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
+        assert_eq!(
+            catalogue.find("sheep").unwrap().path,
+            PathBuf::from("syslinux/sheep")
+        );
+    }
+
+    #[test]
+    fn names_that_are_paths_or_unknown_are_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("local"), "x").unwrap();
+        let catalogue = Catalogue::new(dir.path(), vec![]);
+        for name in ["../local", "/etc/passwd", "", "..", "missing", "local/"] {
+            assert!(
+                matches!(catalogue.find(name), Err(CatalogueError::NotFound { .. })),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn links_leading_out_of_the_catalogue_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), "secret").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("escape"))
+            .unwrap();
+        fs::write(dir.path().join("real"), "x").unwrap();
+        std::os::unix::fs::symlink("real", dir.path().join("alias")).unwrap();
+        let catalogue = Catalogue::new(dir.path(), vec![]);
+        assert!(catalogue.find("escape").is_err());
+        assert_eq!(catalogue.content("alias").unwrap().1, "x");
+    }
+
+    #[test]
+    fn large_and_binary_files_are_reported_not_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("binary"), [0x66, 0xff, 0xfe]).unwrap();
+        fs::write(
+            dir.path().join("huge"),
+            vec![b'a'; MAX_CONTENT_SIZE as usize + 1],
+        )
+        .unwrap();
+        let catalogue = Catalogue::new(dir.path(), vec![]);
+        let err = catalogue.content("binary").unwrap_err();
+        assert!(
+            matches!(err, CatalogueError::NotUtf8 { offset: 1, .. }),
+            "{err}"
+        );
+        assert!(matches!(
+            catalogue.content("huge"),
+            Err(CatalogueError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn the_same_name_for_two_bootloaders_is_ambiguous() {
+        let dir = tempfile::tempdir().unwrap();
+        for path in ["pxelinux/local", "grub/local"] {
+            let file = dir.path().join(path);
+            fs::create_dir_all(file.parent().unwrap()).unwrap();
+            fs::write(file, path).unwrap();
+        }
+        let catalogue =
+            Catalogue::new(dir.path(), vec![bootloader("pxelinux"), bootloader("grub")]);
+        let err = catalogue.find("local").unwrap_err();
+        assert!(err.to_string().contains("pxelinux, grub"), "{err}");
+    }
+}

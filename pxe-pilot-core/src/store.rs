@@ -1,0 +1,175 @@
+//! Where deployments live: the [`Store`] trait and what it reads back ([`Entries`]).
+//!
+//! A deployment is a set of per-MAC entries: a host's first MAC's entry points at the
+//! configuration, its other MACs' entries point at the first MAC's entry. [`crate::SymlinkStore`]
+//! keeps them as symbolic links in `pxelinux.cfg/`; another store (a database, a test double)
+//! only has to implement this trait.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::mac::MacAddress;
+
+/// What a per-MAC entry points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A file of the catalogue, by its path relative to the catalogue folder (`grub/grml`).
+    Configuration(PathBuf),
+    /// Another MAC's entry (a host's other NICs point at its first MAC's entry).
+    Entry(MacAddress),
+    /// Something outside the catalogue: the link target as written.
+    Elsewhere(PathBuf),
+    /// A regular file written by hand, not a link.
+    File,
+}
+
+/// What a MAC's entry leads to once links between entries are followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// The MAC has no entry: the bootloader falls back to its default.
+    NotDeployed,
+    /// The entry leads to this catalogue path.
+    Configuration(PathBuf),
+    /// The entry leads nowhere useful (a missing entry, a loop, a foreign link or file);
+    /// the text says what was found.
+    Broken(String),
+}
+
+/// The per-MAC entries read from the store at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entries {
+    targets: HashMap<MacAddress, Target>,
+}
+
+/// How many links between entries are followed before giving up (a loop).
+const MAX_HOPS: usize = 8;
+
+impl Entries {
+    /// Wraps a map of MAC to target.
+    pub fn new(targets: HashMap<MacAddress, Target>) -> Self {
+        Entries { targets }
+    }
+
+    /// The target of `mac`'s own entry, if it has one.
+    pub fn get(&self, mac: &MacAddress) -> Option<&Target> {
+        self.targets.get(mac)
+    }
+
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&MacAddress, &Target)> {
+        self.targets.iter()
+    }
+
+    /// How many entries there are.
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// True when there is no entry.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// Follows `mac`'s entry through other entries to what it finally leads to.
+    pub fn resolve(&self, mac: &MacAddress) -> Resolved {
+        let mut current = *mac;
+        for hop in 0..MAX_HOPS {
+            match self.targets.get(&current) {
+                None if hop == 0 => return Resolved::NotDeployed,
+                None => {
+                    return Resolved::Broken(format!(
+                        "entry {} points at missing entry {}",
+                        mac.entry_name(),
+                        current.entry_name()
+                    ))
+                }
+                Some(Target::Configuration(path)) => return Resolved::Configuration(path.clone()),
+                Some(Target::Entry(next)) => current = *next,
+                Some(Target::Elsewhere(path)) => {
+                    return Resolved::Broken(path.display().to_string())
+                }
+                Some(Target::File) => {
+                    return Resolved::Broken(format!("{} is a file", current.entry_name()))
+                }
+            }
+        }
+        Resolved::Broken(format!("entry {} is a loop of links", mac.entry_name()))
+    }
+}
+
+/// Why the store could not read or write.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file-system operation failed.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was being done (`read folder`, `create link`, ...).
+        action: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// The system's reason.
+        source: std::io::Error,
+    },
+    /// A deploy named no MAC address.
+    #[error("a deploy needs at least one MAC address")]
+    NoMacAddress,
+}
+
+/// The place per-MAC entries are read from and written to.
+///
+/// Implementations keep no copy of the entries between calls: every [`Store::entries`] reads
+/// the current state, so changes made by hand or by another process are seen.
+pub trait Store: Send + Sync {
+    /// Reads every per-MAC entry as it is now.
+    fn entries(&self) -> Result<Entries, StoreError>;
+
+    /// Reads the entries of `macs` only (what one host's deployment needs).
+    fn entries_for(&self, macs: &[MacAddress]) -> Result<Entries, StoreError> {
+        let all = self.entries()?;
+        Ok(Entries::new(
+            macs.iter()
+                .filter_map(|m| all.get(m).map(|t| (*m, t.clone())))
+                .collect(),
+        ))
+    }
+
+    /// Points `macs[0]`'s entry at the catalogue file `configuration` (a path relative to the
+    /// catalogue folder) and every other MAC's entry at `macs[0]`'s entry. Each entry is
+    /// replaced atomically and the change is durable when this returns.
+    fn deploy(&self, macs: &[MacAddress], configuration: &Path) -> Result<(), StoreError>;
+
+    /// Removes the entries of `macs`, so the bootloader falls back to its default.
+    fn undeploy(&self, macs: &[MacAddress]) -> Result<(), StoreError>;
+
+    /// Removes what an interrupted write left behind; returns how many were removed.
+    fn sweep(&self) -> Result<usize, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mac(last: u8) -> MacAddress {
+        MacAddress::new([0, 0, 0, 0, 0, last])
+    }
+
+    #[test]
+    fn resolving_follows_entries_and_reports_what_is_broken() {
+        let entries = Entries::new(HashMap::from([
+            (mac(1), Target::Configuration("local".into())),
+            (mac(2), Target::Entry(mac(1))),
+            (mac(3), Target::Entry(mac(9))),
+            (mac(4), Target::Entry(mac(5))),
+            (mac(5), Target::Entry(mac(4))),
+            (mac(6), Target::File),
+        ]));
+        assert_eq!(
+            entries.resolve(&mac(2)),
+            Resolved::Configuration("local".into())
+        );
+        assert_eq!(entries.resolve(&mac(7)), Resolved::NotDeployed);
+        assert!(matches!(entries.resolve(&mac(3)), Resolved::Broken(t) if t.contains("missing")));
+        assert!(matches!(entries.resolve(&mac(4)), Resolved::Broken(t) if t.contains("loop")));
+        assert!(matches!(entries.resolve(&mac(6)), Resolved::Broken(_)));
+    }
+}

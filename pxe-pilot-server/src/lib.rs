@@ -1,0 +1,2 @@
+//! The pxe-pilot HTTP service (work in progress).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! `pxe-pilot-server`: serves the pxe-pilot API.
+fn main() {}
