@@ -275,11 +275,14 @@ impl Settings {
         let raw: Result<RawFile, _> = serde_saphyr::with_deserializer_from_str(text, |de| {
             serde_ignored::deserialize(de, |key| ignored.push(key.to_string()))
         });
-        let raw = raw.map_err(|e| syntax_error(origin, text, &e))?;
+        let raw = raw.map_err(|e| syntax_error(origin, &e))?;
         let mut warnings: Vec<Warning> = ignored
             .into_iter()
             .filter(|key| !key.contains("__serde_saphyr_private"))
-            .map(|key| Warning(format!("{}: unknown key {key:?} ignored", origin.display())))
+            .map(|key| {
+                let key = readable_key(&key);
+                Warning(format!("{}: unknown key {key:?} ignored", origin.display()))
+            })
             .collect();
         let checker = Checker { origin };
         let settings = checker.validate(raw, base, &mut warnings)?;
@@ -287,7 +290,23 @@ impl Settings {
     }
 }
 
-fn syntax_error(origin: &Path, text: &str, error: &serde_saphyr::Error) -> SettingsError {
+/// `hosts.0.?.foo` (serde_ignored's spelling) as `hosts[0].foo`.
+fn readable_key(raw: &str) -> String {
+    let mut out = String::new();
+    for part in raw.split('.').filter(|p| *p != "?") {
+        if part.bytes().all(|b| b.is_ascii_digit()) && !part.is_empty() {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+fn syntax_error(origin: &Path, error: &serde_saphyr::Error) -> SettingsError {
     let full = error.to_string();
     let first = full.lines().next().unwrap_or("invalid YAML");
     let first = first.strip_prefix("error: ").unwrap_or(first);
@@ -300,7 +319,6 @@ fn syntax_error(origin: &Path, text: &str, error: &serde_saphyr::Error) -> Setti
         .location()
         .map(|l| (l.line() as usize, l.column() as usize))
         .unwrap_or((1, 1));
-    let _ = text;
     SettingsError::Syntax {
         path: origin.to_owned(),
         line,

@@ -32,8 +32,10 @@ pub struct SymlinkStore {
     catalogue_spellings: Vec<PathBuf>,
     /// The absolute spellings of `folder`.
     folder_spellings: Vec<PathBuf>,
-    sequence: AtomicU64,
 }
+
+/// Numbers temporary entries; process-wide, so two stores of one process never collide.
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
     move |source| StoreError::Io {
@@ -64,7 +66,6 @@ impl SymlinkStore {
             catalogue_spellings: dedup(vec![normalize(&catalogue_abs), real_catalogue]),
             folder: real_folder,
             catalogue_from_folder,
-            sequence: AtomicU64::new(0),
         })
     }
 
@@ -104,13 +105,13 @@ impl SymlinkStore {
         if std::fs::read_link(&entry).is_ok_and(|current| current == target) {
             return Ok(());
         }
-        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
         let temporary = self.folder.join(format!(
             "{TEMP_PREFIX}{}.{sequence}.{}",
             std::process::id(),
             mac.entry_name()
         ));
-        // A leftover of a crashed process with our PID and sequence: it is stale.
+        // A leftover of an earlier process that had our PID: it is stale.
         let _ = std::fs::remove_file(&temporary);
         std::os::unix::fs::symlink(target, &temporary).map_err(io("create link", &temporary))?;
         if let Err(e) = std::fs::rename(&temporary, &entry) {
