@@ -40,11 +40,14 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
+pub mod arp;
 pub mod catalogue;
+pub mod command;
 pub mod inventory;
 pub mod mac;
 pub mod names;
 pub mod pilot;
+pub mod power;
 pub mod settings;
 pub mod store;
 pub mod symlink_store;
@@ -54,6 +57,7 @@ pub use inventory::{Bootloader, Host, Inventory};
 pub use mac::{MacAddress, MacAddressError};
 pub use names::{ConfigName, HostName, NameError};
 pub use pilot::{Deployment, ErrorKind, HostState, Pilot, PilotError, Switched};
+pub use power::{Power, PowerAction, PowerError};
 pub use settings::{Settings, SettingsError, Warning};
 pub use store::{Entries, Resolved, Store, StoreError, Target};
 pub use symlink_store::SymlinkStore;

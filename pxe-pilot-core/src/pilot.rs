@@ -78,6 +78,12 @@ pub enum PilotError {
     /// A store error (the disk refused a read or a write).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Power management is absent or failed.
+    #[error(transparent)]
+    Power(#[from] crate::power::PowerError),
+    /// The refresh command could not run.
+    #[error("refresh: {0}")]
+    Refresh(#[from] crate::command::CommandError),
     /// A MAC address of the request does not parse.
     #[error(transparent)]
     InvalidMac(#[from] MacAddressError),
@@ -140,9 +146,10 @@ impl PilotError {
             PilotError::UnknownHost { .. }
             | PilotError::UnknownMac { .. }
             | PilotError::NoHostForMacs { .. } => ErrorKind::NotFound,
-            PilotError::HostNamedTwice { .. } | PilotError::NameMacMismatch { .. } => {
-                ErrorKind::Conflict
-            }
+            PilotError::HostNamedTwice { .. }
+            | PilotError::NameMacMismatch { .. }
+            | PilotError::Power(_)
+            | PilotError::Refresh(_) => ErrorKind::Conflict,
         }
     }
 }
@@ -198,6 +205,33 @@ impl<S: Store> Pilot<S> {
     /// The store it writes to.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// Power management under the service's settings.
+    pub fn power(&self) -> crate::power::Power<'_> {
+        crate::power::Power::new(&self.settings)
+    }
+
+    /// Switches the power of the host named `name`.
+    pub fn power_action(
+        &self,
+        name: &str,
+        action: crate::power::PowerAction,
+    ) -> Result<&Host, PilotError> {
+        let host =
+            self.settings
+                .inventory
+                .by_name(name)
+                .ok_or_else(|| PilotError::UnknownHost {
+                    name: name.chars().take(128).collect(),
+                })?;
+        self.power().act(host, action)?;
+        Ok(host)
+    }
+
+    /// Scans the management subnets so the ARP table learns the BMCs' addresses.
+    pub fn refresh(&self) -> Result<Vec<String>, PilotError> {
+        Ok(self.power().refresh()?)
     }
 
     /// The declared bootloaders.

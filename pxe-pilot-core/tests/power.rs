@@ -1,0 +1,205 @@
+//! Power management with stand-ins for ipmitool and fping (`tests/fake-tools/` of the
+//! workspace): the original's fixture configuration, refresh, status, on/off/reboot, a BMC that
+//! hangs, and a variable value that tries to add a shell command.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use pxe_pilot_core::api::PowerState;
+use pxe_pilot_core::{ErrorKind, Pilot, PowerAction, Settings};
+
+fn fake_tools() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fake-tools")
+}
+
+/// Puts the fake tools first on PATH, once for this test process.
+fn use_fake_tools() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let path = format!(
+            "{}:{}",
+            fake_tools().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        std::env::set_var("PATH", path);
+    });
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    pilot: Pilot,
+}
+
+fn world(extra_hosts: &str) -> World {
+    use_fake_tools();
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("pxelinux.cfg/conf")).unwrap();
+    fs::write(dir.path().join("pxelinux.cfg/conf/local"), "local").unwrap();
+    fs::create_dir(dir.path().join("bmc")).unwrap();
+    fs::write(
+        dir.path().join("arp-entries"),
+        "10.69.70.11 00:00:00:00:0a:01\n10.69.70.12 00:00:00:00:0a:02\n10.69.70.14 00:00:00:00:0a:04\n",
+    )
+    .unwrap();
+    let template = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/original-test-template.yml"),
+    )
+    .unwrap();
+    let yaml = template
+        .replace("ipmitool-mock", "ipmitool")
+        .replace("%%TFTP_ROOT%%", ".")
+        .replace("%%CONFIG_DIR%%", "pxelinux.cfg/conf")
+        .replace("    - name: pxelinux\n      file: pxelinux.0\n    - name: syslinux\n      file: syslinux.efi\n    - name: grub\n      file: grubnetx64.efi.signed\n      config_path: grub/grub.cfg\n", "    []\n")
+        .replace("hosts:\n", &format!("hosts:\n{extra_hosts}"))
+        + "arp_table: arp\ncommand_timeout: 2\n";
+    let (settings, _) = Settings::from_yaml(&yaml, Path::new("test.yml"), dir.path()).unwrap();
+    std::env::set_var("FAKE_BMC_STATE", dir.path().join("bmc"));
+    World {
+        pilot: Pilot::open(settings).unwrap(),
+        dir,
+    }
+}
+
+impl World {
+    /// Runs `f` with the fake tools' environment of this world (each test has its own).
+    fn env(&self) -> Vec<(&'static str, PathBuf)> {
+        vec![
+            ("FAKE_BMC_STATE", self.dir.path().join("bmc")),
+            ("FAKE_ARP_TABLE", self.dir.path().join("arp")),
+            ("FAKE_ARP_ENTRIES", self.dir.path().join("arp-entries")),
+        ]
+    }
+}
+
+/// The fake tools read their folders from the environment; tests of this file share one
+/// process, so they run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn with_env<T>(w: &World, f: impl FnOnce() -> T) -> T {
+    let _guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    for (key, value) in w.env() {
+        std::env::set_var(key, value);
+    }
+    f()
+}
+
+fn overview(w: &World) -> Vec<(String, Option<String>, Option<PowerState>)> {
+    let hosts: Vec<_> = w.pilot.settings().inventory.hosts().iter().collect();
+    let views = w.pilot.power().overview(&hosts, true);
+    hosts
+        .iter()
+        .zip(views)
+        .map(|(h, (ip, state))| (h.name.to_string(), ip, state))
+        .collect()
+}
+
+#[test]
+fn refresh_then_status_then_on_off_reboot_like_the_original() {
+    let w = world("");
+    with_env(&w, || {
+        // Before a refresh the ARP table is empty: addresses unknown, states Unknown.
+        let before = overview(&w);
+        assert_eq!(before[0], ("h1".into(), None, Some(PowerState::Unknown)));
+        assert_eq!(
+            before[2],
+            ("h3".into(), None, None),
+            "no power management: no state"
+        );
+        let err = w.pilot.power_action("h4", PowerAction::On).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Conflict);
+        assert!(err.to_string().contains("host refresh"), "{err}");
+
+        let scanned = w.pilot.refresh().unwrap();
+        assert_eq!(scanned, ["10.69.70.0/24"], "one scan per distinct subnet");
+        let after = overview(&w);
+        assert_eq!(
+            after[0],
+            (
+                "h1".into(),
+                Some("10.69.70.11".into()),
+                Some(PowerState::Off)
+            )
+        );
+        assert_eq!(
+            after[3],
+            (
+                "h4".into(),
+                Some("10.69.70.14".into()),
+                Some(PowerState::Off)
+            )
+        );
+
+        w.pilot.power_action("h4", PowerAction::On).unwrap();
+        assert_eq!(overview(&w)[3].2, Some(PowerState::On));
+        w.pilot.power_action("h4", PowerAction::Reboot).unwrap();
+        w.pilot.power_action("h4", PowerAction::Off).unwrap();
+        assert_eq!(overview(&w)[3].2, Some(PowerState::Off));
+        // Reboot of a host that is off powers it on, as the original does.
+        w.pilot.power_action("h1", PowerAction::Reboot).unwrap();
+        assert_eq!(overview(&w)[0].2, Some(PowerState::On));
+
+        let err = w.pilot.power_action("h3", PowerAction::On).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no power management configured for host h3"
+        );
+        assert_eq!(
+            w.pilot
+                .power_action("ghost", PowerAction::On)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::NotFound
+        );
+    });
+}
+
+#[test]
+fn a_value_with_a_shell_command_stays_one_argument_and_is_never_shown() {
+    let evil = "  - name: evil\n    mac_addresses: ['00:00:00:00:0b:66']\n    management:\n      hostname: 10.69.70.66\n      adapter: ipmitool-with-variables\n      vars:\n        - {name: username, value: 'root user'}\n        - {name: password, value: 'pw; rm -rf /'}\n";
+    let w = world(evil);
+    with_env(&w, || {
+        w.pilot.power_action("evil", PowerAction::On).unwrap();
+        let calls = fs::read_to_string(w.dir.path().join("bmc/calls.log")).unwrap();
+        let args: Vec<&str> = calls.lines().collect();
+        assert!(args.contains(&"pw; rm -rf /"), "{args:?}");
+        assert!(args.contains(&"root user"), "{args:?}");
+        assert_eq!(
+            fs::read_to_string(w.dir.path().join("bmc/10.69.70.66"))
+                .unwrap()
+                .trim(),
+            "on"
+        );
+    });
+}
+
+#[test]
+fn a_hanging_bmc_costs_one_timeout_and_reads_unknown() {
+    let hanging = "  - name: slow1\n    mac_addresses: ['00:00:00:00:0b:71']\n    ipmi: {hostname: 10.69.70.99, username: u, password: secretpw}\n  - name: slow2\n    mac_addresses: ['00:00:00:00:0b:72']\n    ipmi: {hostname: 10.69.70.99, username: u, password: secretpw}\n";
+    let w = world(hanging);
+    with_env(&w, || {
+        let started = std::time::Instant::now();
+        let all = overview(&w);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(6),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            all[0],
+            (
+                "slow1".into(),
+                Some("10.69.70.99".into()),
+                Some(PowerState::Unknown)
+            )
+        );
+        assert_eq!(all[1].2, Some(PowerState::Unknown));
+        let err = w
+            .pilot
+            .power_action("slow1", PowerAction::On)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did not finish within 2 s"), "{err}");
+        assert!(!err.contains("secretpw") && err.contains("***"), "{err}");
+    });
+}
