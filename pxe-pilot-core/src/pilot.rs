@@ -167,7 +167,8 @@ pub struct Pilot<S: Store = SymlinkStore> {
 impl Pilot<SymlinkStore> {
     /// Opens the symlink store of the settings' TFTP root and removes what a crash left.
     pub fn open(settings: Settings) -> Result<Self, StoreError> {
-        let store = SymlinkStore::open(&settings.paths.tftp_root, &settings.paths.catalogue)?;
+        let store = SymlinkStore::open(&settings.paths.tftp_root, &settings.paths.catalogue)?
+            .with_bootloaders(&settings.bootloaders)?;
         let swept = store.sweep()?;
         if swept > 0 {
             tracing::warn!(
@@ -390,8 +391,7 @@ impl<S: Store> Pilot<S> {
                 &self.store.entries_for(&host.mac_addresses)?,
                 &by_path,
             );
-            self.store
-                .deploy(&host.mac_addresses, &configuration.path)?;
+            self.store.deploy(&host.mac_addresses, &configuration)?;
             switched.push(Switched {
                 host,
                 previous,

@@ -628,13 +628,13 @@ impl Checker<'_> {
                 ));
             }
             if let Some(pattern) = &b.mac_entry {
-                if !pattern.contains("{mac") {
-                    return Err(self.invalid(
+                crate::symlink_store::MacEntryPattern::parse(pattern).map_err(|reason| {
+                    self.invalid(
                         line,
                         format!("configuration.bootloaders[{i}].mac_entry"),
-                        "must contain a MAC placeholder such as {mac}".into(),
-                    ));
-                }
+                        format!("{pattern:?} {reason}"),
+                    )
+                })?;
             }
             if !paths.catalogue.join(&b.name.value).is_dir() {
                 warnings.push(Warning(format!(

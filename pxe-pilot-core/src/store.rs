@@ -6,7 +6,9 @@
 //! only has to implement this trait.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use crate::catalogue::Configuration;
 
 use crate::mac::MacAddress;
 
@@ -110,6 +112,9 @@ pub enum StoreError {
         /// The system's reason.
         source: std::io::Error,
     },
+    /// The store's configuration is unusable (a bootloader entry pattern leading outside).
+    #[error("{0}")]
+    Invalid(String),
     /// A deploy named no MAC address.
     #[error("a deploy needs at least one MAC address")]
     NoMacAddress,
@@ -133,10 +138,10 @@ pub trait Store: Send + Sync {
         ))
     }
 
-    /// Points `macs[0]`'s entry at the catalogue file `configuration` (a path relative to the
-    /// catalogue folder) and every other MAC's entry at `macs[0]`'s entry. Each entry is
-    /// replaced atomically and the change is durable when this returns.
-    fn deploy(&self, macs: &[MacAddress], configuration: &Path) -> Result<(), StoreError>;
+    /// Points `macs[0]`'s entry at `configuration` and every other MAC's entry at `macs[0]`'s
+    /// entry (and likewise for the configuration's bootloader's own entries, if it has some).
+    /// Each entry is replaced atomically and the change is durable when this returns.
+    fn deploy(&self, macs: &[MacAddress], configuration: &Configuration) -> Result<(), StoreError>;
 
     /// Removes the entries of `macs`, so the bootloader falls back to its default.
     fn undeploy(&self, macs: &[MacAddress]) -> Result<(), StoreError>;

@@ -13,6 +13,8 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
+use crate::catalogue::Configuration;
+use crate::inventory::Bootloader;
 use crate::mac::MacAddress;
 use crate::store::{Entries, Store, StoreError, Target};
 
@@ -32,6 +34,58 @@ pub struct SymlinkStore {
     catalogue_spellings: Vec<PathBuf>,
     /// The absolute spellings of `folder`.
     folder_spellings: Vec<PathBuf>,
+    /// The TFTP root, absolute with links resolved.
+    root: PathBuf,
+    /// The catalogue, absolute with links resolved.
+    catalogue: PathBuf,
+    /// Bootloaders that keep per-MAC entries of their own: (name, pattern relative to the root).
+    mac_entries: Vec<(String, MacEntryPattern)>,
+}
+
+/// Where a bootloader reads its per-MAC entries, relative to the TFTP root
+/// (`grub/grub.cfg-01-{mac}`). Placeholders: `{mac}` gives `aa-bb-cc-dd-ee-ff` (GRUB 2's
+/// spelling), `{mac_colon}` gives `aa:bb:cc:dd:ee:ff`, `{mac_hex}` gives `aabbccddeeff`
+/// (iPXE's `${mac:hexraw}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MacEntryPattern(String);
+
+impl MacEntryPattern {
+    /// Parses a pattern: relative, inside the root (no `..`), with a MAC placeholder in its
+    /// file name.
+    pub fn parse(pattern: &str) -> Result<Self, String> {
+        let path = Path::new(pattern);
+        if pattern.is_empty() || path.is_absolute() {
+            return Err("must be a path relative to the TFTP root".into());
+        }
+        if path
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_)))
+            || pattern.chars().any(char::is_control)
+        {
+            return Err("must stay inside the TFTP root (no '..', no '.')".into());
+        }
+        let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
+        if !["{mac}", "{mac_colon}", "{mac_hex}"]
+            .iter()
+            .any(|p| file.contains(p))
+        {
+            return Err("its file name must contain {mac}, {mac_colon} or {mac_hex}".into());
+        }
+        if path.starts_with("pxelinux.cfg") && file.starts_with("01-{mac}") {
+            return Err("pxelinux.cfg/01-{mac} is written for every host already".into());
+        }
+        Ok(MacEntryPattern(pattern.to_owned()))
+    }
+
+    /// The entry of `mac`, relative to the TFTP root.
+    pub fn entry(&self, mac: &MacAddress) -> PathBuf {
+        PathBuf::from(
+            self.0
+                .replace("{mac_colon}", &mac.with_separator(':'))
+                .replace("{mac_hex}", &mac.hex())
+                .replace("{mac}", &mac.with_separator('-')),
+        )
+    }
 }
 
 /// Numbers temporary entries; process-wide, so two stores of one process never collide.
@@ -61,12 +115,34 @@ impl SymlinkStore {
         let real_catalogue =
             std::fs::canonicalize(&catalogue_abs).map_err(io("open folder", &catalogue_abs))?;
         let catalogue_from_folder = relative_path(&real_folder, &real_catalogue);
+        let real_root = std::fs::canonicalize(&root).map_err(io("open folder", &root))?;
         Ok(SymlinkStore {
             folder_spellings: dedup(vec![normalize(&folder), real_folder.clone()]),
-            catalogue_spellings: dedup(vec![normalize(&catalogue_abs), real_catalogue]),
+            catalogue_spellings: dedup(vec![normalize(&catalogue_abs), real_catalogue.clone()]),
             folder: real_folder,
             catalogue_from_folder,
+            root: real_root,
+            catalogue: real_catalogue,
+            mac_entries: Vec::new(),
         })
+    }
+
+    /// Also keeps the per-MAC entries of these bootloaders (those with a `mac_entry`): a
+    /// deploy of one of their configurations writes their entry, and a deploy of any other
+    /// configuration removes it.
+    pub fn with_bootloaders(mut self, bootloaders: &[Bootloader]) -> Result<Self, StoreError> {
+        for bootloader in bootloaders {
+            if let Some(pattern) = &bootloader.mac_entry {
+                let pattern = MacEntryPattern::parse(pattern).map_err(|reason| {
+                    StoreError::Invalid(format!(
+                        "mac_entry {pattern:?} of bootloader {}: {reason}",
+                        bootloader.name
+                    ))
+                })?;
+                self.mac_entries.push((bootloader.name.clone(), pattern));
+            }
+        }
+        Ok(self)
     }
 
     /// The folder the entries are in (`<tftp root>/pxelinux.cfg`).
@@ -101,31 +177,139 @@ impl SymlinkStore {
 
     /// Replaces `mac`'s entry with a link to `target`, atomically.
     fn place(&self, mac: &MacAddress, target: &Path) -> Result<(), StoreError> {
-        let entry = self.folder.join(mac.entry_name());
-        if std::fs::read_link(&entry).is_ok_and(|current| current == target) {
-            return Ok(());
-        }
-        let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
-        let temporary = self.folder.join(format!(
-            "{TEMP_PREFIX}{}.{sequence}.{}",
-            std::process::id(),
-            mac.entry_name()
-        ));
-        // A leftover of an earlier process that had our PID: it is stale.
-        let _ = std::fs::remove_file(&temporary);
-        std::os::unix::fs::symlink(target, &temporary).map_err(io("create link", &temporary))?;
-        if let Err(e) = std::fs::rename(&temporary, &entry) {
-            let _ = std::fs::remove_file(&temporary);
-            return Err(io("replace entry", &entry)(e));
+        place_link(&self.folder.join(mac.entry_name()), target)
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        sync_folder(&self.folder)
+    }
+
+    /// The absolute entry of `mac` for a bootloader pattern, creating its folder if needed.
+    fn bootloader_entry(&self, pattern: &MacEntryPattern, mac: &MacAddress) -> PathBuf {
+        self.root.join(pattern.entry(mac))
+    }
+
+    /// Writes the entries of `bootloader` for `macs` (first MAC -> the configuration, others
+    /// -> the first MAC's entry) and removes those of every other bootloader.
+    fn place_bootloader_entries(
+        &self,
+        macs: &[MacAddress],
+        configuration: &Configuration,
+    ) -> Result<(), StoreError> {
+        let wanted = configuration.bootloader.as_ref().map(|b| b.name.as_str());
+        for (name, pattern) in &self.mac_entries {
+            let mut folders = Vec::new();
+            if Some(name.as_str()) == wanted {
+                let (first, others) = macs.split_first().ok_or(StoreError::NoMacAddress)?;
+                let first_entry = self.bootloader_entry(pattern, first);
+                let folder = first_entry.parent().unwrap_or(&self.root).to_owned();
+                std::fs::create_dir_all(&folder).map_err(io("create folder", &folder))?;
+                let real = std::fs::canonicalize(&folder).map_err(io("open folder", &folder))?;
+                if !real.starts_with(&self.root) {
+                    return Err(StoreError::Invalid(format!(
+                        "{} leads outside the TFTP root",
+                        folder.display()
+                    )));
+                }
+                let target = relative_path(&real, &self.catalogue).join(&configuration.path);
+                place_link(&first_entry, &target)?;
+                folders.push(folder.clone());
+                for mac in others {
+                    let entry = self.bootloader_entry(pattern, mac);
+                    let target = relative_path(entry.parent().unwrap_or(&self.root), &first_entry);
+                    if let Some(parent) = entry.parent() {
+                        std::fs::create_dir_all(parent).map_err(io("create folder", parent))?;
+                        folders.push(parent.to_owned());
+                    }
+                    place_link(&entry, &target)?;
+                }
+            } else {
+                folders.extend(self.remove_bootloader_entries(pattern, macs)?);
+            }
+            folders.dedup();
+            for folder in folders {
+                sync_folder(&folder)?;
+            }
         }
         Ok(())
     }
 
-    fn sync(&self) -> Result<(), StoreError> {
-        std::fs::File::open(&self.folder)
-            .and_then(|folder| folder.sync_all())
-            .map_err(io("sync folder", &self.folder))
+    /// Removes a bootloader's entries of `macs`; returns the folders touched.
+    fn remove_bootloader_entries(
+        &self,
+        pattern: &MacEntryPattern,
+        macs: &[MacAddress],
+    ) -> Result<Vec<PathBuf>, StoreError> {
+        let mut touched = Vec::new();
+        for mac in macs {
+            let entry = self.bootloader_entry(pattern, mac);
+            if remove_entry(&entry)? {
+                touched.extend(entry.parent().map(Path::to_owned));
+            }
+        }
+        Ok(touched)
     }
+
+    /// Every folder that may hold temporary entries: `pxelinux.cfg/` and the bootloaders'.
+    fn entry_folders(&self) -> Vec<PathBuf> {
+        let mut folders = vec![self.folder.clone()];
+        for (_, pattern) in &self.mac_entries {
+            let sample = self.bootloader_entry(pattern, &MacAddress::new([0; 6]));
+            if let Some(parent) = sample.parent() {
+                if parent.is_dir() && !folders.iter().any(|f| f == parent) {
+                    folders.push(parent.to_owned());
+                }
+            }
+        }
+        folders
+    }
+}
+
+/// Replaces `entry` with a link to `target`, atomically: the link is made under a temporary
+/// name in the same folder, then renamed over the entry.
+fn place_link(entry: &Path, target: &Path) -> Result<(), StoreError> {
+    if std::fs::read_link(entry).is_ok_and(|current| current == target) {
+        return Ok(());
+    }
+    let folder = entry.parent().unwrap_or(Path::new("."));
+    let name = entry
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    {
+        let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+        let temporary = folder.join(format!(
+            "{TEMP_PREFIX}{}.{sequence}.{name}",
+            std::process::id(),
+        ));
+        // A leftover of an earlier process that had our PID: it is stale.
+        let _ = std::fs::remove_file(&temporary);
+        std::os::unix::fs::symlink(target, &temporary).map_err(io("create link", &temporary))?;
+        if let Err(e) = std::fs::rename(&temporary, entry) {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(io("replace entry", entry)(e));
+        }
+    }
+    Ok(())
+}
+
+/// Removes `entry` if it is a link or a file; true when something was removed.
+fn remove_entry(entry: &Path) -> Result<bool, StoreError> {
+    match std::fs::symlink_metadata(entry) {
+        Ok(meta) if !meta.is_dir() => match std::fs::remove_file(entry) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io("remove entry", entry)(e)),
+        },
+        _ => Ok(false),
+    }
+}
+
+/// Makes the folder's entries durable.
+fn sync_folder(folder: &Path) -> Result<(), StoreError> {
+    std::fs::File::open(folder)
+        .and_then(|f| f.sync_all())
+        .map_err(io("sync folder", folder))
 }
 
 impl Store for SymlinkStore {
@@ -172,9 +356,12 @@ impl Store for SymlinkStore {
         Ok(Entries::new(targets))
     }
 
-    fn deploy(&self, macs: &[MacAddress], configuration: &Path) -> Result<(), StoreError> {
+    fn deploy(&self, macs: &[MacAddress], configuration: &Configuration) -> Result<(), StoreError> {
         let (first, others) = macs.split_first().ok_or(StoreError::NoMacAddress)?;
-        self.place(first, &self.catalogue_from_folder.join(configuration))?;
+        // The bootloader's own entries first, so that when the PXELINUX entry switches, the
+        // whole host has switched.
+        self.place_bootloader_entries(macs, configuration)?;
+        self.place(first, &self.catalogue_from_folder.join(&configuration.path))?;
         let first_entry = PathBuf::from(first.entry_name());
         for mac in others {
             self.place(mac, &first_entry)?;
@@ -184,21 +371,32 @@ impl Store for SymlinkStore {
 
     fn undeploy(&self, macs: &[MacAddress]) -> Result<(), StoreError> {
         for mac in macs {
-            let entry = self.folder.join(mac.entry_name());
-            match std::fs::symlink_metadata(&entry) {
-                Ok(meta) if !meta.is_dir() => match std::fs::remove_file(&entry) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == ErrorKind::NotFound => {}
-                    Err(e) => return Err(io("remove entry", &entry)(e)),
-                },
-                _ => {}
+            remove_entry(&self.folder.join(mac.entry_name()))?;
+        }
+        self.sync()?;
+        for (_, pattern) in &self.mac_entries {
+            let mut touched = self.remove_bootloader_entries(pattern, macs)?;
+            touched.dedup();
+            for folder in touched {
+                sync_folder(&folder)?;
             }
         }
-        self.sync()
+        Ok(())
     }
 
     fn sweep(&self) -> Result<usize, StoreError> {
-        let listing = std::fs::read_dir(&self.folder).map_err(io("read folder", &self.folder))?;
+        let mut removed = 0;
+        for folder in self.entry_folders() {
+            removed += sweep_folder(&folder)?;
+        }
+        Ok(removed)
+    }
+}
+
+/// Removes the temporary entries of `folder` that no live process is writing.
+fn sweep_folder(folder: &Path) -> Result<usize, StoreError> {
+    {
+        let listing = std::fs::read_dir(folder).map_err(io("read folder", folder))?;
         let mut removed = 0;
         for item in listing.flatten() {
             let name = item.file_name();
@@ -221,7 +419,7 @@ impl Store for SymlinkStore {
             }
         }
         if removed > 0 {
-            self.sync()?;
+            sync_folder(folder)?;
         }
         Ok(removed)
     }
@@ -288,6 +486,20 @@ mod tests {
         MacAddress::new([0x23, 0x34, 0xa3, 0xe9, 0x09, last])
     }
 
+    fn conf(path: &str) -> Configuration {
+        let bootloader = path.split_once('/').map(|(b, _)| Bootloader {
+            name: b.into(),
+            file: String::new(),
+            config_path: String::new(),
+            mac_entry: None,
+        });
+        Configuration {
+            name: crate::names::ConfigName::parse(path.rsplit('/').next().unwrap()).unwrap(),
+            bootloader,
+            path: path.into(),
+        }
+    }
+
     fn entry(world: &World, mac: MacAddress) -> PathBuf {
         world
             .root
@@ -300,7 +512,7 @@ mod tests {
     fn deploy_writes_relative_links_first_mac_to_configuration_others_to_first() {
         let w = world();
         w.store
-            .deploy(&[mac(1), mac(2), mac(3)], Path::new("local"))
+            .deploy(&[mac(1), mac(2), mac(3)], &conf("local"))
             .unwrap();
         assert_eq!(
             fs::read_link(entry(&w, mac(1))).unwrap(),
@@ -318,7 +530,7 @@ mod tests {
             );
         }
         w.store
-            .deploy(&[mac(1), mac(2), mac(3)], Path::new("install"))
+            .deploy(&[mac(1), mac(2), mac(3)], &conf("install"))
             .unwrap();
         assert_eq!(fs::read_to_string(entry(&w, mac(3))).unwrap(), "install");
         let names: Vec<_> = fs::read_dir(w.store.folder())
@@ -355,9 +567,7 @@ mod tests {
     #[test]
     fn undeploy_removes_every_entry_of_the_host() {
         let w = world();
-        w.store
-            .deploy(&[mac(1), mac(2)], Path::new("local"))
-            .unwrap();
+        w.store.deploy(&[mac(1), mac(2)], &conf("local")).unwrap();
         w.store.undeploy(&[mac(1), mac(2)]).unwrap();
         assert!(w.store.entries().unwrap().is_empty());
         w.store.undeploy(&[mac(1)]).unwrap();
@@ -381,7 +591,7 @@ mod tests {
         fs::create_dir_all(root.path().join("configs")).unwrap();
         fs::write(root.path().join("configs/local"), "x").unwrap();
         let store = SymlinkStore::open(root.path(), &root.path().join("configs")).unwrap();
-        store.deploy(&[mac(1)], Path::new("local")).unwrap();
+        store.deploy(&[mac(1)], &conf("local")).unwrap();
         let link = root.path().join("pxelinux.cfg").join(mac(1).entry_name());
         assert_eq!(
             fs::read_link(&link).unwrap(),
@@ -391,6 +601,81 @@ mod tests {
         assert_eq!(
             store.entries().unwrap().resolve(&mac(1)),
             Resolved::Configuration("local".into())
+        );
+    }
+
+    #[test]
+    fn a_bootloader_with_its_own_entries_gets_them_written_and_removed_on_switch() {
+        let root = tempfile::tempdir().unwrap();
+        let conf_dir = root.path().join("pxelinux.cfg/conf");
+        for path in ["pxelinux/local", "grub/grml"] {
+            let file = conf_dir.join(path);
+            fs::create_dir_all(file.parent().unwrap()).unwrap();
+            fs::write(&file, path).unwrap();
+        }
+        let grub = Bootloader {
+            name: "grub".into(),
+            file: "grubnetx64.efi.signed".into(),
+            config_path: "grub/grub.cfg".into(),
+            mac_entry: Some("grub/grub.cfg-01-{mac}".into()),
+        };
+        let ipxe = Bootloader {
+            name: "ipxe".into(),
+            file: "ipxe.efi".into(),
+            config_path: String::new(),
+            mac_entry: Some("ipxe/{mac_hex}.ipxe".into()),
+        };
+        let store = SymlinkStore::open(root.path(), &conf_dir)
+            .unwrap()
+            .with_bootloaders(&[grub, ipxe])
+            .unwrap();
+        let macs = [mac(1), mac(2)];
+        let grub_entry = |m: MacAddress| {
+            root.path()
+                .join(format!("grub/grub.cfg-01-{}", m.with_separator('-')))
+        };
+        let mut grml = conf("grub/grml");
+        grml.bootloader.as_mut().unwrap().name = "grub".into();
+        store.deploy(&macs, &grml).unwrap();
+        assert_eq!(
+            fs::read_link(grub_entry(mac(1))).unwrap(),
+            PathBuf::from("../pxelinux.cfg/conf/grub/grml")
+        );
+        assert_eq!(fs::read_to_string(grub_entry(mac(2))).unwrap(), "grub/grml");
+        assert_eq!(
+            fs::read_to_string(root.path().join("pxelinux.cfg").join(mac(2).entry_name())).unwrap(),
+            "grub/grml"
+        );
+        store.deploy(&macs, &conf("pxelinux/local")).unwrap();
+        assert!(
+            fs::symlink_metadata(grub_entry(mac(1))).is_err(),
+            "old bootloader's entries removed"
+        );
+        assert!(fs::symlink_metadata(grub_entry(mac(2))).is_err());
+        store.deploy(&macs, &grml).unwrap();
+        store.undeploy(&macs).unwrap();
+        assert!(fs::symlink_metadata(grub_entry(mac(1))).is_err());
+        assert!(
+            !root.path().join("ipxe").exists(),
+            "nothing written for a bootloader not deployed"
+        );
+    }
+
+    #[test]
+    fn mac_entry_patterns_stay_inside_the_root_and_name_a_mac() {
+        for bad in [
+            "/grub/{mac}",
+            "../{mac}",
+            "grub/cfg",
+            "pxelinux.cfg/01-{mac}",
+            "",
+        ] {
+            assert!(MacEntryPattern::parse(bad).is_err(), "{bad}");
+        }
+        let pattern = MacEntryPattern::parse("ipxe/{mac_hex}.ipxe").unwrap();
+        assert_eq!(
+            pattern.entry(&mac(1)),
+            PathBuf::from("ipxe/2334a3e90901.ipxe")
         );
     }
 
