@@ -1,0 +1,625 @@
+//! A typed client of the pxe-pilot HTTP API (`/v1/...`), over blocking reqwest.
+//!
+//! Each method is one route of the API and returns the decoded answer together with the
+//! server's JSON text ([`Answer`]), so that `-o json` prints exactly what the server said.
+//! Reads and deploys are idempotent: they are retried on connection errors and 5xx answers,
+//! with backoff, for as long as [`RetryPolicy::retry_for`] allows, each retry announced on
+//! stderr. A refused request (4xx) is never retried, nor a power command (PATCH), which may
+//! have acted before its answer was lost.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use pxe_pilot_core::api::{
+    BootloaderView, ConfigurationContent, ConfigurationView, DeployRequest, DeployResponse,
+    ErrorBody, HostView,
+};
+use pxe_pilot_core::MacAddress;
+use reqwest::blocking::Response;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+
+/// How long to wait for a TCP connection before counting the server as unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one request may take in all (a refresh scans whole subnets).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Why a request gave no usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server URL given with `-s` cannot be used.
+    #[error("{url:?} is not a usable server URL: {reason}")]
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No answer: connection refused, name not resolved, timeout, connection lost.
+    #[error("cannot reach the pxe-pilot server: {request}: {cause}{}", gave_up(*.tried_for))]
+    Unreachable {
+        /// The request: `GET http://...`.
+        request: String,
+        /// The lowest-level reason, as the system tells it.
+        cause: String,
+        /// How long it was retried, if it was.
+        tried_for: Option<Duration>,
+    },
+    /// The server refused the request (4xx): unknown name, conflict, bad token...
+    #[error("{message} (HTTP {})", status.as_u16())]
+    Refused {
+        /// The answer's status.
+        status: StatusCode,
+        /// The server's `message`, on one line.
+        message: String,
+    },
+    /// The server failed (5xx), and kept failing while retries were allowed.
+    #[error("the pxe-pilot server failed: {message} (HTTP {}){}", status.as_u16(), gave_up(*.tried_for))]
+    ServerFailed {
+        /// The answer's status.
+        status: StatusCode,
+        /// The server's `message`, on one line.
+        message: String,
+        /// How long it was retried, if it was.
+        tried_for: Option<Duration>,
+    },
+    /// A success answer that is not what this route returns (not a pxe-pilot server?).
+    #[error("unexpected answer to {request}: {reason}")]
+    BadAnswer {
+        /// The request: `GET http://...`.
+        request: String,
+        /// What could not be understood.
+        reason: String,
+    },
+}
+
+fn gave_up(tried_for: Option<Duration>) -> String {
+    match tried_for {
+        Some(d) => format!(" (gave up after retrying for {}s)", d.as_secs()),
+        None => String::new(),
+    }
+}
+
+impl ClientError {
+    /// The exit status for this error: 2 when the server could not be reached or kept
+    /// failing (trying again later may work), 1 when it refused or the request cannot be made.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ClientError::Unreachable { .. } | ClientError::ServerFailed { .. } => 2,
+            ClientError::BadUrl { .. }
+            | ClientError::Refused { .. }
+            | ClientError::BadAnswer { .. } => 1,
+        }
+    }
+
+    /// The HTTP status of a refusal (4xx), if this is one.
+    pub fn refused_status(&self) -> Option<StatusCode> {
+        match self {
+            ClientError::Refused { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// A decoded answer and the JSON text it was decoded from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer<T> {
+    /// The answer, typed.
+    pub value: T,
+    /// The server's JSON, as sent (empty for an answer without a body).
+    pub json: String,
+}
+
+/// When to retry an idempotent request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// How long after the first attempt a new attempt may still start; zero tries once.
+    pub retry_for: Duration,
+}
+
+impl RetryPolicy {
+    /// The first wait between two attempts; each next one is twice as long, up to
+    /// [`RetryPolicy::MAX_DELAY`].
+    pub const FIRST_DELAY: Duration = Duration::from_millis(500);
+    /// The longest wait between two attempts.
+    pub const MAX_DELAY: Duration = Duration::from_secs(5);
+
+    /// How long to wait before attempt `attempt + 1` (attempts count from 1) when `elapsed`
+    /// has passed since the first: `None` when the time allowed is used up. The last wait is
+    /// cut so that the last attempt starts right at the limit.
+    pub fn delay(&self, attempt: u32, elapsed: Duration) -> Option<Duration> {
+        let remaining = self.retry_for.checked_sub(elapsed)?;
+        if remaining.is_zero() {
+            return None;
+        }
+        let doubled = Self::FIRST_DELAY.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        Some(doubled.min(Self::MAX_DELAY).min(remaining))
+    }
+}
+
+/// What the client needs besides the server URL.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// Sent as `Authorization: Bearer <token>` with every request.
+    pub token: Option<String>,
+    /// When to retry reads and deploys.
+    pub retry: Option<RetryPolicy>,
+    /// Print every request and its answer's status on stderr.
+    pub debug: bool,
+}
+
+/// A power action of `PATCH /v1/hosts/{name}/{action}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerAction {
+    /// Power on.
+    On,
+    /// Power off.
+    Off,
+    /// Reboot (or power on when off).
+    Reboot,
+}
+
+impl PowerAction {
+    /// The route's last segment: `on`, `off`, `reboot`.
+    pub fn route(self) -> &'static str {
+        match self {
+            PowerAction::On => "on",
+            PowerAction::Off => "off",
+            PowerAction::Reboot => "reboot",
+        }
+    }
+}
+
+impl fmt::Display for PowerAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.route())
+    }
+}
+
+/// A connection to one pxe-pilot server.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::blocking::Client,
+    base: Url,
+    token: Option<String>,
+    retry: RetryPolicy,
+    debug: bool,
+}
+
+impl Client {
+    /// A client of the server at `server` (`http://pxe:3478`; `pxe:3478` means the same).
+    pub fn new(server: &str, options: ClientOptions) -> Result<Self, ClientError> {
+        let base = base_url(server)?;
+        #[cfg(feature = "https")]
+        {
+            // Several calls would find it installed already: that is fine.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        let http = reqwest::blocking::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("pxe-pilot/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::BadUrl {
+                url: server.to_string(),
+                reason: format!("cannot set up an HTTP client: {}", root_cause(&e)),
+            })?;
+        Ok(Client {
+            http,
+            base,
+            token: options.token,
+            retry: options.retry.unwrap_or(RetryPolicy {
+                retry_for: Duration::ZERO,
+            }),
+            debug: options.debug,
+        })
+    }
+
+    /// The server's base URL, as used.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// `GET /v1/bootloaders`.
+    pub fn bootloaders(&self) -> Result<Answer<Vec<BootloaderView>>, ClientError> {
+        let url = self.endpoint(&["bootloaders"]);
+        self.get_json(url)
+    }
+
+    /// `GET /v1/configurations`.
+    pub fn configurations(&self) -> Result<Answer<Vec<ConfigurationView>>, ClientError> {
+        let url = self.endpoint(&["configurations"]);
+        self.get_json(url)
+    }
+
+    /// `GET /v1/configurations/{name}`: the configuration file's text.
+    pub fn configuration(&self, name: &str) -> Result<Answer<ConfigurationContent>, ClientError> {
+        let url = self.endpoint(&["configurations", name]);
+        self.get_json(url)
+    }
+
+    /// `PUT /v1/configurations/{name}/deploy`.
+    pub fn deploy(
+        &self,
+        configuration: &str,
+        request: &DeployRequest,
+    ) -> Result<Answer<DeployResponse>, ClientError> {
+        let url = self.endpoint(&["configurations", configuration, "deploy"]);
+        let body = serde_json::to_vec(request).map_err(|e| ClientError::BadAnswer {
+            request: format!("PUT {url}"),
+            reason: format!("cannot encode the request: {e}"),
+        })?;
+        let (json, url) = self.send(Method::PUT, url, Some(body), true)?;
+        decode(Method::PUT, url, json)
+    }
+
+    /// `GET /v1/hosts`, with each host's power state.
+    pub fn hosts(&self) -> Result<Answer<Vec<HostView>>, ClientError> {
+        let url = self.endpoint(&["hosts"]);
+        self.get_json(url)
+    }
+
+    /// `GET /v1/hosts?mac=...&status=false`: the host that owns `mac`, `None` if no host does.
+    ///
+    /// A server that ignores `mac` (the original PXE Pilot) answers the list of all hosts:
+    /// the host is then looked for in the list.
+    pub fn host_by_mac(&self, mac: &MacAddress) -> Result<Option<HostView>, ClientError> {
+        let mut url = self.endpoint(&["hosts"]);
+        url.query_pairs_mut()
+            .append_pair("mac", &mac.to_string())
+            .append_pair("status", "false");
+        let (json, url) = match self.send(Method::GET, url, None, true) {
+            Ok(answer) => answer,
+            Err(e) if e.refused_status() == Some(StatusCode::NOT_FOUND) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let value: serde_json::Value = decode(Method::GET, url.clone(), json)?.value;
+        if value.is_array() {
+            let hosts: Vec<HostView> = from_value(Method::GET, url, value)?;
+            Ok(hosts.into_iter().find(|h| h.mac_addresses.contains(mac)))
+        } else {
+            from_value(Method::GET, url, value).map(Some)
+        }
+    }
+
+    /// `PATCH /v1/hosts/{name}/{on|off|reboot}`; never retried.
+    pub fn power(&self, name: &str, action: PowerAction) -> Result<(), ClientError> {
+        let url = self.endpoint(&["hosts", name, action.route()]);
+        self.send(Method::PATCH, url, None, false).map(|_| ())
+    }
+
+    /// `PATCH /v1/refresh`: scan the management subnets; never retried.
+    pub fn refresh(&self) -> Result<(), ClientError> {
+        let url = self.endpoint(&["refresh"]);
+        self.send(Method::PATCH, url, None, false).map(|_| ())
+    }
+
+    /// `base` + `/v1/` + the segments, each percent-encoded as one segment.
+    fn endpoint(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().push("v1").extend(segments);
+        }
+        url
+    }
+
+    fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<Answer<T>, ClientError> {
+        let (json, url) = self.send(Method::GET, url, None, true)?;
+        decode(Method::GET, url, json)
+    }
+
+    /// Sends one request, retried when `idempotent` and the policy allows; the body of a
+    /// success answer, and the URL, for error messages.
+    fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        idempotent: bool,
+    ) -> Result<(String, Url), ClientError> {
+        let start = Instant::now();
+        let mut attempt: u32 = 1;
+        loop {
+            let failure = match self.attempt(&method, &url, body.as_deref()) {
+                Ok(response) => match self.read(&method, &url, response) {
+                    Ok(text) => return Ok((text, url)),
+                    Err(e) => e,
+                },
+                Err(e) => e,
+            };
+            let retryable = matches!(
+                failure,
+                ClientError::Unreachable { .. } | ClientError::ServerFailed { .. }
+            );
+            let delay = if idempotent && retryable {
+                self.retry.delay(attempt, start.elapsed())
+            } else {
+                None
+            };
+            let Some(delay) = delay else {
+                let tried_for = (attempt > 1).then(|| start.elapsed());
+                return Err(with_tried_for(failure, tried_for));
+            };
+            eprintln!(
+                "pxe-pilot: {failure}; retry {attempt} in {:.1}s (--retry-for {})",
+                delay.as_secs_f64(),
+                self.retry.retry_for.as_secs()
+            );
+            std::thread::sleep(delay);
+            attempt += 1;
+        }
+    }
+
+    fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+    ) -> Result<Response, ClientError> {
+        let mut request = self.http.request(method.clone(), url.clone());
+        if let Some(token) = &self.token {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        let started = Instant::now();
+        let result = request.send();
+        if self.debug {
+            match &result {
+                Ok(r) => eprintln!(
+                    "pxe-pilot: {method} {url} -> {} ({} ms)",
+                    r.status(),
+                    started.elapsed().as_millis()
+                ),
+                Err(e) => eprintln!("pxe-pilot: {method} {url} -> {}", root_cause(e)),
+            }
+        }
+        result.map_err(|e| unreachable(method, url, &e))
+    }
+
+    /// The body of a success answer; the server's message as an error otherwise.
+    fn read(&self, method: &Method, url: &Url, response: Response) -> Result<String, ClientError> {
+        let status = response.status();
+        let text = response.text().map_err(|e| unreachable(method, url, &e))?;
+        if status.is_success() {
+            return Ok(text);
+        }
+        let message = server_message(status, &text);
+        if status.is_server_error() {
+            Err(ClientError::ServerFailed {
+                status,
+                message,
+                tried_for: None,
+            })
+        } else if status.is_client_error() {
+            Err(ClientError::Refused { status, message })
+        } else {
+            Err(ClientError::BadAnswer {
+                request: format!("{method} {url}"),
+                reason: format!("HTTP {status}"),
+            })
+        }
+    }
+}
+
+fn with_tried_for(error: ClientError, tried: Option<Duration>) -> ClientError {
+    match error {
+        ClientError::Unreachable { request, cause, .. } => ClientError::Unreachable {
+            request,
+            cause,
+            tried_for: tried,
+        },
+        ClientError::ServerFailed {
+            status, message, ..
+        } => ClientError::ServerFailed {
+            status,
+            message,
+            tried_for: tried,
+        },
+        other => other,
+    }
+}
+
+fn unreachable(method: &Method, url: &Url, error: &reqwest::Error) -> ClientError {
+    ClientError::Unreachable {
+        request: format!("{method} {url}"),
+        cause: root_cause(error),
+        tried_for: None,
+    }
+}
+
+/// The innermost reason of an error ("Connection refused (os error 111)"), which is what a
+/// person can act on; reqwest's own text only repeats the URL.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &(dyn std::error::Error + 'static) = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let text = cause.to_string();
+    if error.is::<reqwest::Error>() && cause.is::<reqwest::Error>() {
+        // No deeper reason: reqwest's own text is all there is.
+        return text;
+    }
+    if let Some(e) = error.downcast_ref::<reqwest::Error>() {
+        if e.is_timeout() && !text.contains("timed out") {
+            return format!("timed out ({text})");
+        }
+    }
+    text
+}
+
+/// The `message` of an error answer, on one line; the status' reason when there is none.
+pub fn server_message(status: StatusCode, body: &str) -> String {
+    let message = match serde_json::from_str::<ErrorBody>(body) {
+        Ok(e) => e.message,
+        Err(_) if !body.trim().is_empty() && body.len() <= 200 => body.trim().to_string(),
+        Err(_) => status
+            .canonical_reason()
+            .unwrap_or("no explanation given")
+            .to_string(),
+    };
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn decode<T: DeserializeOwned>(
+    method: Method,
+    url: Url,
+    json: String,
+) -> Result<Answer<T>, ClientError> {
+    match serde_json::from_str(&json) {
+        Ok(value) => Ok(Answer { value, json }),
+        Err(e) => Err(ClientError::BadAnswer {
+            request: format!("{method} {url}"),
+            reason: format!("not the JSON expected ({e})"),
+        }),
+    }
+}
+
+fn from_value<T: DeserializeOwned>(
+    method: Method,
+    url: Url,
+    value: serde_json::Value,
+) -> Result<T, ClientError> {
+    serde_json::from_value(value).map_err(|e| ClientError::BadAnswer {
+        request: format!("{method} {url}"),
+        reason: format!("not the JSON expected ({e})"),
+    })
+}
+
+/// The base URL of a server given as `-s`: `http://` is assumed without a scheme; only
+/// `http` (and `https` when built with it) are accepted.
+pub fn base_url(server: &str) -> Result<Url, ClientError> {
+    let bad = |reason: String| ClientError::BadUrl {
+        url: server.to_string(),
+        reason,
+    };
+    let text = server.trim();
+    let with_scheme = if text.contains("://") {
+        text.to_string()
+    } else {
+        format!("http://{text}")
+    };
+    let url = Url::parse(&with_scheme).map_err(|e| bad(e.to_string()))?;
+    match url.scheme() {
+        "http" => {}
+        "https" if cfg!(feature = "https") => {}
+        "https" => {
+            return Err(bad(
+                "this pxe-pilot was built without https support (cargo feature `https`); \
+                 PXE servers are usually reached over plain http://"
+                    .to_string(),
+            ))
+        }
+        other => return Err(bad(format!("the scheme must be http, not {other}"))),
+    }
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return Err(bad("a server URL looks like http://HOST:PORT".to_string()));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("a server URL has no ?query or #fragment".to_string()));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls() {
+        assert_eq!(base_url("pxe:3478").unwrap().as_str(), "http://pxe:3478/");
+        assert_eq!(
+            base_url("http://10.0.0.1:3478/").unwrap().as_str(),
+            "http://10.0.0.1:3478/"
+        );
+        assert!(base_url("ftp://pxe").is_err());
+        assert!(base_url("http://").is_err());
+        assert!(base_url("http://pxe:3478/?a=b").is_err());
+        #[cfg(not(feature = "https"))]
+        {
+            let e = base_url("https://pxe").unwrap_err().to_string();
+            assert!(e.contains("without https support"), "{e}");
+        }
+    }
+
+    #[test]
+    fn endpoints_encode_names_as_one_segment_and_keep_a_prefix() {
+        let client = Client::new("http://pxe:3478", ClientOptions::default()).unwrap();
+        assert_eq!(
+            client
+                .endpoint(&["configurations", "a b/../c", "deploy"])
+                .as_str(),
+            "http://pxe:3478/v1/configurations/a%20b%2F..%2Fc/deploy"
+        );
+        let client = Client::new("http://proxy/pxe-pilot/", ClientOptions::default()).unwrap();
+        assert_eq!(
+            client.endpoint(&["hosts"]).as_str(),
+            "http://proxy/pxe-pilot/v1/hosts"
+        );
+    }
+
+    #[test]
+    fn retries_back_off_and_stop_at_the_limit() {
+        let policy = RetryPolicy {
+            retry_for: Duration::from_secs(10),
+        };
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        assert_eq!(policy.delay(1, s(0)), Some(ms(500)));
+        assert_eq!(policy.delay(2, s(0)), Some(s(1)));
+        assert_eq!(policy.delay(3, s(0)), Some(s(2)));
+        assert_eq!(policy.delay(4, s(0)), Some(s(4)));
+        assert_eq!(policy.delay(5, s(0)), Some(s(5)));
+        assert_eq!(policy.delay(40, s(0)), Some(s(5)));
+        assert_eq!(policy.delay(5, ms(8500)), Some(ms(1500)));
+        assert_eq!(policy.delay(5, s(10)), None);
+        assert_eq!(policy.delay(5, s(11)), None);
+        let never = RetryPolicy {
+            retry_for: Duration::ZERO,
+        };
+        assert_eq!(never.delay(1, Duration::ZERO), None);
+    }
+
+    #[test]
+    fn server_messages_fit_on_one_line() {
+        let s = StatusCode::NOT_FOUND;
+        assert_eq!(
+            server_message(s, r#"{"message":"no host \"h9\"\nknown"}"#),
+            "no host \"h9\" known"
+        );
+        assert_eq!(server_message(s, ""), "Not Found");
+        assert_eq!(server_message(s, "plain text\n"), "plain text");
+        assert_eq!(server_message(s, &"x".repeat(500)), "Not Found");
+    }
+
+    #[test]
+    fn exit_codes() {
+        let unreachable = ClientError::Unreachable {
+            request: "GET http://x/".into(),
+            cause: "Connection refused".into(),
+            tried_for: Some(Duration::from_secs(3)),
+        };
+        assert_eq!(unreachable.exit_code(), 2);
+        assert_eq!(
+            unreachable.to_string(),
+            "cannot reach the pxe-pilot server: GET http://x/: Connection refused \
+             (gave up after retrying for 3s)"
+        );
+        let refused = ClientError::Refused {
+            status: StatusCode::CONFLICT,
+            message: "h1 is named twice".into(),
+        };
+        assert_eq!(refused.exit_code(), 1);
+        assert_eq!(refused.to_string(), "h1 is named twice (HTTP 409)");
+        let failed = ClientError::ServerFailed {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "busy".into(),
+            tried_for: None,
+        };
+        assert_eq!(failed.exit_code(), 2);
+    }
+}
