@@ -1,0 +1,127 @@
+//! Criterion benches of pxe-pilot-core. Read each figure against `floor/*`: the bare
+//! readdir + readlink of the same `pxelinux.cfg/` folder, which any implementation pays.
+//!
+//! Run: `cargo bench --bench core` (add `-- listing` to run one group).
+
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use pxe_pilot_core::api::HostQuery;
+use pxe_pilot_core::{MacAddress, Pilot, Settings, Store};
+
+/// A TFTP root with `hosts` hosts of 2 MACs each, all deployed.
+struct World {
+    _dir: tempfile::TempDir,
+    pilot: Pilot,
+    folder: std::path::PathBuf,
+}
+
+fn mac(host: usize, nic: usize) -> MacAddress {
+    let h = host as u32;
+    MacAddress::new([0x02, nic as u8, (h >> 16) as u8, (h >> 8) as u8, h as u8, 0x01])
+}
+
+fn world(hosts: usize) -> World {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conf = dir.path().join("pxelinux.cfg/conf");
+    fs::create_dir_all(&conf).expect("catalogue");
+    for name in ["local", "installer", "rescue"] {
+        fs::write(conf.join(name), name).expect("configuration");
+    }
+    let mut yaml = String::with_capacity(hosts * 80);
+    yaml.push_str("tftp: {root: .}\nconfiguration: {directory: pxelinux.cfg/conf}\nhosts:\n");
+    for h in 0..hosts {
+        yaml.push_str(&format!(
+            "  - {{name: host-{h}, mac_addresses: ['{}', '{}']}}\n",
+            mac(h, 0),
+            mac(h, 1)
+        ));
+    }
+    let (settings, _) =
+        Settings::from_yaml(&yaml, Path::new("bench.yml"), dir.path()).expect("settings");
+    let folder = dir.path().join("pxelinux.cfg");
+    // Deploy everything with plain links (fast set-up), as pxe-pilot would write them.
+    for h in 0..hosts {
+        let first = mac(h, 0).entry_name();
+        std::os::unix::fs::symlink("conf/local", folder.join(&first)).expect("link");
+        std::os::unix::fs::symlink(&first, folder.join(mac(h, 1).entry_name())).expect("link");
+    }
+    let pilot = Pilot::open(settings).expect("pilot");
+    World {
+        _dir: dir,
+        pilot,
+        folder,
+    }
+}
+
+/// The floor: list the folder and read every link, nothing else.
+fn floor(folder: &Path) -> usize {
+    let mut n = 0;
+    for entry in fs::read_dir(folder).expect("readdir").flatten() {
+        if fs::read_link(entry.path()).is_ok() {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn mac_parsing(c: &mut Criterion) {
+    let mut group = c.benchmark_group("mac_parse");
+    for text in ["23:34:a3:e9:09:cc", "23-34-A3-E9-09-CC", "2334.a3e9.09cc", "0:1a:2:3:4:5"] {
+        group.bench_with_input(BenchmarkId::from_parameter(text), text, |b, t| {
+            b.iter(|| MacAddress::parse(std::hint::black_box(t)))
+        });
+    }
+    group.finish();
+}
+
+fn listing(c: &mut Criterion) {
+    let mut group = c.benchmark_group("listing");
+    group.sample_size(10).measurement_time(Duration::from_secs(5));
+    for hosts in [1_000usize, 10_000, 100_000] {
+        let w = world(hosts);
+        group.throughput(Throughput::Elements(hosts as u64));
+        group.bench_with_input(BenchmarkId::new("floor", hosts), &w, |b, w| {
+            b.iter(|| floor(&w.folder))
+        });
+        group.bench_with_input(BenchmarkId::new("store_entries", hosts), &w, |b, w| {
+            b.iter(|| w.pilot.store().entries().expect("entries").len())
+        });
+        group.bench_with_input(BenchmarkId::new("hosts", hosts), &w, |b, w| {
+            b.iter(|| w.pilot.hosts().expect("hosts").len())
+        });
+    }
+    group.finish();
+}
+
+fn lookups_and_deploy(c: &mut Criterion) {
+    let w = world(10_000);
+    let mut group = c.benchmark_group("host");
+    group.bench_function("by_mac_10k", |b| {
+        b.iter(|| {
+            w.pilot
+                .settings()
+                .inventory
+                .by_mac(&mac(std::hint::black_box(7_777), 1))
+                .is_some()
+        })
+    });
+    let mut round = 0usize;
+    group.bench_function("deploy_one_host_2_nics_with_fsync_10k", |b| {
+        b.iter(|| {
+            round += 1;
+            let configuration = ["local", "installer", "rescue"][round % 3];
+            let query = HostQuery {
+                name: Some(format!("host-{}", round % 10_000)),
+                ..Default::default()
+            };
+            w.pilot.deploy(configuration, &[query]).expect("deploy")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, mac_parsing, listing, lookups_and_deploy);
+criterion_main!(benches);
