@@ -1,2 +1,135 @@
-//! The pxe-pilot HTTP service (work in progress).
+//! # pxe-pilot-server
+//!
+//! The pxe-pilot HTTP service as a library: [`app`] builds the actix-web application over an
+//! [`AppState`] (the core's [`Pilot`](pxe_pilot_core::Pilot), a power backend, the bearer
+//! token), and [`run`] serves it on an already bound listener until a shutdown future
+//! completes. The `pxe-pilot-server` binary only parses its arguments, sets up logging, and
+//! calls [`startup::open`], [`startup::bind`] and [`run`].
+//!
+//! Data flows one way: request -> [`routes`] -> `Pilot` (in `web::block`, the disk is
+//! blocking) -> store -> filesystem, and back through the shared JSON types of
+//! `pxe_pilot_core::api`. Every error is an [`ApiError`], answered once as
+//! `{"message": "..."}`.
+//!
+//! ```no_run
+//! # async fn serve() -> Result<(), pxe_pilot_server::startup::StartError> {
+//! use pxe_pilot_server::{run, shutdown_signal, startup, AppState};
+//!
+//! let pilot = startup::open("/etc/pxe-pilot/pxe-pilot.yml".as_ref())?;
+//! let listener = startup::bind("127.0.0.1:0".parse().unwrap())?;
+//! println!("listening on http://{}", listener.local_addr()?);
+//! run(listener, AppState::new(pilot), shutdown_signal()).await?;
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod access_log;
+pub mod auth;
+pub mod body;
+pub mod demo;
+pub mod error;
+pub mod power;
+pub mod routes;
+pub mod startup;
+pub mod state;
+
+use std::future::Future;
+use std::net::TcpListener;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, ErrorHandlers, NormalizePath};
+use actix_web::{web, App, HttpServer};
+
+pub use crate::error::ApiError;
+pub use crate::state::AppState;
+
+/// How long in-flight requests may take to finish once shutdown is asked, in seconds.
+pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+
+/// The application: every route under `/v1` and without the prefix, JSON errors for
+/// everything (unknown route, wrong method, bad query, body too large...), the token check
+/// for changes, one log line per request, trailing slashes ignored.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(web::PayloadConfig::new(body::BODY_LIMIT))
+        .app_data(
+            web::QueryConfig::default().error_handler(|e, _| {
+                ApiError::BadQuery(format!("invalid query string: {e}")).into()
+            }),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|e, _| ApiError::BadPath(format!("invalid path: {e}")).into()),
+        )
+        .service(web::scope("/v1").configure(routes::configure))
+        .configure(routes::configure)
+        .default_service(web::to(routes::no_route))
+        .wrap(from_fn(auth::require_token))
+        .wrap(ErrorHandlers::new().default_handler(error::json_fallback))
+        .wrap(from_fn(access_log::log_requests))
+        .wrap(NormalizePath::trim())
+}
+
+/// Serves [`app`] on `listener` until `shutdown` completes, then lets the requests in flight
+/// finish (at most [`SHUTDOWN_TIMEOUT_SECS`]) and returns. Must run inside an actix-web
+/// runtime (`actix_web::rt::System` or `#[actix_web::main]`).
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + 'static,
+) -> std::io::Result<()> {
+    let server = HttpServer::new(move || app(state.clone()))
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .listen(listener)?
+        .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing the requests in flight");
+        handle.stop(true).await;
+    });
+    server.await
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}

@@ -1,2 +1,98 @@
-//! `pxe-pilot-server`: serves the pxe-pilot API.
-fn main() {}
+//! `pxe-pilot-server`: serves the pxe-pilot HTTP API over a TFTP root.
+//!
+//! Arguments, logging, then the library: [`pxe_pilot_server::startup`] loads the
+//! configuration and binds, [`pxe_pilot_server::run`] serves until SIGINT or SIGTERM.
+#![forbid(unsafe_code)]
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use pxe_pilot_server::demo::Demo;
+use pxe_pilot_server::startup::{self, StartError};
+use pxe_pilot_server::{run, shutdown_signal, AppState};
+use tracing_subscriber::EnvFilter;
+
+/// The log filter when `RUST_LOG` is unset: info, without actix's start-up chatter.
+const DEFAULT_LOG_FILTER: &str = "info,actix_server=warn";
+
+/// Serves the pxe-pilot HTTP API: which PXE boot configuration each host gets.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pxe-pilot-server",
+    version,
+    after_help = "Examples:\n  pxe-pilot-server -c /etc/pxe-pilot/pxe-pilot.yml\n  pxe-pilot-server --demo\n  RUST_LOG=debug pxe-pilot-server --listen 127.0.0.1:0\n\nOn start it prints one line on stdout: `pxe-pilot-server listening on http://IP:PORT`.\nLogs go to stderr (RUST_LOG sets the level). SIGINT or SIGTERM: finish requests, exit 0."
+)]
+struct Args {
+    /// The configuration file.
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        default_value = pxe_pilot_core::settings::DEFAULT_PATH
+    )]
+    config: PathBuf,
+
+    /// Listen on ADDR:PORT instead of server.listen and server.port (port 0: any free port).
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+
+    /// Build a demo TFTP root and configuration in DIR (default: a temporary folder) and
+    /// serve it on 127.0.0.1:3478.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, conflicts_with = "config")]
+    demo: Option<Option<PathBuf>>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()),
+        )
+        .init();
+    match actix_web::rt::System::new().block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pxe-pilot-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: Args) -> Result<(), StartError> {
+    let demo = match &args.demo {
+        Some(dir) => Some(Demo::create(dir.as_deref()).map_err(StartError::Demo)?),
+        None => None,
+    };
+    let config = demo.as_ref().map_or(args.config, |d| d.config.clone());
+    let pilot = startup::open(&config)?;
+    if let Some(demo) = &demo {
+        demo.seed(&pilot).map_err(StartError::Demo)?;
+    }
+    let addr = startup::listen_address(&pilot.settings().server, args.listen);
+    let listener = startup::bind(addr)?;
+    let addr = listener.local_addr()?;
+    if pilot.settings().server.token.is_none() {
+        tracing::warn!("no server.token in the configuration file: anyone who reaches {addr} can change what hosts boot");
+    }
+    tracing::info!(
+        config = %config.display(),
+        hosts = pilot.settings().inventory.hosts().len(),
+        "pxe-pilot-server listening on http://{addr}"
+    );
+    // The one line on stdout, for scripts and tests that start the server on port 0.
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "pxe-pilot-server listening on http://{addr}")?;
+    stdout.flush()?;
+    drop(stdout);
+    if let Some(demo) = &demo {
+        eprintln!("{}", demo.guide(addr));
+    }
+    run(listener, AppState::new(pilot), shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! The bearer token of `server.token`: when it is set, every request that changes something
+//! (any method but `GET`, `HEAD` and `OPTIONS`: deploy, undeploy, power, refresh) must carry
+//! `Authorization: Bearer <token>`, else it is answered 401 before any route runs. Reads stay
+//! open. The comparison takes the same time whatever the token sent, and the token is never
+//! logged nor returned.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::Next;
+use actix_web::web;
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The server's bearer token; its `Debug` shows `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// A token; `None` for an empty one (an empty token would protect nothing).
+    pub fn new(token: impl Into<String>) -> Option<Self> {
+        let token = token.into();
+        (!token.is_empty()).then_some(Token(token))
+    }
+
+    /// Whether `candidate` is this token, in time independent of where they differ.
+    pub fn matches(&self, candidate: &str) -> bool {
+        self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
+    }
+
+    /// Checks a request's `Authorization` header value (`Bearer <token>`, scheme in any case).
+    pub fn check(&self, authorization: Option<&[u8]>) -> Result<(), ApiError> {
+        let Some(value) = authorization else {
+            return Err(ApiError::Unauthorized(
+                "this server needs a token for changes: send `Authorization: Bearer <token>` (pxe-pilot --token or PXE_PILOT_TOKEN)",
+            ));
+        };
+        let value = std::str::from_utf8(value).unwrap_or_default().trim();
+        let token = match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => {
+                return Err(ApiError::Unauthorized(
+                    "the Authorization header must read `Bearer <token>`",
+                ))
+            }
+        };
+        if self.matches(token) {
+            Ok(())
+        } else {
+            Err(ApiError::Unauthorized(
+                "the bearer token is wrong: use the server.token of the server's configuration file",
+            ))
+        }
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+/// Whether a method only reads.
+pub fn is_read(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Middleware (for [`actix_web::middleware::from_fn`]): refuses a change without the token,
+/// when the server has one.
+pub async fn require_token(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if !is_read(req.method()) {
+        if let Some(token) = req
+            .app_data::<web::Data<AppState>>()
+            .and_then(|state| state.token.as_ref())
+        {
+            let authorization = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .map(|v| v.as_bytes());
+            token.check(authorization)?;
+        }
+    }
+    next.call(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_exact_bearer_token_passes() {
+        let token = Token::new("s3cret").unwrap();
+        assert!(token.check(Some(b"Bearer s3cret")).is_ok());
+        assert!(token.check(Some(b"bearer  s3cret ")).is_ok());
+        assert!(token.check(Some(b"Bearer s3cre")).is_err());
+        assert!(token.check(Some(b"Bearer s3cret2")).is_err());
+        assert!(token.check(Some(b"Basic s3cret")).is_err());
+        assert!(token.check(Some(b"s3cret")).is_err());
+        assert!(token.check(None).is_err());
+        assert!(Token::new("").is_none());
+        assert_eq!(format!("{token:?}"), "Token(***)");
+    }
+}

@@ -1,0 +1,227 @@
+//! `pxe-pilot-server --demo [DIR]`: a small world to see pxe-pilot work in one command.
+//!
+//! It writes a TFTP root with a `pxelinux` bootloader folder in the catalogue
+//! (`pxelinux.cfg/conf/pxelinux/{local,ubuntu-24.04,grml-rescue}`), four hosts (`db-1` with
+//! three NICs, the first one the MAC of the original's use case) and a configuration file that
+//! listens on `127.0.0.1:3478`. `db-1` starts on the installer, as in the use case; the guide
+//! printed at start shows the installer's last step (switch it to `local`) and two more things
+//! to try. Without DIR the world lives in a temporary folder removed at exit; with DIR it
+//! stays, and a second run in the same DIR reuses it as it was left.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use pxe_pilot_core::api::HostQuery;
+use pxe_pilot_core::Pilot;
+
+/// The configuration file's name inside the demo folder.
+pub const CONFIG_FILE: &str = "pxe-pilot.yml";
+/// The MAC address the guide's seed request names (`db-1`'s first NIC, the use case's MAC).
+pub const SEED_MAC: &str = "23:34:a3:e9:09:cc";
+
+const CONFIG: &str = r#"# pxe-pilot demo configuration, written by `pxe-pilot-server --demo`.
+# Paths are relative to this file's folder.
+hosts:
+  - name: db-1                       # three NICs: every one boots what the first one boots
+    mac_addresses: ["23:34:a3:e9:09:cc", "23:34:a3:e9:09:cd", "23:34:a3:e9:09:ce"]
+  - name: web-1
+    mac_addresses: ["52:54:00:12:34:01"]
+  - name: web-2
+    mac_addresses: ["52:54:00:12:34:02"]
+  - name: build-1
+    mac_addresses: ["52:54:00:12:34:03"]
+tftp:
+  root: tftp
+configuration:
+  directory: tftp/pxelinux.cfg/conf
+  bootloaders:
+    - {name: pxelinux, file: pxelinux.0, config_path: pxelinux.cfg}
+server:
+  listen: 127.0.0.1
+  port: 3478
+"#;
+
+const CATALOGUE: [(&str, &str); 3] = [
+    (
+        "local",
+        "# Boot from the first local disk.\nDEFAULT local\nLABEL local\n  LOCALBOOT 0\n",
+    ),
+    (
+        "ubuntu-24.04",
+        "# Automated Ubuntu install; the installer's last step switches the host to `local`.\nDEFAULT install\nLABEL install\n  KERNEL ubuntu/24.04/linux\n  APPEND initrd=ubuntu/24.04/initrd.gz auto=true url=http://pxe-server/ubuntu-24.04.seed\n",
+    ),
+    (
+        "grml-rescue",
+        "# Live rescue system in memory.\nDEFAULT grml\nLABEL grml\n  KERNEL grml/vmlinuz\n  APPEND initrd=grml/initrd.img boot=live fetch=http://pxe-server/grml.squashfs\n",
+    ),
+];
+
+/// A demo world on disk.
+#[derive(Debug)]
+pub struct Demo {
+    /// The folder that holds everything.
+    pub dir: PathBuf,
+    /// Its configuration file.
+    pub config: PathBuf,
+    /// True when this run wrote it (false: a previous demo in the same DIR is reused).
+    pub fresh: bool,
+    // The temporary folder, removed on drop; `None` for a DIR the user gave.
+    temporary: Option<tempfile::TempDir>,
+}
+
+impl Demo {
+    /// Builds the demo in `dir` (created if needed; it must be empty or hold a previous demo),
+    /// or in a new temporary folder when `dir` is `None`.
+    pub fn create(dir: Option<&Path>) -> Result<Demo, String> {
+        let (dir, temporary) = match dir {
+            Some(dir) => (dir.to_owned(), None),
+            None => {
+                let temp = tempfile::Builder::new()
+                    .prefix("pxe-pilot-demo-")
+                    .tempdir()
+                    .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
+                (temp.path().to_owned(), Some(temp))
+            }
+        };
+        let config = dir.join(CONFIG_FILE);
+        if config.is_file() {
+            return Ok(Demo {
+                dir,
+                config,
+                fresh: false,
+                temporary,
+            });
+        }
+        fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let not_empty = fs::read_dir(&dir)
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .next()
+            .is_some();
+        if not_empty {
+            return Err(format!(
+                "{} is not empty and holds no {CONFIG_FILE}: give a new or empty folder",
+                dir.display()
+            ));
+        }
+        write_world(&dir).map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+        Ok(Demo {
+            dir,
+            config,
+            fresh: true,
+            temporary,
+        })
+    }
+
+    /// The TFTP root's `pxelinux.cfg/` folder, where the per-MAC links are.
+    pub fn pxelinux_cfg(&self) -> PathBuf {
+        self.dir.join("tftp/pxelinux.cfg")
+    }
+
+    /// Puts a fresh demo in its starting state: `db-1` boots the installer.
+    pub fn seed(&self, pilot: &Pilot) -> Result<(), String> {
+        if !self.fresh {
+            return Ok(());
+        }
+        let query = HostQuery {
+            name: Some("db-1".into()),
+            ..Default::default()
+        };
+        pilot
+            .deploy("ubuntu-24.04", &[query])
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// What to read and try, for a server listening on `addr`.
+    pub fn guide(&self, addr: SocketAddr) -> String {
+        let url = format!("http://{addr}");
+        let kept = if self.temporary.is_some() {
+            "a temporary folder, removed when the server stops"
+        } else {
+            "kept after the server stops"
+        };
+        format!(
+            "\
+pxe-pilot demo: 4 hosts, 3 configurations (local, ubuntu-24.04, grml-rescue)
+  folder:             {dir} ({kept})
+  configuration file: {config}
+  per-MAC links:      {links}
+db-1 (3 NICs) is installing ubuntu-24.04. Try:
+  curl -s {url}/v1/hosts
+  curl -i -X PUT {url}/configurations/local/deploy -d '{{\"hosts\":[{{\"macAddress\":\"{SEED_MAC}\"}}]}}'
+  pxe-pilot -s {url} config deploy grml-rescue web-2
+then look at the links:
+  ls -l {links}
+Stop with Ctrl-C.",
+            dir = self.dir.display(),
+            config = self.config.display(),
+            links = self.pxelinux_cfg().display(),
+        )
+    }
+}
+
+fn write_world(dir: &Path) -> std::io::Result<()> {
+    let tftp = dir.join("tftp");
+    let conf = tftp.join("pxelinux.cfg/conf/pxelinux");
+    fs::create_dir_all(&conf)?;
+    for (name, text) in CATALOGUE {
+        fs::write(conf.join(name), text)?;
+    }
+    fs::write(
+        tftp.join("pxelinux.0"),
+        "placeholder: a real TFTP root has the PXELINUX bootloader here\n",
+    )?;
+    fs::write(
+        tftp.join("pxelinux.cfg/default"),
+        "# What a host without a per-MAC entry boots.\nDEFAULT local\nLABEL local\n  LOCALBOOT 0\n",
+    )?;
+    fs::write(dir.join(CONFIG_FILE), CONFIG)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pxe_pilot_core::{Deployment, Settings};
+
+    #[test]
+    fn a_demo_loads_and_starts_with_db1_on_the_installer() {
+        let demo = Demo::create(None).unwrap();
+        let (settings, warnings) = Settings::load(&demo.config).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(settings.inventory.hosts().len(), 4);
+        let pilot = Pilot::open(settings).unwrap();
+        demo.seed(&pilot).unwrap();
+        let names: Vec<String> = pilot
+            .configurations()
+            .unwrap()
+            .iter()
+            .map(|c| c.name.to_string())
+            .collect();
+        assert_eq!(names, ["grml-rescue", "local", "ubuntu-24.04"]);
+        let db1 = pilot.host_by_mac(SEED_MAC).unwrap();
+        assert_eq!(db1.host.name.as_str(), "db-1");
+        assert!(
+            matches!(db1.deployment, Deployment::Deployed(ref c) if c.name.as_str() == "ubuntu-24.04")
+        );
+        let guide = demo.guide("127.0.0.1:3478".parse().unwrap());
+        assert!(guide.contains("curl -i -X PUT http://127.0.0.1:3478/configurations/local/deploy"));
+        let dir = demo.dir.clone();
+        drop(demo);
+        assert!(!dir.exists(), "the temporary demo is removed on drop");
+    }
+
+    #[test]
+    fn a_given_folder_is_reused_and_a_foreign_one_refused() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("demo");
+        assert!(Demo::create(Some(&dir)).unwrap().fresh);
+        let again = Demo::create(Some(&dir)).unwrap();
+        assert!(!again.fresh);
+        drop(again);
+        assert!(dir.join(CONFIG_FILE).is_file(), "a given folder is kept");
+        fs::write(parent.path().join("other"), "x").unwrap();
+        let error = Demo::create(Some(parent.path())).unwrap_err();
+        assert!(error.contains("is not empty"), "{error}");
+    }
+}
