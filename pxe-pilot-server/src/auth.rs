@@ -71,7 +71,7 @@ pub fn is_read(method: &Method) -> bool {
 /// when the server has one.
 pub async fn require_token(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if !is_read(req.method()) {
         if let Some(token) = req
@@ -82,10 +82,12 @@ pub async fn require_token(
                 .headers()
                 .get(header::AUTHORIZATION)
                 .map(|v| v.as_bytes());
-            token.check(authorization)?;
+            if let Err(refused) = token.check(authorization) {
+                return Ok(req.error_response(refused).map_into_right_body());
+            }
         }
     }
-    next.call(req).await
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@
 //! let pilot = startup::open("/etc/pxe-pilot/pxe-pilot.yml".as_ref())?;
 //! let listener = startup::bind("127.0.0.1:0".parse().unwrap())?;
 //! println!("listening on http://{}", listener.local_addr()?);
-//! run(listener, AppState::new(pilot), shutdown_signal()).await?;
+//! run(listener, AppState::new(pilot), shutdown_signal()?).await?;
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
@@ -105,31 +105,28 @@ pub async fn run(
     server.await
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!("cannot listen for Ctrl-C: {e}");
-            std::future::pending::<()>().await;
-        }
-    };
+/// A future that completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when
+/// this is called, so a signal that arrives before the future is first polled is not lost:
+/// call it before announcing the server. Must be called inside the runtime.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
+    {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => tracing::info!("SIGINT received"),
+                _ = terminate.recv() => tracing::info!("SIGTERM received"),
             }
-            Err(e) => {
-                tracing::error!("cannot listen for SIGTERM: {e}");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => tracing::info!("SIGINT received"),
-        () = terminate => tracing::info!("SIGTERM received"),
+    {
+        Ok(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::info!("Ctrl-C received");
+            }
+        })
     }
 }

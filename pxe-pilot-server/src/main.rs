@@ -76,6 +76,8 @@ async fn serve(args: Args) -> Result<(), StartError> {
     let addr = startup::listen_address(&pilot.settings().server, args.listen);
     let listener = startup::bind(addr)?;
     let addr = listener.local_addr()?;
+    // Installed before the announcement, so a SIGTERM right after it still stops us cleanly.
+    let shutdown = shutdown_signal()?;
     if pilot.settings().server.token.is_none() {
         tracing::warn!("no server.token in the configuration file: anyone who reaches {addr} can change what hosts boot");
     }
@@ -92,7 +94,7 @@ async fn serve(args: Args) -> Result<(), StartError> {
     if let Some(demo) = &demo {
         eprintln!("{}", demo.guide(addr));
     }
-    run(listener, AppState::new(pilot), shutdown_signal()).await?;
+    run(listener, AppState::new(pilot), shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

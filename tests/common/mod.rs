@@ -32,8 +32,8 @@ pub const H1: &str = "h1";
 pub const H2: &str = "h2";
 /// A host with three NICs ([`H3_MACS`]).
 pub const H3: &str = "h3";
-/// A host with one NIC and an `ipmi` block (password [`IPMI_PASSWORD`]) whose BMC is not in
-/// the ARP table, so no power command can run.
+/// A host with one NIC and an `ipmi` block (password [`IPMI_PASSWORD`], no subnet) whose BMC
+/// is not in the ARP table, so no power command can run until [`Fixture::arp`] puts it there.
 pub const H4: &str = "h4";
 /// [`H2`]'s MAC address.
 pub const H2_MAC: &str = "00:00:00:00:0b:02";
@@ -43,6 +43,8 @@ pub const H3_MACS: [&str; 3] = [
     "00:00:00:00:0c:03",
     "00:00:00:00:0d:03",
 ];
+/// [`H4`]'s BMC MAC address (its `ipmi.mac_address`).
+pub const H4_BMC_MAC: &str = "00:00:00:00:0a:04";
 /// [`H4`]'s MAC address.
 pub const H4_MAC: &str = "00:00:00:00:0b:04";
 /// [`H4`]'s BMC password: must never appear in an answer or a log.
@@ -147,11 +149,10 @@ impl Fixture {
   - name: {H4}
     mac_addresses: ["{H4_MAC}"]
     ipmi:
-      mac_address: "00:00:00:00:0a:04"
+      mac_address: "{H4_BMC_MAC}"
       username: admin
       password: {IPMI_PASSWORD}
       interface: lanplus
-      subnet: 127.0.0.1/32
 tftp:
   root: tftp
 configuration:
