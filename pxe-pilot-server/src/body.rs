@@ -47,7 +47,9 @@ impl<T: BodyShape + 'static> FromRequest for JsonBody<T> {
                     ApiError::BadBody(format!("cannot read the request body: {e}"))
                 }
             })?;
-            serde_json::from_slice(&bytes)
+            // A UTF-8 byte order mark (some Windows tools write one) is not JSON; skip it.
+            let json = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+            serde_json::from_slice(json)
                 .map(JsonBody)
                 .map_err(|e| ApiError::from_json(&e, T::SHAPE))
         })
