@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use pxe_pilot_core::api::{DeployRequest, HostQuery};
+use pxe_pilot_core::api::{DeployRequest, DeployResponse, HostQuery, Rebooted};
 use pxe_pilot_core::MacAddress;
 
 use crate::args::{
@@ -47,6 +47,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), Error> {
                 } else {
                     client.deploy(&args.config, &deploy_request(args))?
                 };
+                warn_failed_reboots(&answer.value);
                 printer.answer(&answer, table::deployed)
             }
         },
@@ -71,6 +72,21 @@ fn power(
 ) -> Result<(), Error> {
     client.power(name, action)?;
     printer.empty(table::powered(name, action))
+}
+
+/// A reboot asked with `--now` that failed leaves the deploy in place (the table says
+/// `ERROR`, the exit status stays 0 as in the original): say it on stderr too.
+fn warn_failed_reboots(answer: &DeployResponse) {
+    for host in answer
+        .hosts
+        .iter()
+        .filter(|h| h.rebooted == Rebooted::Error)
+    {
+        eprintln!(
+            "pxe-pilot: host {} now boots {}, but its reboot failed (see the server's log)",
+            host.name, host.configuration
+        );
+    }
 }
 
 /// The deploy request for hosts named on the command line: a word with colons that reads as
@@ -98,7 +114,7 @@ fn deploy_self(
     client: &Client,
     args: &DeployArgs,
     cli: &Cli,
-) -> Result<Answer<pxe_pilot_core::api::DeployResponse>, Error> {
+) -> Result<Answer<DeployResponse>, Error> {
     let interfaces = local_macs::interfaces(&cli.sysfs_net)?;
     for interface in &interfaces {
         if let Some(host) = client.host_by_mac(&interface.mac)? {

@@ -329,3 +329,25 @@ fn json_output_is_the_servers_json_pretty() {
     let output = pxe_pilot(&["-s", &server.url, "config", "show", "local"], &[]);
     assert_eq!(stdout(&output), "LOCALBOOT 0\n");
 }
+
+#[test]
+fn a_failed_reboot_is_shown_and_said_but_the_deploy_stands() {
+    let server = FakeServer::start(vec![(
+        200,
+        r#"{"hosts":[{"name":"h1","configuration":"local","rebooted":"ERROR"}]}"#,
+    )]);
+    let output = pxe_pilot(
+        &["-s", &server.url, "config", "deploy", "-n", "local", "h1"],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    assert!(stdout(&output).contains("| h1   | local         | ERROR    |\n"));
+    assert_eq!(
+        stderr(&output),
+        "pxe-pilot: host h1 now boots local, but its reboot failed (see the server's log)\n"
+    );
+    assert_eq!(
+        server.received()[0].body,
+        r#"{"hosts":[{"name":"h1","reboot":true}]}"#
+    );
+}
