@@ -1,0 +1,426 @@
+//! The harness of the end-to-end tier (`tests/e2e_*.rs`): the real binaries against the real
+//! tools a PXE server runs (tftpd-hpa, QEMU with iPXE and PXELINUX, a Debian kernel).
+//!
+//! Each test file says `mod e2e;` and gets:
+//! - [`require`]: checks the system tools a test needs; without them it fails with the
+//!   `apt-get install` line to run, or, when `CI` is unset, prints a loud SKIP and lets the test
+//!   return early (CI sets `CI=true`, where the tier must run);
+//! - [`Server`]: `pxe-pilot-server -c CONFIG --listen 127.0.0.1:0` over a temporary TFTP root,
+//!   its address read back from its one stdout line (no fixed port, no sleep);
+//! - [`run_bounded`]: a child process under a hard timeout, its output kept in a log file;
+//! - [`Artifacts`]: `target/e2e-artifacts/<test>/`, where logs stay for a post-mortem, and
+//!   [`log_tail`] to quote them in a failure message.
+//!
+//! Every item is used by some test file but not by every one of them.
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The Debian packages the whole tier needs (the README and `.ci/run` list the same).
+pub const PACKAGES: &str = "qemu-system-x86 ipxe-qemu pxelinux syslinux-common cpio \
+                            busybox-static linux-image-amd64 tftpd-hpa tftp-hpa file curl";
+
+/// The `target/` folder of the build that made this test binary
+/// (`target/debug/deps/<test>` -> `target/`).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its own path");
+    exe.ancestors()
+        .nth(3)
+        .expect("the test binary lives in target/<profile>/deps/")
+        .to_path_buf()
+}
+
+/// A binary of the workspace built next to this test (`target/debug/<name>`).
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its own path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/<profile>/deps/")
+        .join(name);
+    assert!(
+        bin.is_file(),
+        "{} is missing: `cargo test --workspace` builds it before the tests run; to run one \
+         test alone, `cargo build --workspace` first",
+        bin.display()
+    );
+    bin
+}
+
+/// The root of the repository (the workspace's folder).
+pub fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One thing a test needs from the system.
+pub enum Need {
+    /// A command on `PATH`, and the Debian package that provides it.
+    Command(&'static str, &'static str),
+    /// A file, and the Debian package that provides it.
+    File(&'static str, &'static str),
+    /// A file found by a search (kernel, modules): present or not, and the package.
+    Found(bool, &'static str, &'static str),
+    /// Running as root (tftpd-hpa `--secure` chroots).
+    Root,
+}
+
+/// Whether the tools of `needs` are present. When they are not: in CI (`CI` set) the test fails
+/// with what to install; elsewhere a loud SKIP is printed and `false` is returned, and the test
+/// returns without checking anything.
+pub fn require(test: &str, needs: &[Need]) -> bool {
+    let mut missing = Vec::new();
+    let mut packages: Vec<&str> = Vec::new();
+    for need in needs {
+        let (present, what, package) = match need {
+            Need::Command(name, package) => (on_path(name), format!("command `{name}`"), *package),
+            Need::File(path, package) => {
+                (Path::new(path).exists(), format!("file {path}"), *package)
+            }
+            Need::Found(present, what, package) => (*present, (*what).to_string(), *package),
+            Need::Root => (
+                is_root(),
+                "root (tftpd-hpa --secure chroots)".to_string(),
+                "",
+            ),
+        };
+        if !present {
+            missing.push(what);
+            if !package.is_empty() && !packages.contains(&package) {
+                packages.push(package);
+            }
+        }
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let message =
+        format!(
+        "{test}: the end-to-end tier needs {} (install with `apt-get install {}`; the whole tier \
+         needs: {PACKAGES}; `bash .ci/run` installs them)",
+        missing.join(", "),
+        if packages.is_empty() { "-".to_string() } else { packages.join(" ") },
+    );
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("{message}");
+    }
+    eprintln!("\n**********************************************************************");
+    eprintln!("SKIP (CI is unset) {message}");
+    eprintln!("**********************************************************************\n");
+    false
+}
+
+/// Whether `name` is an executable on `PATH` (or, for sbin tools, in /usr/sbin and /sbin).
+pub fn on_path(name: &str) -> bool {
+    find_command(name).is_some()
+}
+
+/// The full path of command `name` on `PATH`, /usr/sbin or /sbin.
+pub fn find_command(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Whether `file -L PATH` calls it a statically linked executable.
+pub fn is_static_executable(path: &Path) -> bool {
+    Command::new("file")
+        .arg("-L")
+        .arg(path)
+        .output()
+        .map(|out| {
+            let text = String::from_utf8_lossy(&out.stdout);
+            text.contains("ELF")
+                && (text.contains("statically linked") || text.contains("static-pie"))
+        })
+        .unwrap_or(false)
+}
+
+/// `target/e2e-artifacts/<test>/`: logs kept after the run, emptied when the test starts.
+pub struct Artifacts {
+    /// The folder.
+    pub dir: PathBuf,
+}
+
+impl Artifacts {
+    /// Empties (or creates) `target/e2e-artifacts/<test>/`.
+    pub fn new(test: &str) -> Self {
+        let dir = target_dir().join("e2e-artifacts").join(test);
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create the artifacts folder under target/");
+        Artifacts { dir }
+    }
+
+    /// The path of artifact `name`.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+/// The last `lines` lines of a log, without terminal escapes and carriage returns.
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    let raw = fs::read(path).unwrap_or_default();
+    let text = printable(&String::from_utf8_lossy(&raw));
+    let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = all.len().saturating_sub(lines);
+    format!(
+        "---- last {} lines of {} ----\n{}\n---- end of {} ----",
+        all.len() - start,
+        path.display(),
+        all[start..].join("\n"),
+        path.display()
+    )
+}
+
+/// `text` without ANSI escape sequences, carriage returns and backspaces.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => {
+                // CSI: ESC [ params final-byte; other escapes: ESC + one character.
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                } else {
+                    chars.next();
+                }
+            }
+            '\r' | '\u{8}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// How a bounded child ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// It exited by itself.
+    Exited(ExitStatus),
+    /// It was killed at the deadline.
+    TimedOut,
+}
+
+/// Runs `command` with stdout and stderr into `log`, killing it after `limit`.
+pub fn run_bounded(command: &mut Command, log: &Path, limit: Duration) -> (Ended, Duration) {
+    let out = fs::File::create(log).expect("create the log file");
+    let err = out.try_clone().expect("clone the log file handle");
+    let started = Instant::now();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            return (Ended::Exited(status), started.elapsed());
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return (Ended::TimedOut, started.elapsed());
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Runs `command` to its end under `limit` and returns (success, stdout + stderr).
+pub fn run_capture(command: &mut Command, limit: Duration) -> (bool, String) {
+    let log = tempfile::NamedTempFile::new().expect("a temporary file");
+    let (ended, _) = run_bounded(command, log.path(), limit);
+    let output = fs::read_to_string(log.path()).unwrap_or_default();
+    match ended {
+        Ended::Exited(status) => (status.success(), output),
+        Ended::TimedOut => (false, format!("{output}\n[killed after {limit:?}]")),
+    }
+}
+
+/// A UDP port of 127.0.0.1 that was free a moment ago (for a daemon that cannot be told port 0).
+pub fn free_udp_port() -> u16 {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind a UDP socket on 127.0.0.1:0");
+    socket.local_addr().expect("the socket's address").port()
+}
+
+/// The server's configuration file: `hosts` as (name, MACs), over `tftp_root`, with the
+/// catalogue in `tftp_root/pxelinux.cfg/conf`.
+pub fn write_server_config(path: &Path, tftp_root: &Path, hosts: &[(&str, &[&str])]) {
+    let mut yaml = String::from("hosts:\n");
+    for (name, macs) in hosts {
+        let macs: Vec<String> = macs.iter().map(|m| format!("\"{m}\"")).collect();
+        yaml.push_str(&format!(
+            "  - name: {name}\n    mac_addresses: [{}]\n",
+            macs.join(", ")
+        ));
+    }
+    yaml.push_str(&format!(
+        "tftp:\n  root: {}\nconfiguration:\n  directory: {}\n",
+        tftp_root.display(),
+        tftp_root.join("pxelinux.cfg/conf").display()
+    ));
+    fs::write(path, yaml).expect("write the server's configuration file");
+}
+
+/// The real `pxe-pilot-server`, on a free port of 127.0.0.1; killed when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The port it listens on.
+    pub port: u16,
+    /// Its stderr (the logs).
+    pub log: PathBuf,
+}
+
+impl Server {
+    /// Starts `pxe-pilot-server -c CONFIG --listen 127.0.0.1:0`, logs into `log`, and waits for
+    /// its `listening on` line.
+    pub fn start(config: &Path, log: &Path) -> Self {
+        let mut command = Command::new(workspace_bin("pxe-pilot-server"));
+        command
+            .arg("-c")
+            .arg(config)
+            .args(["--listen", "127.0.0.1:0"]);
+        Self::spawn(command, log, Duration::from_secs(30))
+    }
+
+    /// Starts `command` (a server that prints `pxe-pilot-server listening on http://IP:PORT`)
+    /// and waits up to `limit` for that line.
+    pub fn spawn(mut command: Command, log: &Path, limit: Duration) -> Self {
+        let err = fs::File::create(log).expect("create the server's log file");
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+        let stdout = child.stdout.take().expect("the server's stdout is piped");
+        let (lines, first) = mpsc::channel();
+        thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = lines.send(line);
+            // Keep draining, so the server never blocks on a full pipe.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let line = match first.recv_timeout(limit) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{command:?} printed no `listening on` line within {limit:?}\n{}",
+                    log_tail(log, 40)
+                );
+            }
+        };
+        let url = line
+            .trim()
+            .strip_prefix("pxe-pilot-server listening on ")
+            .map(str::to_string);
+        let Some(url) = url else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{command:?}: expected `pxe-pilot-server listening on http://IP:PORT`, got {line:?}\n{}",
+                log_tail(log, 40)
+            );
+        };
+        let port = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches('/').parse().ok())
+            .unwrap_or_else(|| panic!("no port in the server's address {url:?}"));
+        Server {
+            child,
+            url: url.trim_end_matches('/').to_string(),
+            port,
+            log: log.to_path_buf(),
+        }
+    }
+
+    /// Whether the server process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Asks the server to stop (SIGTERM, so it exits cleanly) and waits up to `limit`.
+    pub fn stop(mut self, limit: Duration) -> Option<ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the real `pxe-pilot` CLI (`target/debug/pxe-pilot`) against `url`; returns its output,
+/// failing the test (with the server's log) when it does not exit 0.
+pub fn cli(server: &Server, args: &[&str]) -> String {
+    let mut command = Command::new(workspace_bin("pxe-pilot"));
+    command.arg("-s").arg(&server.url).args(args);
+    let (ok, output) = run_capture(&mut command, Duration::from_secs(30));
+    assert!(
+        ok,
+        "`pxe-pilot -s {} {}` failed:\n{output}\n{}",
+        server.url,
+        args.join(" "),
+        log_tail(&server.log, 20)
+    );
+    output
+}
+
+/// Runs `curl` with `args` (a bounded, real HTTP client); returns what it printed.
+pub fn curl(args: &[&str]) -> String {
+    let mut command = Command::new("curl");
+    command.args(["-sS", "--max-time", "20"]).args(args);
+    let (ok, output) = run_capture(&mut command, Duration::from_secs(30));
+    assert!(ok, "`curl {}` failed:\n{output}", args.join(" "));
+    output
+}
+
+/// The target of the symlink at `path`, as text (the test fails when it is not a link).
+pub fn link_target(path: &Path) -> String {
+    fs::read_link(path)
+        .unwrap_or_else(|e| panic!("{} is not a symlink: {e}", path.display()))
+        .to_string_lossy()
+        .into_owned()
+}

@@ -1,0 +1,159 @@
+//! End-to-end: the README's "Two commands on a fresh machine", as a newcomer meets them.
+//!
+//! `git clone` of this repository (its committed state) into a temporary folder, then the
+//! README's demo command (`cargo run -p pxe-pilot-server -- --demo`, given a folder and a free
+//! port) run inside the clone: the server must answer, and the real CLI must list the demo's
+//! hosts. Running the whole test suite inside the clone would take too long: the test checks
+//! that the README's test command is the one CI runs instead.
+//!
+//! The clone builds into this build's `target/` (only the workspace's own crates recompile)
+//! when the committed state of the server's sources is the working tree's; otherwise into
+//! `target/e2e-demo/`, so a build of the committed state never replaces the binaries the
+//! other tests run. Run alone with `cargo test --test e2e_demo`.
+
+mod e2e;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use e2e::{cli, log_tail, require, run_capture, Artifacts, Need, Server};
+
+/// How long the demo command may take to print its address (it compiles first).
+const BUILD_AND_START_LIMIT: Duration = Duration::from_secs(900);
+
+/// The commands of the README's "Two commands on a fresh machine" block.
+fn readme_commands(readme: &str) -> Vec<String> {
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("Two commands on a fresh machine"))
+        .expect("the README has a `## Two commands on a fresh machine` section");
+    let block = section
+        .split("```")
+        .nth(1)
+        .expect("that section has a code block");
+    block
+        .lines()
+        .skip(1) // the fence's language tag
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Where the clone builds: this build's `target/` when the server's committed sources are the
+/// working tree's (then the clone's build is the same, and only the workspace crates
+/// recompile), else a target folder of its own.
+fn clone_target_dir() -> (PathBuf, &'static str) {
+    let out = Command::new("git")
+        .args(["status", "--porcelain", "--"])
+        .args([
+            "Cargo.toml",
+            "Cargo.lock",
+            "pxe-pilot-core",
+            "pxe-pilot-server",
+        ])
+        .current_dir(e2e::repo_dir())
+        .output()
+        .expect("run git status");
+    let clean = out.status.success() && out.stdout.is_empty();
+    if clean {
+        (
+            e2e::target_dir(),
+            "shared with this build (sources committed)",
+        )
+    } else {
+        (
+            e2e::target_dir().join("e2e-demo"),
+            "target/e2e-demo (uncommitted changes: the committed state builds apart)",
+        )
+    }
+}
+
+fn git_clone(from: &Path, to: &Path) {
+    let mut command = Command::new("git");
+    command.arg("clone").arg("--quiet").arg(from).arg(to);
+    let (ok, output) = run_capture(&mut command, Duration::from_secs(120));
+    assert!(ok, "git clone {} failed:\n{output}", from.display());
+}
+
+#[test]
+fn a_fresh_clone_runs_the_readme_demo_and_the_cli_lists_its_hosts() {
+    if !require("e2e_demo", &[Need::Command("git", "git")]) {
+        return;
+    }
+    let started = Instant::now();
+    let artifacts = Artifacts::new("demo");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let clone = dir.path().join("pxe-pilot");
+    git_clone(&e2e::repo_dir(), &clone);
+
+    let readme = std::fs::read_to_string(clone.join("README.md")).expect("the clone's README");
+    let commands = readme_commands(&readme);
+    assert!(
+        commands.iter().any(|c| c == "cargo test --workspace"),
+        "the README's test command must be `cargo test --workspace` (what CI runs, the \
+         end-to-end tier included), found {commands:?}"
+    );
+    let demo = commands
+        .iter()
+        .find(|c| c.starts_with("cargo run") && c.contains("--demo"))
+        .unwrap_or_else(|| {
+            panic!("the README has no `cargo run ... --demo` command: {commands:?}")
+        });
+    let words: Vec<&str> = demo.split_whitespace().collect();
+    assert!(
+        words.contains(&"--"),
+        "the demo command passes its flags after `--`: {demo}"
+    );
+
+    // The README's command, given a folder and a free port (the README's default, 3478, may be
+    // taken on a shared machine).
+    let (target, why) = clone_target_dir();
+    eprintln!("e2e_demo: `{demo}` in a fresh clone, target dir {why}");
+    let demo_dir = dir.path().join("demo");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args(&words[1..])
+        .arg(&demo_dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .current_dir(&clone)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_TERM_COLOR", "never");
+    // `cargo run` replaces itself with the server (exec), so the child is the server.
+    let log = artifacts.path("cargo-run-demo.log");
+    let server = Server::spawn(command, &log, BUILD_AND_START_LIMIT);
+    eprintln!(
+        "e2e_demo: the demo answers at {} after {:.1?}",
+        server.url,
+        started.elapsed()
+    );
+
+    let json = cli(&server, &["-o", "json", "host", "list"]);
+    let hosts: serde_json::Value = serde_json::from_str(&json)
+        .unwrap_or_else(|e| panic!("`pxe-pilot -o json host list` printed no JSON ({e}): {json}"));
+    let names: Vec<&str> = hosts
+        .as_array()
+        .unwrap_or_else(|| panic!("a host list is an array: {json}"))
+        .iter()
+        .filter_map(|h| h["name"].as_str())
+        .collect();
+    assert!(!names.is_empty(), "the demo has no hosts: {json}");
+    let table = cli(&server, &["host", "list"]);
+    for name in &names {
+        assert!(
+            table.contains(name),
+            "`pxe-pilot host list` does not show demo host {name}:\n{table}"
+        );
+    }
+    eprintln!("e2e_demo: `pxe-pilot host list` on the demo:\n{table}");
+
+    let status = server.stop(Duration::from_secs(10));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the demo server did not exit 0 on SIGTERM ({status:?})\n{}",
+        log_tail(&log, 20)
+    );
+    eprintln!("e2e_demo: done in {:.1?}", started.elapsed());
+}
