@@ -20,7 +20,14 @@ struct World {
 
 fn mac(host: usize, nic: usize) -> MacAddress {
     let h = host as u32;
-    MacAddress::new([0x02, nic as u8, (h >> 16) as u8, (h >> 8) as u8, h as u8, 0x01])
+    MacAddress::new([
+        0x02,
+        nic as u8,
+        (h >> 16) as u8,
+        (h >> 8) as u8,
+        h as u8,
+        0x01,
+    ])
 }
 
 fn world(hosts: usize) -> World {
@@ -69,7 +76,12 @@ fn floor(folder: &Path) -> usize {
 
 fn mac_parsing(c: &mut Criterion) {
     let mut group = c.benchmark_group("mac_parse");
-    for text in ["23:34:a3:e9:09:cc", "23-34-A3-E9-09-CC", "2334.a3e9.09cc", "0:1a:2:3:4:5"] {
+    for text in [
+        "23:34:a3:e9:09:cc",
+        "23-34-A3-E9-09-CC",
+        "2334.a3e9.09cc",
+        "0:1a:2:3:4:5",
+    ] {
         group.bench_with_input(BenchmarkId::from_parameter(text), text, |b, t| {
             b.iter(|| MacAddress::parse(std::hint::black_box(t)))
         });
@@ -79,7 +91,9 @@ fn mac_parsing(c: &mut Criterion) {
 
 fn listing(c: &mut Criterion) {
     let mut group = c.benchmark_group("listing");
-    group.sample_size(10).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
     for hosts in [1_000usize, 10_000, 100_000] {
         let w = world(hosts);
         group.throughput(Throughput::Elements(hosts as u64));
