@@ -146,10 +146,10 @@ fn static_cli() -> PathBuf {
         .map(|file| mtime(&file))
         .max();
     if newest_source.is_some_and(|source| source > built) {
-        eprintln!(
+        e2e::loud(&format!(
             "WARNING: {} is older than the CLI's sources; rebuild it with `{build}`",
             cli.display()
-        );
+        ));
     }
     cli
 }

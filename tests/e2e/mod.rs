@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 /// The Debian packages the whole tier needs (the README and `.ci/run` list the same).
 pub const PACKAGES: &str = "qemu-system-x86 ipxe-qemu pxelinux syslinux-common cpio \
-                            busybox-static linux-image-amd64 tftpd-hpa tftp-hpa file curl";
+                            busybox-static linux-image-amd64 tftpd-hpa tftp-hpa file curl git";
 
 /// The `target/` folder of the build that made this test binary
 /// (`target/debug/deps/<test>` -> `target/`).
@@ -110,10 +110,18 @@ pub fn require(test: &str, needs: &[Need]) -> bool {
     if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
         panic!("{message}");
     }
-    eprintln!("\n**********************************************************************");
-    eprintln!("SKIP (CI is unset) {message}");
-    eprintln!("**********************************************************************\n");
+    loud(&format!(
+        "\n{bar}\nSKIP (CI is unset) {message}\n{bar}\n",
+        bar = "*".repeat(78)
+    ));
     false
+}
+
+/// Writes `text` straight to the process's stderr: the test harness captures `eprintln!` of
+/// passing tests, and a SKIP or a warning must be seen.
+pub fn loud(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 /// Whether `name` is an executable on `PATH` (or, for sbin tools, in /usr/sbin and /sbin).
