@@ -16,12 +16,25 @@ use tabled::settings::{Alignment, Style};
 
 use crate::client::PowerAction;
 
-/// `bootloader list`: NAME, FILE, CONFIG PATH.
+/// `bootloader list`: NAME, FILE, CONFIG PATH, as the original; MAC ENTRY (where the
+/// bootloader reads its own per-MAC entries) is added only when a bootloader has one, so the
+/// original's configurations print the original's table.
 pub fn bootloaders(list: &[BootloaderView]) -> String {
+    let with_entries = list.iter().any(|b| b.mac_entry.is_some());
+    let headers: &[&str] = if with_entries {
+        &["NAME", "FILE", "CONFIG PATH", "MAC ENTRY"]
+    } else {
+        &["NAME", "FILE", "CONFIG PATH"]
+    };
     render(
-        &["NAME", "FILE", "CONFIG PATH"],
-        list.iter()
-            .map(|b| vec![b.name.clone(), b.file.clone(), b.config_path.clone()]),
+        headers,
+        list.iter().map(|b| {
+            let mut row = vec![b.name.clone(), b.file.clone(), b.config_path.clone()];
+            if with_entries {
+                row.push(b.mac_entry.clone().unwrap_or_default());
+            }
+            row
+        }),
     )
 }
 
@@ -186,6 +199,7 @@ mod tests {
                 name: b.into(),
                 file: String::new(),
                 config_path: String::new(),
+                mac_entry: None,
             }),
             dangling: false,
         }
@@ -314,6 +328,7 @@ mod tests {
             name: name.into(),
             file: file.into(),
             config_path: path.into(),
+            mac_entry: None,
         });
         assert_eq!(
             bootloaders(&list),
@@ -325,6 +340,35 @@ mod tests {
 | syslinux | syslinux.efi          |               |
 | grub     | grubnetx64.efi.signed | grub/grub.cfg |
 +----------+-----------------------+---------------+
+"
+        );
+    }
+
+    #[test]
+    fn bootloader_list_shows_mac_entries_when_a_bootloader_has_some() {
+        let list = [
+            BootloaderView {
+                name: "pxelinux".into(),
+                file: "pxelinux.0".into(),
+                config_path: String::new(),
+                mac_entry: None,
+            },
+            BootloaderView {
+                name: "grub".into(),
+                file: "grubnetx64.efi.signed".into(),
+                config_path: "grub/grub.cfg".into(),
+                mac_entry: Some("grub/grub.cfg-01-{mac}".into()),
+            },
+        ];
+        assert_eq!(
+            bootloaders(&list),
+            "\
++----------+-----------------------+---------------+------------------------+
+|   NAME   |         FILE          |  CONFIG PATH  |       MAC ENTRY        |
++----------+-----------------------+---------------+------------------------+
+| pxelinux | pxelinux.0            |               |                        |
+| grub     | grubnetx64.efi.signed | grub/grub.cfg | grub/grub.cfg-01-{mac} |
++----------+-----------------------+---------------+------------------------+
 "
         );
     }

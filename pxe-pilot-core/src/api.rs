@@ -13,6 +13,7 @@ use crate::pilot::{Deployment, HostState};
 
 /// The body of `PUT /v1/configurations/{name}/deploy`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeployRequest {
     /// The hosts to switch.
@@ -21,6 +22,7 @@ pub struct DeployRequest {
 
 /// One host of a deploy request: by name, by any of its MAC addresses, or both.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HostQuery {
     /// The host's name.
@@ -41,6 +43,7 @@ pub struct HostQuery {
 
 /// The answer to a deploy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeployResponse {
     /// One line per host, in the request's order.
     pub hosts: Vec<DeployedHost>,
@@ -48,6 +51,7 @@ pub struct DeployResponse {
 
 /// A host that was switched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeployedHost {
     /// The host's name.
     pub name: String,
@@ -59,6 +63,7 @@ pub struct DeployedHost {
 
 /// The outcome of the reboot that may follow a deploy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Rebooted {
     /// The host was rebooted (or powered on).
     #[serde(rename = "YES")]
@@ -73,6 +78,7 @@ pub enum Rebooted {
 
 /// A bootloader as `GET /v1/bootloaders` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BootloaderView {
     /// Its name.
     pub name: String,
@@ -80,6 +86,10 @@ pub struct BootloaderView {
     pub file: String,
     /// Where it reads its configuration.
     pub config_path: String,
+    /// Where it reads its per-MAC entries, relative to the TFTP root, with the MAC
+    /// placeholder (`grub/grub.cfg-01-{mac}`); absent when it has none of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_entry: Option<String>,
 }
 
 impl From<&Bootloader> for BootloaderView {
@@ -88,12 +98,14 @@ impl From<&Bootloader> for BootloaderView {
             name: b.name.clone(),
             file: b.file.clone(),
             config_path: b.config_path.clone(),
+            mac_entry: b.mac_entry.clone(),
         }
     }
 }
 
 /// A configuration as `GET /v1/configurations` shows it, and as a host's deployment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfigurationView {
     /// Its name.
     pub name: String,
@@ -117,6 +129,7 @@ impl From<&Configuration> for ConfigurationView {
 
 /// `GET /v1/configurations/{name}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfigurationContent {
     /// Its name.
     pub name: String,
@@ -126,6 +139,7 @@ pub struct ConfigurationContent {
 
 /// A host's power state, as the original spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PowerState {
     /// Powered on.
     On,
@@ -137,6 +151,7 @@ pub enum PowerState {
 
 /// A host's `ipmi` block as the API shows it: never the password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IpmiView {
     /// The BMC's MAC address.
     #[serde(rename = "macAddress")]
@@ -153,6 +168,7 @@ pub struct IpmiView {
 
 /// A host's `management` block as the API shows it: never the variables.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ManagementView {
     /// The BMC's MAC address.
     #[serde(rename = "macAddress")]
@@ -168,6 +184,7 @@ pub struct ManagementView {
 
 /// A host as `GET /v1/hosts` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostView {
     /// Its name.
     pub name: String,
@@ -233,7 +250,31 @@ impl HostView {
 
 /// The body of every error answer: `{"message": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// What went wrong and what to do.
     pub message: String,
+}
+
+/// `GET /v1/version`: which program answers, and its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VersionView {
+    /// Always `pxe-pilot`.
+    pub name: String,
+    /// The server's version (`x.y.z`).
+    pub version: String,
+}
+
+impl VersionView {
+    /// The name every pxe-pilot program answers with.
+    pub const NAME: &'static str = "pxe-pilot";
+
+    /// This build's version (the workspace's, which the server and the CLI share).
+    pub fn current() -> Self {
+        VersionView {
+            name: Self::NAME.to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
 }

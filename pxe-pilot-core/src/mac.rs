@@ -144,6 +144,22 @@ impl<'de> Deserialize<'de> for MacAddress {
     }
 }
 
+/// In the OpenAPI description, a MAC address is a string `aa:bb:cc:dd:ee:ff`.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for MacAddress {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"))
+            .examples([serde_json::json!("23:34:a3:e9:09:cc")])
+            .description(Some("A MAC address, lowercase with colons"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for MacAddress {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

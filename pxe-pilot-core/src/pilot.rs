@@ -261,7 +261,7 @@ impl<S: Store> Pilot<S> {
             .iter()
             .map(|host| HostState {
                 host,
-                deployment: deployment_of(host, &entries, &by_path),
+                deployment: deployment_of(host, &entries, &by_path, self.bootloaders()),
             })
             .collect())
     }
@@ -299,7 +299,7 @@ impl<S: Store> Pilot<S> {
         let by_path = self.configurations_by_path()?;
         Ok(HostState {
             host,
-            deployment: deployment_of(host, &entries, &by_path),
+            deployment: deployment_of(host, &entries, &by_path, self.bootloaders()),
         })
     }
 
@@ -390,6 +390,7 @@ impl<S: Store> Pilot<S> {
                 host,
                 &self.store.entries_for(&host.mac_addresses)?,
                 &by_path,
+                self.bootloaders(),
             );
             self.store.deploy(&host.mac_addresses, &configuration)?;
             switched.push(Switched {
@@ -416,6 +417,7 @@ impl<S: Store> Pilot<S> {
             host,
             &self.store.entries_for(&host.mac_addresses)?,
             &by_path,
+            self.bootloaders(),
         );
         self.store.undeploy(&host.mac_addresses)?;
         Ok(Switched {
@@ -432,17 +434,60 @@ impl<S: Store> Pilot<S> {
     }
 }
 
+/// What `host` boots, from the entries of every bootloader: its `pxelinux.cfg/01-<mac>`
+/// entry says which configuration; when that configuration's bootloader keeps entries of its
+/// own (`mac_entry`), that entry must lead to the same configuration, else the host would
+/// boot something else (or its default) and the deployment is reported dangling. A host
+/// without a `pxelinux.cfg/` entry but with a bootloader's own entry (made by hand) boots
+/// what that entry leads to.
 fn deployment_of(
     host: &Host,
     entries: &Entries,
     by_path: &HashMap<std::path::PathBuf, Configuration>,
+    bootloaders: &[Bootloader],
 ) -> Deployment {
-    match entries.resolve(&host.first_mac()) {
+    let first = host.first_mac();
+    let found = |resolved: Resolved| match resolved {
         Resolved::NotDeployed => Deployment::NotDeployed,
         Resolved::Configuration(path) => match by_path.get(&path) {
             Some(configuration) => Deployment::Deployed(configuration.clone()),
             None => Deployment::Dangling(path.display().to_string()),
         },
         Resolved::Broken(what) => Deployment::Dangling(what),
+    };
+    let own_entries = bootloaders.iter().filter_map(|b| {
+        let pattern = b.mac_entry.as_deref()?;
+        let pattern = crate::symlink_store::MacEntryPattern::parse(pattern).ok()?;
+        Some((b.name.as_str(), pattern))
+    });
+    match found(entries.resolve(&first)) {
+        Deployment::Deployed(configuration) => {
+            let Some(bootloader) = configuration.bootloader.as_ref() else {
+                return Deployment::Deployed(configuration);
+            };
+            let Some((name, pattern)) =
+                own_entries.into_iter().find(|(n, _)| *n == bootloader.name)
+            else {
+                return Deployment::Deployed(configuration);
+            };
+            let problem = match entries.resolve_bootloader(name, &first) {
+                Resolved::Configuration(path) if path == configuration.path => {
+                    return Deployment::Deployed(configuration)
+                }
+                Resolved::Configuration(path) => format!("leads to {}", path.display()),
+                Resolved::NotDeployed => "is missing".to_owned(),
+                Resolved::Broken(what) => format!("is broken: {what}"),
+            };
+            Deployment::Dangling(format!(
+                "{} ({name} entry {} {problem})",
+                configuration.path.display(),
+                pattern.entry(&first).display()
+            ))
+        }
+        Deployment::NotDeployed => own_entries
+            .map(|(name, _)| found(entries.resolve_bootloader(name, &first)))
+            .find(|d| *d != Deployment::NotDeployed)
+            .unwrap_or(Deployment::NotDeployed),
+        dangling => dangling,
     }
 }

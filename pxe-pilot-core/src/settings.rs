@@ -26,8 +26,8 @@ pub const DEFAULT_PORT: u16 = 3478;
 pub const DEFAULT_DISCOVERY_CMD: &str = "fping -c 1 -D -q -g {{.subnet}}";
 /// The default ARP table.
 pub const DEFAULT_ARP_TABLE: &str = "/proc/net/arp";
-/// The largest configuration file read, in bytes.
-pub const MAX_FILE_SIZE: u64 = 4 * 1024 * 1024;
+/// The largest configuration file read, in bytes (room for well over 100,000 hosts).
+pub const MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
 
 /// Everything the configuration file says, validated.
 #[derive(Debug, Clone)]
@@ -48,6 +48,9 @@ pub struct Settings {
     pub discovery_cmd: String,
     /// How long any power or discovery command may run.
     pub command_timeout: Duration,
+    /// The static `pxe-pilot` client the server hands to installers at
+    /// `GET /v1/client/pxe-pilot` (`client.binary`), if any.
+    pub client_binary: Option<PathBuf>,
 }
 
 /// The `server:` block.
@@ -84,7 +87,7 @@ pub enum SettingsError {
         source: std::io::Error,
     },
     /// The file is too large to be a configuration file.
-    #[error("configuration file {path} is larger than 4 MiB")]
+    #[error("configuration file {path} is larger than 32 MiB")]
     TooLarge {
         /// The file.
         path: PathBuf,
@@ -149,6 +152,12 @@ struct RawFile {
     discovery: Option<RawCmd>,
     arp: Option<RawCmd>,
     command_timeout: Option<u64>,
+    client: Option<RawClient>,
+}
+
+#[derive(Deserialize)]
+struct RawClient {
+    binary: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -272,9 +281,10 @@ impl Settings {
         base: &Path,
     ) -> Result<(Settings, Vec<Warning>), SettingsError> {
         let mut ignored = Vec::new();
-        let raw: Result<RawFile, _> = serde_saphyr::with_deserializer_from_str(text, |de| {
-            serde_ignored::deserialize(de, |key| ignored.push(key.to_string()))
-        });
+        let raw: Result<RawFile, _> =
+            serde_saphyr::with_deserializer_from_str_with_options(text, parser_options(), |de| {
+                serde_ignored::deserialize(de, |key| ignored.push(key.to_string()))
+            });
         let raw = raw.map_err(|e| syntax_error(origin, &e))?;
         let mut warnings: Vec<Warning> = ignored
             .into_iter()
@@ -288,6 +298,17 @@ impl Settings {
         let settings = checker.validate(raw, base, &mut warnings)?;
         Ok((settings, warnings))
     }
+}
+
+/// The parser's limits: the defaults guard against alias bombs and deep nesting; the node and
+/// event counts are raised so that an inventory of 100,000 hosts loads.
+fn parser_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 8_000_000;
+    budget.max_events = 16_000_000;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
 }
 
 /// `hosts.0.?.foo` (serde_ignored's spelling) as `hosts[0].foo`.
@@ -384,7 +405,44 @@ impl Checker<'_> {
                 .and_then(|d| d.cmd)
                 .unwrap_or_else(|| DEFAULT_DISCOVERY_CMD.to_owned()),
             command_timeout,
+            client_binary: self.client_binary(raw.client, base)?,
         })
+    }
+
+    /// `client.binary`: a file that exists (relative paths from the file's folder).
+    fn client_binary(
+        &self,
+        raw: Option<RawClient>,
+        base: &Path,
+    ) -> Result<Option<PathBuf>, SettingsError> {
+        let Some(text) = raw.and_then(|c| c.binary) else {
+            return Ok(None);
+        };
+        let line = Some(text.referenced.line() as usize);
+        if text.value.is_empty() {
+            return Err(self.invalid(
+                line,
+                "client.binary".into(),
+                "is empty: give the static pxe-pilot file, or remove the key".into(),
+            ));
+        }
+        let path = base.join(&text.value);
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => Ok(Some(path)),
+            Ok(_) => Err(self.invalid(
+                line,
+                "client.binary".into(),
+                format!("{} is not a file", path.display()),
+            )),
+            Err(e) => Err(self.invalid(
+                line,
+                "client.binary".into(),
+                format!(
+                    "{} cannot be used: {e} (build it with `cargo build -p pxe-pilot-cli --profile release-small --target x86_64-unknown-linux-musl`)",
+                    path.display()
+                ),
+            )),
+        }
     }
 
     fn adapters(&self, raw: Vec<RawAdapter>) -> Result<HashMap<String, Adapter>, SettingsError> {

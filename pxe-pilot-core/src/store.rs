@@ -37,10 +37,15 @@ pub enum Resolved {
     Broken(String),
 }
 
-/// The per-MAC entries read from the store at one moment.
+/// The per-MAC entries read from the store at one moment: `pxelinux.cfg/01-<mac>`, and the
+/// entries of each bootloader that keeps its own (`mac_entry`, e.g. GRUB 2's
+/// `grub/grub.cfg-01-<mac>`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Entries {
     targets: HashMap<MacAddress, Target>,
+    /// Per bootloader name: its own entries. For them, [`Target::Entry`] names another MAC's
+    /// entry of the same bootloader.
+    bootloaders: HashMap<String, HashMap<MacAddress, Target>>,
 }
 
 /// How many links between entries are followed before giving up (a loop).
@@ -49,7 +54,50 @@ const MAX_HOPS: usize = 8;
 impl Entries {
     /// Wraps a map of MAC to target.
     pub fn new(targets: HashMap<MacAddress, Target>) -> Self {
-        Entries { targets }
+        Entries {
+            targets,
+            bootloaders: HashMap::new(),
+        }
+    }
+
+    /// Adds the entries of bootloader `name` (those its `mac_entry` names).
+    pub fn with_bootloader(
+        mut self,
+        name: impl Into<String>,
+        targets: HashMap<MacAddress, Target>,
+    ) -> Self {
+        self.bootloaders.insert(name.into(), targets);
+        self
+    }
+
+    /// The target of `mac`'s own entry of bootloader `name`, if it has one.
+    pub fn get_bootloader(&self, name: &str, mac: &MacAddress) -> Option<&Target> {
+        self.bootloaders.get(name).and_then(|t| t.get(mac))
+    }
+
+    /// Follows `mac`'s entry of bootloader `name` through that bootloader's other entries.
+    pub fn resolve_bootloader(&self, name: &str, mac: &MacAddress) -> Resolved {
+        match self.bootloaders.get(name) {
+            Some(targets) => resolve_in(targets, mac),
+            None => Resolved::NotDeployed,
+        }
+    }
+
+    /// The same entries, only those of `macs` (in `pxelinux.cfg/` and for every bootloader).
+    pub fn only(&self, macs: &[MacAddress]) -> Entries {
+        let keep = |all: &HashMap<MacAddress, Target>| -> HashMap<MacAddress, Target> {
+            macs.iter()
+                .filter_map(|m| all.get(m).map(|t| (*m, t.clone())))
+                .collect()
+        };
+        Entries {
+            targets: keep(&self.targets),
+            bootloaders: self
+                .bootloaders
+                .iter()
+                .map(|(name, all)| (name.clone(), keep(all)))
+                .collect(),
+        }
     }
 
     /// The target of `mac`'s own entry, if it has one.
@@ -74,29 +122,32 @@ impl Entries {
 
     /// Follows `mac`'s entry through other entries to what it finally leads to.
     pub fn resolve(&self, mac: &MacAddress) -> Resolved {
-        let mut current = *mac;
-        for hop in 0..MAX_HOPS {
-            match self.targets.get(&current) {
-                None if hop == 0 => return Resolved::NotDeployed,
-                None => {
-                    return Resolved::Broken(format!(
-                        "entry {} points at missing entry {}",
-                        mac.entry_name(),
-                        current.entry_name()
-                    ))
-                }
-                Some(Target::Configuration(path)) => return Resolved::Configuration(path.clone()),
-                Some(Target::Entry(next)) => current = *next,
-                Some(Target::Elsewhere(path)) => {
-                    return Resolved::Broken(path.display().to_string())
-                }
-                Some(Target::File) => {
-                    return Resolved::Broken(format!("{} is a file", current.entry_name()))
-                }
+        resolve_in(&self.targets, mac)
+    }
+}
+
+/// Follows `mac`'s entry through the other entries of `targets`.
+fn resolve_in(targets: &HashMap<MacAddress, Target>, mac: &MacAddress) -> Resolved {
+    let mut current = *mac;
+    for hop in 0..MAX_HOPS {
+        match targets.get(&current) {
+            None if hop == 0 => return Resolved::NotDeployed,
+            None => {
+                return Resolved::Broken(format!(
+                    "entry {} points at missing entry {}",
+                    mac.entry_name(),
+                    current.entry_name()
+                ))
+            }
+            Some(Target::Configuration(path)) => return Resolved::Configuration(path.clone()),
+            Some(Target::Entry(next)) => current = *next,
+            Some(Target::Elsewhere(path)) => return Resolved::Broken(path.display().to_string()),
+            Some(Target::File) => {
+                return Resolved::Broken(format!("{} is a file", current.entry_name()))
             }
         }
-        Resolved::Broken(format!("entry {} is a loop of links", mac.entry_name()))
     }
+    Resolved::Broken(format!("entry {} is a loop of links", mac.entry_name()))
 }
 
 /// Why the store could not read or write.
@@ -125,17 +176,12 @@ pub enum StoreError {
 /// Implementations keep no copy of the entries between calls: every [`Store::entries`] reads
 /// the current state, so changes made by hand or by another process are seen.
 pub trait Store: Send + Sync {
-    /// Reads every per-MAC entry as it is now.
+    /// Reads every per-MAC entry as it is now, the bootloaders' own entries included.
     fn entries(&self) -> Result<Entries, StoreError>;
 
     /// Reads the entries of `macs` only (what one host's deployment needs).
     fn entries_for(&self, macs: &[MacAddress]) -> Result<Entries, StoreError> {
-        let all = self.entries()?;
-        Ok(Entries::new(
-            macs.iter()
-                .filter_map(|m| all.get(m).map(|t| (*m, t.clone())))
-                .collect(),
-        ))
+        Ok(self.entries()?.only(macs))
     }
 
     /// Points `macs[0]`'s entry at `configuration` and every other MAC's entry at `macs[0]`'s

@@ -65,11 +65,14 @@ impl MacEntryPattern {
             return Err("must stay inside the TFTP root (no '..', no '.')".into());
         }
         let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
-        if !["{mac}", "{mac_colon}", "{mac_hex}"]
-            .iter()
-            .any(|p| file.contains(p))
-        {
+        if !PLACEHOLDERS.iter().any(|(p, _)| file.contains(p)) {
             return Err("its file name must contain {mac}, {mac_colon} or {mac_hex}".into());
+        }
+        if path
+            .parent()
+            .is_some_and(|folder| folder.to_string_lossy().contains("{mac"))
+        {
+            return Err("the MAC placeholder goes in the file name, not in a folder".into());
         }
         if path.starts_with("pxelinux.cfg") && file.starts_with("01-{mac}") {
             return Err("pxelinux.cfg/01-{mac} is written for every host already".into());
@@ -86,7 +89,50 @@ impl MacEntryPattern {
                 .replace("{mac}", &mac.with_separator('-')),
         )
     }
+
+    /// The folder of the entries, relative to the TFTP root (empty: the root itself).
+    pub fn folder(&self) -> &Path {
+        Path::new(&self.0).parent().unwrap_or(Path::new(""))
+    }
+
+    /// The MAC address whose entry has file name `file`, if it is one of this pattern's
+    /// (spelled exactly as [`MacEntryPattern::entry`] writes it).
+    pub fn mac_of(&self, file: &str) -> Option<MacAddress> {
+        let mut template = Path::new(&self.0).file_name()?.to_str()?;
+        let mut rest = file;
+        let mut found: Option<MacAddress> = None;
+        while !template.is_empty() {
+            if let Some((placeholder, spell)) =
+                PLACEHOLDERS.iter().find(|(p, _)| template.starts_with(p))
+            {
+                let width = spell(&MacAddress::new([0; 6])).len();
+                let text = rest.get(..width)?;
+                let mac = MacAddress::parse(text).ok().filter(|m| spell(m) == text)?;
+                if found.is_some_and(|f| f != mac) {
+                    return None;
+                }
+                found = Some(mac);
+                template = &template[placeholder.len()..];
+                rest = &rest[width..];
+            } else {
+                let c = template.chars().next()?;
+                rest = rest.strip_prefix(c)?;
+                template = &template[c.len_utf8()..];
+            }
+        }
+        found.filter(|_| rest.is_empty())
+    }
 }
+
+/// How a placeholder spells a MAC address.
+type Spelling = fn(&MacAddress) -> String;
+
+/// The placeholders of a [`MacEntryPattern`] and how each spells a MAC address.
+const PLACEHOLDERS: [(&str, Spelling); 3] = [
+    ("{mac_colon}", |m| m.with_separator(':')),
+    ("{mac_hex}", MacAddress::hex),
+    ("{mac}", |m| m.with_separator('-')),
+];
 
 /// Numbers temporary entries; process-wide, so two stores of one process never collide.
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
@@ -150,12 +196,29 @@ impl SymlinkStore {
         &self.folder
     }
 
-    /// What a link's target means.
+    /// What the target of a link of `pxelinux.cfg/` means.
     fn classify(&self, link: &Path) -> Target {
+        self.classify_in(
+            &self.folder,
+            &self.folder_spellings,
+            &MacAddress::from_entry_name,
+            link,
+        )
+    }
+
+    /// What the target of a link in `folder` (whose spellings are `spellings`, and whose
+    /// entries' names `mac_of` reads) means.
+    fn classify_in(
+        &self,
+        folder: &Path,
+        spellings: &[PathBuf],
+        mac_of: &dyn Fn(&str) -> Option<MacAddress>,
+        link: &Path,
+    ) -> Target {
         let absolute = normalize(&if link.is_absolute() {
             link.to_owned()
         } else {
-            self.folder.join(link)
+            folder.join(link)
         });
         for catalogue in &self.catalogue_spellings {
             if let Ok(rest) = absolute.strip_prefix(catalogue) {
@@ -166,13 +229,72 @@ impl SymlinkStore {
             }
         }
         if let (Some(parent), Some(name)) = (absolute.parent(), absolute.file_name()) {
-            if self.folder_spellings.iter().any(|f| f == parent) {
-                if let Some(mac) = name.to_str().and_then(MacAddress::from_entry_name) {
+            if spellings.iter().any(|f| f == parent) {
+                if let Some(mac) = name.to_str().and_then(mac_of) {
                     return Target::Entry(mac);
                 }
             }
         }
         Target::Elsewhere(link.to_owned())
+    }
+
+    /// Reads the entries of a bootloader's `pattern`: all of them, or those of `macs`.
+    fn bootloader_targets(
+        &self,
+        pattern: &MacEntryPattern,
+        macs: Option<&[MacAddress]>,
+    ) -> Result<HashMap<MacAddress, Target>, StoreError> {
+        let mut targets = HashMap::new();
+        let folder = self.root.join(pattern.folder());
+        let real = match std::fs::canonicalize(&folder) {
+            Ok(real) => real,
+            // No folder yet: nothing was ever deployed with this bootloader.
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(targets),
+            Err(e) => return Err(io("open folder", &folder)(e)),
+        };
+        let spellings = dedup(vec![normalize(&folder), real.clone()]);
+        let mac_of = |name: &str| pattern.mac_of(name);
+        let mut read = |mac: MacAddress, path: &Path| {
+            let target = match std::fs::symlink_metadata(path) {
+                Ok(meta) if meta.file_type().is_symlink() => match std::fs::read_link(path) {
+                    Ok(link) => self.classify_in(&real, &spellings, &mac_of, &link),
+                    Err(_) => return,
+                },
+                Ok(meta) if meta.is_file() => Target::File,
+                _ => return,
+            };
+            targets.insert(mac, target);
+        };
+        match macs {
+            Some(macs) => {
+                for mac in macs {
+                    read(*mac, &self.root.join(pattern.entry(mac)));
+                }
+            }
+            None => {
+                let listing = std::fs::read_dir(&real).map_err(io("read folder", &real))?;
+                for item in listing {
+                    let item = item.map_err(io("read folder", &real))?;
+                    if let Some(mac) = item.file_name().to_str().and_then(mac_of) {
+                        read(mac, &item.path());
+                    }
+                }
+            }
+        }
+        Ok(targets)
+    }
+
+    /// Adds the entries of every bootloader that keeps its own to `entries`.
+    fn with_bootloader_targets(
+        &self,
+        mut entries: Entries,
+        macs: Option<&[MacAddress]>,
+    ) -> Result<Entries, StoreError> {
+        for (name, pattern) in &self.mac_entries {
+            entries =
+                entries.with_bootloader(name.clone(), self.bootloader_targets(pattern, macs)?);
+        }
+        Ok(entries)
     }
 
     /// Replaces `mac`'s entry with a link to `target`, atomically.
@@ -336,7 +458,7 @@ impl Store for SymlinkStore {
             };
             targets.insert(mac, target);
         }
-        Ok(Entries::new(targets))
+        self.with_bootloader_targets(Entries::new(targets), None)
     }
 
     fn entries_for(&self, macs: &[MacAddress]) -> Result<Entries, StoreError> {
@@ -353,7 +475,7 @@ impl Store for SymlinkStore {
             };
             targets.insert(*mac, target);
         }
-        Ok(Entries::new(targets))
+        self.with_bootloader_targets(Entries::new(targets), Some(macs))
     }
 
     fn deploy(&self, macs: &[MacAddress], configuration: &Configuration) -> Result<(), StoreError> {
@@ -677,6 +799,35 @@ mod tests {
             pattern.entry(&mac(1)),
             PathBuf::from("ipxe/2334a3e90901.ipxe")
         );
+        assert!(MacEntryPattern::parse("{mac}/grub.cfg-{mac}").is_err());
+    }
+
+    #[test]
+    fn entry_names_read_back_as_the_mac_they_were_written_for() {
+        for text in [
+            "grub/grub.cfg-01-{mac}",
+            "ipxe/{mac_hex}.ipxe",
+            "efi/{mac_colon}",
+            "{mac}-{mac_hex}.cfg",
+        ] {
+            let pattern = MacEntryPattern::parse(text).unwrap();
+            let entry = pattern.entry(&mac(0xab));
+            let file = entry.file_name().unwrap().to_str().unwrap();
+            assert_eq!(pattern.mac_of(file), Some(mac(0xab)), "{text}: {file}");
+            assert_eq!(pattern.folder(), entry.parent().unwrap(), "{text}");
+        }
+        let grub = MacEntryPattern::parse("grub/grub.cfg-01-{mac}").unwrap();
+        for other in [
+            "grub.cfg",
+            "grub.cfg-01-23-34-A3-E9-09-AB",
+            "grub.cfg-01-23-34-a3-e9-09-ab.tmp",
+            "grub.cfg-01-23-34-a3-e9-09",
+            ".pxe-pilot-tmp.1.2.grub.cfg-01-23-34-a3-e9-09-ab",
+        ] {
+            assert_eq!(grub.mac_of(other), None, "{other}");
+        }
+        let both = MacEntryPattern::parse("{mac}-{mac_hex}.cfg").unwrap();
+        assert_eq!(both.mac_of("23-34-a3-e9-09-ab-2334a3e909ac.cfg"), None);
     }
 
     #[test]

@@ -244,3 +244,28 @@ fn relative_paths_are_taken_from_the_file_folder() {
     assert_eq!(settings.paths.tftp_root, root.path().join("."));
     assert_eq!(settings.arp_table, root.path().join("arp.txt"));
 }
+
+#[test]
+fn client_binary_is_an_optional_existing_file_relative_to_the_file() {
+    let root = Root::new();
+    let base = "tftp:\n  root: .\nconfiguration:\n  directory: pxelinux.cfg/conf\n";
+    let (settings, _) = Settings::load(&root.write(base)).unwrap();
+    assert_eq!(settings.client_binary, None);
+
+    fs::write(root.path().join("pxe-pilot-static"), b"\x7fELF").unwrap();
+    let yaml = format!("{base}client:\n  binary: pxe-pilot-static\n");
+    let (settings, warnings) = Settings::load(&root.write(&yaml)).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(
+        settings.client_binary,
+        Some(root.path().join("pxe-pilot-static"))
+    );
+
+    let message = root.error("client:\n  binary: missing/pxe-pilot\n");
+    assert!(
+        message.contains(":6: client.binary:") && message.contains("missing/pxe-pilot"),
+        "{message}"
+    );
+    let message = root.error("client:\n  binary: pxelinux.cfg\n");
+    assert!(message.contains("is not a file"), "{message}");
+}
