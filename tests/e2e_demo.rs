@@ -6,10 +6,15 @@
 //! hosts. Running the whole test suite inside the clone would take too long: the test checks
 //! that the README's test command is the one CI runs instead.
 //!
-//! The clone builds into this build's `target/` (only the workspace's own crates recompile)
-//! when the committed state of the server's sources is the working tree's; otherwise into
-//! `target/e2e-demo/`, so a build of the committed state never replaces the binaries the
-//! other tests run. Run alone with `cargo test --test e2e_demo`.
+//! Where the clone builds (`CARGO_TARGET_DIR`):
+//! - the server's committed sources are the working tree's (`git status` clean, as in CI): this
+//!   build's `target/`, and the clone's copies of those sources get the originals' mtimes.
+//!   They are byte for byte what this build compiled, so cargo finds its work done and starts
+//!   the server at once; had the clone lacked a file the build needs, it would not compile.
+//! - otherwise: `target/e2e-demo/`, so a build of the committed state never replaces the
+//!   binaries the other tests run (the first such run compiles the dependencies once).
+//!
+//! Run alone with `cargo test --test e2e_demo`.
 
 mod e2e;
 
@@ -41,33 +46,51 @@ fn readme_commands(readme: &str) -> Vec<String> {
         .collect()
 }
 
-/// Where the clone builds: this build's `target/` when the server's committed sources are the
-/// working tree's (then the clone's build is the same, and only the workspace crates
-/// recompile), else a target folder of its own.
-fn clone_target_dir() -> (PathBuf, &'static str) {
+/// What `cargo run -p pxe-pilot-server` compiles from the workspace.
+const SERVER_SOURCES: [&str; 4] = [
+    "Cargo.toml",
+    "Cargo.lock",
+    "pxe-pilot-core",
+    "pxe-pilot-server",
+];
+
+/// Where the clone builds (see the module's documentation), and why.
+fn clone_target_dir(clone: &Path) -> (PathBuf, &'static str) {
     let out = Command::new("git")
         .args(["status", "--porcelain", "--"])
-        .args([
-            "Cargo.toml",
-            "Cargo.lock",
-            "pxe-pilot-core",
-            "pxe-pilot-server",
-        ])
+        .args(SERVER_SOURCES)
         .current_dir(e2e::repo_dir())
         .output()
         .expect("run git status");
-    let clean = out.status.success() && out.stdout.is_empty();
-    if clean {
-        (
-            e2e::target_dir(),
-            "shared with this build (sources committed)",
-        )
-    } else {
-        (
+    if !(out.status.success() && out.stdout.is_empty()) {
+        return (
             e2e::target_dir().join("e2e-demo"),
             "target/e2e-demo (uncommitted changes: the committed state builds apart)",
-        )
+        );
     }
+    // Clean: the clone's copies are the very files this build compiled; give them the
+    // originals' mtimes, which is what cargo compares.
+    let files = Command::new("git")
+        .args(["ls-files", "-z", "--"])
+        .args(SERVER_SOURCES)
+        .current_dir(clone)
+        .output()
+        .expect("run git ls-files");
+    for file in files.stdout.split(|b| *b == 0).filter(|f| !f.is_empty()) {
+        let file = String::from_utf8_lossy(file);
+        let original = std::fs::metadata(e2e::repo_dir().join(&*file)).and_then(|m| m.modified());
+        if let Ok(mtime) = original {
+            let copy = std::fs::File::options()
+                .write(true)
+                .open(clone.join(&*file))
+                .and_then(|f| f.set_modified(mtime));
+            copy.unwrap_or_else(|e| panic!("set the mtime of the clone's {file}: {e}"));
+        }
+    }
+    (
+        e2e::target_dir(),
+        "this build's (the server's sources are committed)",
+    )
 }
 
 fn git_clone(from: &Path, to: &Path) {
@@ -109,7 +132,7 @@ fn a_fresh_clone_runs_the_readme_demo_and_the_cli_lists_its_hosts() {
 
     // The README's command, given a folder and a free port (the README's default, 3478, may be
     // taken on a shared machine).
-    let (target, why) = clone_target_dir();
+    let (target, why) = clone_target_dir(&clone);
     eprintln!("e2e_demo: `{demo}` in a fresh clone, target dir {why}");
     let demo_dir = dir.path().join("demo");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
