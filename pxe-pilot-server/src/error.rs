@@ -54,6 +54,9 @@ pub enum ApiError {
         /// The methods the route answers.
         allowed: &'static [&'static str],
     },
+    /// `GET /v1/client/pxe-pilot` on a server without `client.binary`.
+    #[error("this server hands out no pxe-pilot client: set `client: {{binary: PATH}}` (the static build) in its configuration file")]
+    NoClient,
     /// A change was asked without the bearer token, or with a wrong one.
     #[error("{0}")]
     Unauthorized(&'static str),
@@ -92,7 +95,7 @@ impl ResponseError for ApiError {
                 StatusCode::BAD_REQUEST
             }
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
+            ApiError::NoRoute { .. } | ApiError::NoClient => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

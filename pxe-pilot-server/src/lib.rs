@@ -29,6 +29,7 @@ pub mod auth;
 pub mod body;
 pub mod demo;
 pub mod error;
+pub mod openapi;
 pub mod power;
 pub mod routes;
 pub mod startup;

@@ -10,10 +10,11 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use pxe_pilot_core::api::{
     BootloaderView, ConfigurationContent, ConfigurationView, DeployRequest, DeployResponse,
-    DeployedHost, HostView, Rebooted,
+    DeployedHost, ErrorBody, HostView, Rebooted, VersionView,
 };
 use pxe_pilot_core::{Deployment, Host, HostName, HostState, PilotError, PowerAction};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::body::JsonBody;
 use crate::error::ApiError;
@@ -34,7 +35,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/hosts/{name}/reboot", &["PATCH"]).route(web::patch().to(reboot)))
         .service(resource("/hosts/{name}/on", &["PATCH"]).route(web::patch().to(power_on)))
         .service(resource("/hosts/{name}/off", &["PATCH"]).route(web::patch().to(power_off)))
-        .service(resource("/refresh", &["PATCH"]).route(web::patch().to(refresh)));
+        .service(resource("/refresh", &["PATCH"]).route(web::patch().to(refresh)))
+        .service(resource("/version", &["GET"]).route(web::get().to(version)))
+        .service(resource("/openapi.json", &["GET"]).route(web::get().to(openapi)))
+        .service(resource("/client/pxe-pilot", &["GET"]).route(web::get().to(client_binary)));
 }
 
 /// A resource whose other methods are answered 405 with the allowed ones.
@@ -64,12 +68,16 @@ fn peer(req: &HttpRequest) -> String {
 }
 
 /// `GET /v1/healthcheck`: 204.
-async fn healthcheck() -> HttpResponse {
+#[utoipa::path(get, path = "/v1/healthcheck", tag = "original",
+    responses((status = 204, description = "The server is up")))]
+pub(crate) async fn healthcheck() -> HttpResponse {
     HttpResponse::NoContent().finish()
 }
 
 /// `GET /v1/bootloaders`.
-async fn bootloaders(state: web::Data<AppState>) -> web::Json<Vec<BootloaderView>> {
+#[utoipa::path(get, path = "/v1/bootloaders", tag = "original",
+    responses((status = 200, description = "The declared bootloaders (`[]` in a flat catalogue)", body = [BootloaderView])))]
+pub(crate) async fn bootloaders(state: web::Data<AppState>) -> web::Json<Vec<BootloaderView>> {
     web::Json(
         state
             .pilot
@@ -81,7 +89,9 @@ async fn bootloaders(state: web::Data<AppState>) -> web::Json<Vec<BootloaderView
 }
 
 /// `GET /v1/configurations`, sorted by bootloader then name.
-async fn configurations(
+#[utoipa::path(get, path = "/v1/configurations", tag = "original",
+    responses((status = 200, description = "The catalogue, sorted by bootloader then name", body = [ConfigurationView])))]
+pub(crate) async fn configurations(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<ConfigurationView>>, ApiError> {
     let pilot = state.pilot.clone();
@@ -92,7 +102,12 @@ async fn configurations(
 }
 
 /// `GET /v1/configurations/{name}`: the file's text.
-async fn configuration(
+#[utoipa::path(get, path = "/v1/configurations/{name}", tag = "original",
+    params(("name" = String, Path, description = "A configuration's name")),
+    responses(
+        (status = 200, description = "The configuration file's text", body = ConfigurationContent),
+        (status = 404, description = "No such configuration", body = ErrorBody)))]
+pub(crate) async fn configuration(
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> Result<web::Json<ConfigurationContent>, ApiError> {
@@ -106,7 +121,17 @@ async fn configuration(
 }
 
 /// `PUT /v1/configurations/{name}/deploy`: every host is checked before anything is written.
-async fn deploy(
+#[utoipa::path(put, path = "/v1/configurations/{name}/deploy", tag = "original",
+    params(("name" = String, Path, description = "The configuration to deploy")),
+    request_body(content = DeployRequest, description = "The hosts, by name or any MAC address; read as JSON whatever the Content-Type"),
+    responses(
+        (status = 200, description = "Every host switched", body = DeployResponse),
+        (status = 400, description = "Malformed body or MAC address", body = ErrorBody),
+        (status = 401, description = "server.token is set and the request lacks it", body = ErrorBody),
+        (status = 404, description = "Unknown configuration, host or MAC", body = ErrorBody),
+        (status = 409, description = "A host named twice, or a name and a MAC that disagree", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub(crate) async fn deploy(
     req: HttpRequest,
     state: web::Data<AppState>,
     name: web::Path<String>,
@@ -165,11 +190,13 @@ async fn reboot_after_deploy(state: &AppState, host_name: &HostName, peer: &str)
 }
 
 /// The query string of `GET /v1/hosts` and `GET /v1/hosts/{name}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HostsQuery {
     /// Query power states (default true); `false` runs no command.
+    #[param(value_type = Option<bool>)]
     pub status: Option<String>,
-    /// Only the host that owns this MAC address (any spelling).
+    /// Only the host that owns this MAC address (any spelling); the answer is then one host.
     #[serde(alias = "macAddress", alias = "mac_address")]
     pub mac: Option<String>,
 }
@@ -220,7 +247,12 @@ fn host_named<'a>(state: &'a AppState, name: &str) -> Result<&'a Host, ApiError>
 }
 
 /// `GET /v1/hosts?status=true|false`, or `?mac=...` for one host.
-async fn hosts(
+#[utoipa::path(get, path = "/v1/hosts", tag = "original", params(HostsQuery),
+    responses(
+        (status = 200, description = "Every host (or, with `mac`, the one host that owns it) and what it boots", body = [HostView]),
+        (status = 400, description = "A bad `status` or MAC address", body = ErrorBody),
+        (status = 404, description = "`mac`: no host has it", body = ErrorBody)))]
+pub(crate) async fn hosts(
     state: web::Data<AppState>,
     query: web::Query<HostsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -264,7 +296,12 @@ async fn hosts(
 }
 
 /// `GET /v1/hosts/{name}`.
-async fn host(
+#[utoipa::path(get, path = "/v1/hosts/{name}", tag = "pxe-pilot",
+    params(("name" = String, Path, description = "A host's name"), HostsQuery),
+    responses(
+        (status = 200, description = "The host and what it boots", body = HostView),
+        (status = 404, description = "No such host", body = ErrorBody)))]
+pub(crate) async fn host(
     state: web::Data<AppState>,
     name: web::Path<String>,
     query: web::Query<HostsQuery>,
@@ -281,7 +318,14 @@ async fn host(
 }
 
 /// `DELETE /v1/hosts/{name}/configuration`: the host falls back to the bootloader's default.
-async fn undeploy(
+#[utoipa::path(delete, path = "/v1/hosts/{name}/configuration", tag = "pxe-pilot",
+    params(("name" = String, Path, description = "A host's name")),
+    responses(
+        (status = 200, description = "Its entries are removed (of every bootloader)", body = HostView),
+        (status = 401, description = "server.token is set and the request lacks it", body = ErrorBody),
+        (status = 404, description = "No such host", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub(crate) async fn undeploy(
     req: HttpRequest,
     state: web::Data<AppState>,
     name: web::Path<String>,
@@ -321,7 +365,15 @@ async fn power(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn reboot(
+#[utoipa::path(patch, path = "/v1/hosts/{name}/reboot", tag = "original",
+    params(("name" = String, Path, description = "A host's name")),
+    responses(
+        (status = 204, description = "Rebooted (or powered on when off)"),
+        (status = 401, description = "server.token is set and the request lacks it", body = ErrorBody),
+        (status = 404, description = "No such host", body = ErrorBody),
+        (status = 409, description = "No power management, or it failed", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub(crate) async fn reboot(
     req: HttpRequest,
     state: web::Data<AppState>,
     name: web::Path<String>,
@@ -329,7 +381,15 @@ async fn reboot(
     power(req, state, name, PowerAction::Reboot).await
 }
 
-async fn power_on(
+#[utoipa::path(patch, path = "/v1/hosts/{name}/on", tag = "original",
+    params(("name" = String, Path, description = "A host's name")),
+    responses(
+        (status = 204, description = "Powered on"),
+        (status = 401, description = "server.token is set and the request lacks it", body = ErrorBody),
+        (status = 404, description = "No such host", body = ErrorBody),
+        (status = 409, description = "No power management, or it failed", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub(crate) async fn power_on(
     req: HttpRequest,
     state: web::Data<AppState>,
     name: web::Path<String>,
@@ -337,7 +397,15 @@ async fn power_on(
     power(req, state, name, PowerAction::On).await
 }
 
-async fn power_off(
+#[utoipa::path(patch, path = "/v1/hosts/{name}/off", tag = "original",
+    params(("name" = String, Path, description = "A host's name")),
+    responses(
+        (status = 204, description = "Powered off"),
+        (status = 401, description = "server.token is set and the request lacks it", body = ErrorBody),
+        (status = 404, description = "No such host", body = ErrorBody),
+        (status = 409, description = "No power management, or it failed", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub(crate) async fn power_off(
     req: HttpRequest,
     state: web::Data<AppState>,
     name: web::Path<String>,
@@ -346,8 +414,60 @@ async fn power_off(
 }
 
 /// `PATCH /v1/refresh`: 204 once the management subnets are scanned.
-async fn refresh(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(patch, path = "/v1/refresh", tag = "original",
+    responses(
+        (status = 204, description = "The management subnets were scanned"),
+        (status = 401, description = "server.token is set and the request lacks it", body = ErrorBody),
+        (status = 409, description = "The discovery command failed", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub(crate) async fn refresh(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let subnets = state.power.refresh().await?;
     tracing::info!(peer = %peer(&req), subnets = %subnets.join(" "), "refresh done");
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /v1/version`: `{"name":"pxe-pilot","version":"x.y.z"}`.
+#[utoipa::path(get, path = "/v1/version", tag = "pxe-pilot",
+    responses((status = 200, description = "The server's name and version", body = VersionView)))]
+pub(crate) async fn version() -> web::Json<VersionView> {
+    web::Json(VersionView::current())
+}
+
+/// `GET /v1/openapi.json`: this API's OpenAPI 3 description.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "pxe-pilot",
+    responses((status = 200, description = "The OpenAPI 3 description of this API", content_type = "application/json")))]
+pub(crate) async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(crate::openapi::json())
+}
+
+/// `GET /v1/client/pxe-pilot`: the static client of `client.binary`, for installers
+/// (`wget -O /target/tmp/pxe-pilot http://pxe:3478/v1/client/pxe-pilot`).
+#[utoipa::path(get, path = "/v1/client/pxe-pilot", tag = "pxe-pilot",
+    responses(
+        (status = 200, description = "The static `pxe-pilot` client file", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 404, description = "No `client.binary` in the server's configuration file", body = ErrorBody)))]
+pub(crate) async fn client_binary(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(path) = state.pilot.settings().client_binary.clone() else {
+        return Err(ApiError::NoClient);
+    };
+    let bytes = {
+        let path = path.clone();
+        web::block(move || std::fs::read(&path)).await?
+    }
+    .map_err(|e| {
+        ApiError::Internal(format!("cannot read client.binary {}: {e}", path.display()))
+    })?;
+    tracing::debug!(peer = %peer(&req), bytes = bytes.len(), "static client handed out");
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header(("Content-Disposition", "attachment; filename=\"pxe-pilot\""))
+        .body(bytes))
 }

@@ -1,0 +1,108 @@
+//! The OpenAPI 3 description of the HTTP API, generated from the routes' `#[utoipa::path]`
+//! annotations in [`crate::routes`] and the `ToSchema` types of `pxe_pilot_core::api` (the
+//! core's `openapi` feature), so that it cannot drift from what the server answers. Served at
+//! `GET /v1/openapi.json`; `tests/openapi.rs` probes every documented route on the real
+//! server, and every route it knows against the document.
+
+use std::sync::OnceLock;
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes;
+
+/// The document: every route under `/v1` (each is also served without the prefix).
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "pxe-pilot",
+        description = "Which PXE boot configuration each host gets. Every route is also served \
+                       without the `/v1` prefix, as the original PXE Pilot's. Errors are \
+                       `{\"message\": \"...\"}`. With `server.token` set, every request that \
+                       changes something (PUT, DELETE, PATCH) needs `Authorization: Bearer \
+                       <token>`; reads stay open."
+    ),
+    paths(
+        routes::healthcheck,
+        routes::version,
+        routes::openapi,
+        routes::client_binary,
+        routes::bootloaders,
+        routes::configurations,
+        routes::configuration,
+        routes::deploy,
+        routes::hosts,
+        routes::host,
+        routes::undeploy,
+        routes::reboot,
+        routes::power_on,
+        routes::power_off,
+        routes::refresh,
+    ),
+    modifiers(&BearerToken),
+    tags(
+        (name = "original", description = "The original PXE Pilot's routes"),
+        (name = "pxe-pilot", description = "Routes beyond the original")
+    )
+)]
+pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme the changing routes name.
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The document, with the server's version.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}
+
+/// The document as pretty JSON, built once.
+pub fn json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        document()
+            .to_pretty_json()
+            .unwrap_or_else(|e| format!("{{\"message\":\"cannot describe the API: {e}\"}}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_names_every_type_it_uses() {
+        let doc: serde_json::Value = serde_json::from_str(json()).unwrap();
+        assert_eq!(doc["openapi"].as_str().unwrap().chars().next(), Some('3'));
+        assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for name in [
+            "HostView",
+            "BootloaderView",
+            "DeployRequest",
+            "DeployResponse",
+            "ErrorBody",
+            "VersionView",
+            "MacAddress",
+        ] {
+            assert!(schemas.contains_key(name), "{name} missing: {schemas:?}");
+        }
+        // Every $ref leads to a schema of the document.
+        let text = json();
+        for part in text.split("\"$ref\": \"#/components/schemas/").skip(1) {
+            let name = &part[..part.find('"').unwrap()];
+            assert!(schemas.contains_key(name), "dangling $ref {name}");
+        }
+    }
+}

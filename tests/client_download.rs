@@ -1,0 +1,97 @@
+//! What an installer needs from the PXE server alone: the static client at
+//! `GET /v1/client/pxe-pilot` (`client.binary`), downloaded the way a preseed's late command
+//! does and run; and the versions (`GET /v1/version`, `pxe-pilot version`).
+
+mod common;
+#[path = "common/cli.rs"]
+mod cli;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use common::{binary, Fixture, Server};
+use reqwest::blocking::Client;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// A world whose `client.binary` is a copy of the `pxe-pilot` binary of this build.
+fn server_with_client() -> (Server, Vec<u8>) {
+    let fixture = Fixture::new().yaml("client:\n  binary: client/pxe-pilot-static");
+    // The file must exist when the server loads its configuration: build the world by hand.
+    let world = fixture.build();
+    let folder = world.path().join("client");
+    fs::create_dir_all(&folder).unwrap();
+    let bytes = fs::read(binary("pxe-pilot")).unwrap();
+    fs::write(folder.join("pxe-pilot-static"), &bytes).unwrap();
+    (Server::start_in(world), bytes)
+}
+
+#[test]
+fn the_configured_client_is_served_and_runs_after_download() {
+    let (server, bytes) = server_with_client();
+    for path in ["/v1/client/pxe-pilot", "/client/pxe-pilot"] {
+        let response = Client::new().get(server.url(path)).send().unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/octet-stream"
+        );
+        assert!(response.bytes().unwrap() == bytes, "{path}: not the same file");
+    }
+
+    // The preseed's late command, with curl standing in for the installer's wget.
+    let target = tempfile::tempdir().unwrap();
+    let downloaded = target.path().join("pxe-pilot");
+    let status = Command::new("curl")
+        .args(["-fsS", "-o"])
+        .arg(&downloaded)
+        .arg(server.url("/v1/client/pxe-pilot"))
+        .status()
+        .expect("run curl");
+    assert!(status.success());
+    fs::set_permissions(&downloaded, fs::Permissions::from_mode(0o755)).unwrap();
+    let output = Command::new(&downloaded)
+        .args(["-s", &server.base, "host", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("| h1 "));
+}
+
+#[test]
+fn without_client_binary_the_route_is_a_json_404_that_says_what_to_set() {
+    let server = Server::start();
+    let response = Client::new()
+        .get(server.url("/v1/client/pxe-pilot"))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: Value = response.json().unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("client: {binary: PATH}"),
+        "{body}"
+    );
+}
+
+#[test]
+fn the_server_tells_its_name_and_version() {
+    let server = Server::start();
+    for path in ["/v1/version", "/version"] {
+        let body: Value = Client::new()
+            .get(server.url(path))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(
+            body,
+            json!({"name": "pxe-pilot", "version": env!("CARGO_PKG_VERSION")})
+        );
+    }
+    let _ = cli::pxe_pilot;
+}
