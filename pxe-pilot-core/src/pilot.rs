@@ -11,7 +11,7 @@ use crate::inventory::{Bootloader, Host};
 use crate::mac::{MacAddress, MacAddressError};
 use crate::names::HostName;
 use crate::settings::Settings;
-use crate::store::{Entries, Resolved, Store, StoreError};
+use crate::store::{Entries, Resolved, Store, StoreError, Target};
 use crate::symlink_store::SymlinkStore;
 
 /// What a host boots now, read from the store.
@@ -176,7 +176,9 @@ impl Pilot<SymlinkStore> {
                 "removed temporary entries left by an interrupted write"
             );
         }
-        Ok(Pilot::with_store(settings, store))
+        let pilot = Pilot::with_store(settings, store);
+        pilot.finish_interrupted()?;
+        Ok(pilot)
     }
 }
 
@@ -425,6 +427,37 @@ impl<S: Store> Pilot<S> {
             previous,
             reboot: false,
         })
+    }
+
+    /// Finishes what a crash interrupted: a host whose first NIC has no entry while its other
+    /// NICs' entries are links to that entry (a first deploy stopped before its last rename,
+    /// or an undeploy stopped after its first removal) boots the default on every NIC already;
+    /// its leftover links are removed so that every entry leads somewhere. Hosts whose other
+    /// entries were made by hand are left alone. Returns how many hosts were cleaned.
+    pub fn finish_interrupted(&self) -> Result<usize, StoreError> {
+        let mut cleaned = 0;
+        for host in self.settings.inventory.hosts() {
+            let first = host.first_mac();
+            let entries = self.store.entries_for(&host.mac_addresses)?;
+            if entries.get(&first).is_some() || entries.is_empty() {
+                continue;
+            }
+            let only_links_to_first = entries
+                .iter()
+                .all(|(_, target)| *target == Target::Entry(first));
+            if !only_links_to_first {
+                continue;
+            }
+            let _guard = self.lock(host);
+            self.store.undeploy(&host.mac_addresses)?;
+            tracing::warn!(
+                host = %host.name,
+                links = entries.len(),
+                "removed the links an interrupted deploy or undeploy left; the host boots the default"
+            );
+            cleaned += 1;
+        }
+        Ok(cleaned)
     }
 
     fn lock(&self, host: &Host) -> Option<std::sync::MutexGuard<'_, ()>> {

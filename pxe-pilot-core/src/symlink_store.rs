@@ -334,8 +334,7 @@ impl SymlinkStore {
                     )));
                 }
                 let target = relative_path(&real, &self.catalogue).join(&configuration.path);
-                place_link(&first_entry, &target)?;
-                folders.push(folder.clone());
+                // As for PXELINUX entries: the other NICs first, the first NIC's entry last.
                 for mac in others {
                     let entry = self.bootloader_entry(pattern, mac);
                     let target = relative_path(entry.parent().unwrap_or(&self.root), &first_entry);
@@ -345,6 +344,8 @@ impl SymlinkStore {
                     }
                     place_link(&entry, &target)?;
                 }
+                place_link(&first_entry, &target)?;
+                folders.push(folder.clone());
             } else {
                 folders.extend(self.remove_bootloader_entries(pattern, macs)?);
             }
@@ -483,11 +484,16 @@ impl Store for SymlinkStore {
         // The bootloader's own entries first, so that when the PXELINUX entry switches, the
         // whole host has switched.
         self.place_bootloader_entries(macs, configuration)?;
-        self.place(first, &self.catalogue_from_folder.join(&configuration.path))?;
+        // Then the other NICs' links to the first NIC's entry: on a first deploy they lead
+        // nowhere until that entry exists, so a bootloader reads "no entry" on every NIC, as
+        // before. The first NIC's entry is written last: that one rename switches every NIC,
+        // and a crash before it leaves the host as it was (the next start removes the links
+        // that lead nowhere, see `Pilot::open`).
         let first_entry = PathBuf::from(first.entry_name());
         for mac in others {
             self.place(mac, &first_entry)?;
         }
+        self.place(first, &self.catalogue_from_folder.join(&configuration.path))?;
         self.sync()
     }
 

@@ -244,6 +244,57 @@ fn undeploy_removes_the_entries_of_every_nic() {
 }
 
 #[test]
+fn a_first_deploy_switches_every_nic_with_its_last_rename_and_a_restart_cleans_an_interrupted_one()
+{
+    // What a crash between the renames of a first deploy leaves: the other NICs' links are
+    // written, the first NIC's entry (the last rename) is not. Every NIC reads "no entry",
+    // as before the deploy, and the next start removes the links.
+    let w = world();
+    let entry = |mac: &str| MacAddress::parse(mac).unwrap().entry_name();
+    for mac in ["00:00:00:00:0c:03", "00:00:00:00:0d:03"] {
+        std::os::unix::fs::symlink(entry("00:00:00:00:0b:03"), w.entry(mac)).unwrap();
+        assert_eq!(
+            w.boots(mac),
+            None,
+            "{mac} reads no entry, like before the deploy"
+        );
+    }
+    // A host whose other NIC has an entry made by hand is left alone.
+    std::os::unix::fs::symlink("conf/rescue", w.entry("00:00:00:00:0b:02")).unwrap();
+    let before = w.snapshot();
+    let (settings, _) = Settings::from_yaml(YAML, Path::new("test.yml"), w.dir.path()).unwrap();
+    let restarted = Pilot::open(settings).unwrap();
+    let removed: Vec<_> = before
+        .iter()
+        .filter(|item| !w.snapshot().contains(item))
+        .map(|(path, _)| path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(removed, ["01-00-00-00-00-0c-03", "01-00-00-00-00-0d-03"]);
+    assert_eq!(
+        restarted.host("h3").unwrap().deployment,
+        Deployment::NotDeployed
+    );
+    assert_eq!(w.boots("00:00:00:00:0b:02").as_deref(), Some("rescue"));
+
+    // A whole deploy leaves every NIC on the configuration.
+    restarted.deploy("installer", &[by_name("h3")]).unwrap();
+    for mac in [
+        "00:00:00:00:0b:03",
+        "00:00:00:00:0c:03",
+        "00:00:00:00:0d:03",
+    ] {
+        assert_eq!(w.boots(mac).as_deref(), Some("installer"), "{mac}");
+    }
+    // An undeploy interrupted after its first removal is finished by a restart too.
+    fs::remove_file(w.entry("00:00:00:00:0b:03")).unwrap();
+    let (settings, _) = Settings::from_yaml(YAML, Path::new("test.yml"), w.dir.path()).unwrap();
+    Pilot::open(settings).unwrap();
+    for mac in ["00:00:00:00:0c:03", "00:00:00:00:0d:03"] {
+        assert!(fs::symlink_metadata(w.entry(mac)).is_err(), "{mac}");
+    }
+}
+
+#[test]
 fn looking_a_host_up_by_any_mac_spelling() {
     let w = world();
     assert_eq!(
