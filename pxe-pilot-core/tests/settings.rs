@@ -269,3 +269,19 @@ fn client_binary_is_an_optional_existing_file_relative_to_the_file() {
     let message = root.error("client:\n  binary: pxelinux.cfg\n");
     assert!(message.contains("is not a file"), "{message}");
 }
+
+#[test]
+fn a_large_inventory_loads() {
+    // 40,000 hosts of 2 MACs: past the YAML parser's default node budget, which must not cap
+    // the inventory.
+    let root = Root::new();
+    let mut yaml = String::from(
+        "tftp: {root: %%TFTP_ROOT%%}\nconfiguration: {directory: %%CONFIG_DIR%%}\nhosts:\n",
+    );
+    for h in 0..40_000u32 {
+        let [_, a, b, c] = h.to_be_bytes();
+        yaml.push_str(&format!("  - {{name: n{h}, mac_addresses: ['02:00:{a:02x}:{b:02x}:{c:02x}:01', '02:01:{a:02x}:{b:02x}:{c:02x}:01']}}\n"));
+    }
+    let (settings, _) = Settings::load(&root.write(&yaml)).unwrap();
+    assert_eq!(settings.inventory.hosts().len(), 40_000);
+}
