@@ -2,9 +2,9 @@
 //! `GET /v1/client/pxe-pilot` (`client.binary`), downloaded the way a preseed's late command
 //! does and run; and the versions (`GET /v1/version`, `pxe-pilot version`).
 
-mod common;
 #[path = "common/cli.rs"]
 mod cli;
+mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -37,7 +37,10 @@ fn the_configured_client_is_served_and_runs_after_download() {
             response.headers()["content-type"],
             "application/octet-stream"
         );
-        assert!(response.bytes().unwrap() == bytes, "{path}: not the same file");
+        assert!(
+            response.bytes().unwrap() == bytes,
+            "{path}: not the same file"
+        );
     }
 
     // The preseed's late command, with curl standing in for the installer's wget.
@@ -73,7 +76,10 @@ fn without_client_binary_the_route_is_a_json_404_that_says_what_to_set() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let body: Value = response.json().unwrap();
     assert!(
-        body["message"].as_str().unwrap().contains("client: {binary: PATH}"),
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("client: {binary: PATH}"),
         "{body}"
     );
 }
@@ -93,5 +99,67 @@ fn the_server_tells_its_name_and_version() {
             json!({"name": "pxe-pilot", "version": env!("CARGO_PKG_VERSION")})
         );
     }
-    let _ = cli::pxe_pilot;
+}
+
+#[test]
+fn pxe_pilot_version_shows_the_client_then_the_server() {
+    let server = Server::start();
+    let version = env!("CARGO_PKG_VERSION");
+    let out = cli::run(&server, &["version"]).ok();
+    assert_eq!(
+        out,
+        format!(
+            "client: pxe-pilot {version}\nserver: pxe-pilot {version} ({}/)\n",
+            server.base
+        )
+    );
+    let out = cli::run(&server, &["-o", "json", "version"]).ok();
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["client"]["version"], version);
+    assert_eq!(
+        json["server"],
+        json!({"name": "pxe-pilot", "version": version})
+    );
+
+    // Without a server: the client's line, then exit 2 (unreachable).
+    let run = cli::run_at("http://127.0.0.1:1", &["--retry-for", "0", "version"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert_eq!(run.stdout, format!("client: pxe-pilot {version}\n"));
+    let run = cli::pxe_pilot().arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        format!("pxe-pilot {version}\n")
+    );
+}
+
+#[test]
+fn completions_and_the_man_page_need_no_server_and_print_no_colour() {
+    for args in [
+        &["completions", "bash"][..],
+        &["completions", "zsh"],
+        &["completions", "fish"],
+        &["man"],
+    ] {
+        let out = cli::pxe_pilot()
+            .args(["-s", "not a url"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("deploy"), "{args:?}");
+        assert!(!text.contains('\u{1b}'), "{args:?}: an escape sequence");
+    }
+    // Hidden from the help, which has no colour when not on a terminal.
+    let help = cli::pxe_pilot().arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(
+        help.contains("version") && !help.contains("completions"),
+        "{help}"
+    );
+    assert!(!help.contains('\u{1b}'));
 }

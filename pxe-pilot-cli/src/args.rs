@@ -118,6 +118,18 @@ pub enum Command {
         #[command(subcommand)]
         command: HostCommand,
     },
+    /// Show the versions of this client and of the server.
+    Version,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    #[command(hide = true)]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout: `pxe-pilot man | man -l -`.
+    #[command(hide = true)]
+    Man,
 }
 
 /// `pxe-pilot bootloader ...`
@@ -249,6 +261,9 @@ mod tests {
             &["host", "off", "h1"],
             &["host", "refresh"],
             &["-d", "host", "list"],
+            &["version"],
+            &["completions", "bash"],
+            &["man"],
         ] {
             assert!(parse(args).is_ok(), "{args:?}");
         }

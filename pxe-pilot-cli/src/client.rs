@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use pxe_pilot_core::api::{
     BootloaderView, ConfigurationContent, ConfigurationView, DeployRequest, DeployResponse,
-    ErrorBody, HostView,
+    ErrorBody, HostView, VersionView,
 };
 use pxe_pilot_core::MacAddress;
 use reqwest::blocking::Response;
@@ -219,6 +219,12 @@ impl Client {
     /// The server's base URL, as used.
     pub fn base(&self) -> &Url {
         &self.base
+    }
+
+    /// `GET /v1/version`: the server's name and version.
+    pub fn version(&self) -> Result<Answer<VersionView>, ClientError> {
+        let url = self.endpoint(&["version"]);
+        self.get_json(url)
     }
 
     /// `GET /v1/bootloaders`.

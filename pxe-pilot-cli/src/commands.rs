@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use pxe_pilot_core::api::{DeployRequest, DeployResponse, HostQuery, Rebooted};
+use pxe_pilot_core::api::{DeployRequest, DeployResponse, HostQuery, Rebooted, VersionView};
 use pxe_pilot_core::MacAddress;
 
 use crate::args::{
@@ -16,6 +16,20 @@ use crate::Error;
 
 /// Runs the command `cli` describes, printing its result on `out`.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), Error> {
+    // What needs no server (and no usable server URL).
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut text = Vec::new();
+            crate::docs::completions(*shell, &mut text);
+            return write_all(out, &String::from_utf8_lossy(&text));
+        }
+        Command::Man => {
+            let mut text = Vec::new();
+            crate::docs::man_page(&mut text).map_err(Error::Output)?;
+            return write_all(out, &String::from_utf8_lossy(&text));
+        }
+        _ => {}
+    }
     let client = Client::new(
         &cli.server,
         ClientOptions {
@@ -61,6 +75,39 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), Error> {
                 printer.empty(table::refreshed())
             }
         },
+        Command::Version => version(&client, printer),
+        Command::Completions { .. } | Command::Man => Ok(()),
+    }
+}
+
+/// `version`: this client's version, then the server's (`GET /v1/version`). The client's is
+/// printed first, so it shows even when the server cannot be reached.
+fn version(client: &Client, printer: Printer<'_>) -> Result<(), Error> {
+    let ours = VersionView::current();
+    match printer.format {
+        Output::Table => {
+            write_all(
+                printer.out,
+                &format!("client: {} {}\n", ours.name, ours.version),
+            )?;
+            let server = client.version()?;
+            write_all(
+                printer.out,
+                &format!(
+                    "server: {} {} ({})\n",
+                    server.value.name,
+                    server.value.version,
+                    client.base()
+                ),
+            )
+        }
+        Output::Json => {
+            let server = client.version()?;
+            let json = serde_json::json!({ "client": ours, "server": server.value });
+            let mut text = pretty_json(&json.to_string())?;
+            text.push('\n');
+            write_all(printer.out, &text)
+        }
     }
 }
 

@@ -9,7 +9,8 @@
 //! - [`client`]: the typed API client, with retries of idempotent requests;
 //! - [`commands`]: what each command asks and prints;
 //! - [`table`]: the tables, from the API types of [`pxe_pilot_core::api`];
-//! - [`local_macs`]: this machine's MAC addresses, for `--self`.
+//! - [`local_macs`]: this machine's MAC addresses, for `--self`;
+//! - [`docs`]: the manual page and the shell completions, generated from [`args`].
 //!
 //! ```no_run
 //! use pxe_pilot_cli::client::{Client, ClientOptions};
@@ -25,6 +26,7 @@
 pub mod args;
 pub mod client;
 pub mod commands;
+pub mod docs;
 pub mod local_macs;
 pub mod table;
 
