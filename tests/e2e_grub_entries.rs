@@ -1,0 +1,175 @@
+//! End-to-end: per-bootloader entries served by a real TFTP server. A UEFI host boots GRUB 2
+//! (`grubnetx64.efi.signed`), which asks for `grub/grub.cfg-01-<mac>`; the server declares
+//! `mac_entry: grub/grub.cfg-01-{mac}` for its `grub` bootloader. Through the real
+//! `pxe-pilot-server` and CLI, tftpd-hpa `--secure` (Debian's default, chrooted) must serve
+//! the GRUB configuration under the GRUB name for every NIC of a three-NIC host, and, once the
+//! host is switched to a PXELINUX configuration, answer "File not found" for those names
+//! (GRUB then falls back to its `grub.cfg`) while `pxelinux.cfg/01-<mac>` serves the new one.
+//!
+//! Needs `tftpd-hpa`, `tftp-hpa`, `curl` and root, as `e2e_tftp_secure`. Run alone with
+//! `cargo build --workspace && cargo test --test e2e_grub_entries`.
+
+mod e2e;
+#[path = "e2e/tftpd.rs"]
+mod tftpd;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use e2e::{cli, curl, link_target, log_tail, require, Artifacts, Need, Server};
+use tftpd::Tftpd;
+
+/// A UEFI host with three NICs.
+const HOST: &str = "uefi-1";
+const MACS: [&str; 3] = [
+    "52:54:00:ef:00:01",
+    "52:54:00:ef:00:02",
+    "52:54:00:ef:00:03",
+];
+
+const GRUB_INSTALLER: &str = "# grub installer\nmenuentry install { linux /debian/linux }\n";
+const PXELINUX_LOCAL: &str = "# pxelinux local\nDEFAULT local\nLABEL local\n  LOCALBOOT 0\n";
+const GRUB_DEFAULT: &str = "# grub default: no per-MAC entry was found\n";
+
+fn needs() -> Vec<Need> {
+    vec![
+        Need::Command("in.tftpd", "tftpd-hpa"),
+        Need::Command("tftp", "tftp-hpa"),
+        Need::Command("curl", "curl"),
+        Need::Root,
+    ]
+}
+
+/// The name GRUB 2 asks for: `grub/grub.cfg-01-` + the MAC, lowercase, with dashes.
+fn grub_name(mac: &str) -> String {
+    format!("grub/grub.cfg-01-{}", mac.replace(':', "-"))
+}
+
+/// The name PXELINUX asks for.
+fn pxelinux_name(mac: &str) -> String {
+    format!("pxelinux.cfg/01-{}", mac.replace(':', "-"))
+}
+
+/// A TFTP root with a catalogue per bootloader, GRUB's own `grub.cfg`, and the server's
+/// configuration file; returns (root, configuration file).
+fn world(dir: &Path) -> (PathBuf, PathBuf) {
+    let root = dir.join("tftp");
+    let conf = root.join("pxelinux.cfg/conf");
+    for (path, text) in [
+        ("grub/debian-installer", GRUB_INSTALLER),
+        ("pxelinux/local", PXELINUX_LOCAL),
+    ] {
+        let file = conf.join(path);
+        fs::create_dir_all(file.parent().expect("a folder")).expect("create the catalogue");
+        fs::write(file, text).expect("write the catalogue");
+    }
+    fs::create_dir_all(root.join("grub")).expect("create grub/");
+    fs::write(root.join("grub/grub.cfg"), GRUB_DEFAULT).expect("write grub/grub.cfg");
+    let macs: Vec<String> = MACS.iter().map(|m| format!("\"{m}\"")).collect();
+    let yaml = format!(
+        "hosts:\n  - name: {HOST}\n    mac_addresses: [{}]\n\
+         tftp:\n  root: {root}\n\
+         configuration:\n  directory: {root}/pxelinux.cfg/conf\n  bootloaders:\n\
+         \x20   - {{name: pxelinux, file: pxelinux.0}}\n\
+         \x20   - {{name: grub, file: grubnetx64.efi.signed, config_path: grub/grub.cfg, mac_entry: \"grub/grub.cfg-01-{{mac}}\"}}\n",
+        macs.join(", "),
+        root = root.display()
+    );
+    let config = dir.join("pxe-pilot.yml");
+    fs::write(&config, yaml).expect("write the configuration file");
+    (root, config)
+}
+
+fn assert_served(tftpd: &Tftpd, scratch: &Path, server: &Server, name: &str, expected: &str) {
+    match tftpd.get(name, scratch) {
+        Ok(content) => assert_eq!(content, expected, "tftpd-hpa --secure served {name}"),
+        Err(error) => panic!(
+            "tftpd-hpa --secure could not serve {name}: {error}\n{}",
+            log_tail(&server.log, 20)
+        ),
+    }
+}
+
+#[test]
+fn grub_entries_are_served_for_every_nic_and_disappear_when_the_host_switches_to_pxelinux() {
+    if !require("e2e_grub_entries", &needs()) {
+        return;
+    }
+    let artifacts = Artifacts::new("grub-entries");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let (root, config) = world(dir.path());
+    let scratch = dir.path().join("fetched");
+    fs::create_dir_all(&scratch).expect("create the download folder");
+    let server = Server::start(&config, &artifacts.path("server.log"));
+    let tftpd = Tftpd::start(&root);
+
+    // The server tells where GRUB's entries live.
+    let bootloaders = curl(&[&format!("{}/v1/bootloaders", server.url)]);
+    assert!(
+        bootloaders.contains(r#""mac_entry":"grub/grub.cfg-01-{mac}""#),
+        "{bootloaders}"
+    );
+    let table = cli(&server, &["bootloader", "list"]);
+    assert!(
+        table.contains("MAC ENTRY") && table.contains("grub/grub.cfg-01-{mac}"),
+        "{table}"
+    );
+
+    // Nothing deployed: GRUB gets "File not found" and reads its own grub.cfg.
+    for mac in MACS {
+        assert!(tftpd.get(&grub_name(mac), &scratch).is_err(), "{mac}");
+    }
+    assert_served(&tftpd, &scratch, &server, "grub/grub.cfg", GRUB_DEFAULT);
+
+    // Deploy the GRUB installer with the original's curl, by the host's second MAC.
+    curl(&[
+        "-f",
+        "-X",
+        "PUT",
+        &format!("{}/configurations/debian-installer/deploy", server.url),
+        "-d",
+        r#"{"hosts":[{"macAddress":"52:54:00:ef:00:02"}]}"#,
+    ]);
+    for mac in MACS {
+        assert_served(&tftpd, &scratch, &server, &grub_name(mac), GRUB_INSTALLER);
+        let target = link_target(&root.join(grub_name(mac)));
+        assert!(!target.starts_with('/'), "{} -> {target}", grub_name(mac));
+    }
+    assert_eq!(
+        link_target(&root.join(grub_name(MACS[0]))),
+        "../pxelinux.cfg/conf/grub/debian-installer"
+    );
+    // The listing reads the GRUB entries: the host boots the installer, under GRUB.
+    let host = curl(&[&format!("{}/v1/hosts/{HOST}?status=false", server.url)]);
+    assert!(
+        host.contains(r#""name":"debian-installer""#) && host.contains(r#""name":"grub""#),
+        "{host}"
+    );
+    assert!(!host.contains("dangling"), "{host}");
+
+    // Switch to a PXELINUX configuration with the CLI: every GRUB entry disappears.
+    cli(&server, &["config", "deploy", "local", HOST]);
+    for mac in MACS {
+        let error = tftpd
+            .get(&grub_name(mac), &scratch)
+            .expect_err("a GRUB entry survived the switch to PXELINUX");
+        assert!(error.contains("File not found"), "{mac}: {error}");
+        assert!(fs::symlink_metadata(root.join(grub_name(mac))).is_err());
+        assert_served(
+            &tftpd,
+            &scratch,
+            &server,
+            &pxelinux_name(mac),
+            PXELINUX_LOCAL,
+        );
+    }
+    assert_served(&tftpd, &scratch, &server, "grub/grub.cfg", GRUB_DEFAULT);
+    let list = cli(&server, &["host", "list"]);
+    assert!(list.contains("| local "), "{list}");
+    // Only what GRUB reads by default is left in grub/.
+    let left: Vec<_> = fs::read_dir(root.join("grub"))
+        .expect("read grub/")
+        .map(|e| e.expect("an entry").file_name())
+        .collect();
+    assert_eq!(left, ["grub.cfg"], "{left:?}");
+}
