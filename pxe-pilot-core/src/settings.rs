@@ -93,10 +93,12 @@ pub enum SettingsError {
         path: PathBuf,
     },
     /// The file is not UTF-8 text.
-    #[error("configuration file {path} is not UTF-8 text (byte {offset})")]
+    #[error("{path}:{line}: not UTF-8 text (byte {offset}): save the configuration file as UTF-8")]
     NotUtf8 {
         /// The file.
         path: PathBuf,
+        /// The 1-based line of the first invalid byte.
+        line: usize,
         /// Where the first invalid byte is.
         offset: usize,
     },
@@ -266,9 +268,17 @@ impl Settings {
             });
         }
         let bytes = std::fs::read(path).map_err(read_error)?;
-        let text = String::from_utf8(bytes).map_err(|e| SettingsError::NotUtf8 {
-            path: path.to_owned(),
-            offset: e.utf8_error().valid_up_to(),
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let offset = e.utf8_error().valid_up_to();
+            let line = 1 + e.as_bytes()[..offset]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            SettingsError::NotUtf8 {
+                path: path.to_owned(),
+                line,
+                offset,
+            }
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Settings::from_yaml(&text, path, base)
@@ -333,9 +343,10 @@ fn syntax_error(origin: &Path, error: &serde_saphyr::Error) -> SettingsError {
     let first = first.strip_prefix("error: ").unwrap_or(first);
     // The parser's first line reads "line L column C: message"; keep only the message.
     let message = match first.split_once(": ") {
-        Some((place, rest)) if place.starts_with("line ") => rest.to_owned(),
-        _ => first.to_owned(),
+        Some((place, rest)) if place.starts_with("line ") => rest,
+        _ => first,
     };
+    let message = operator_message(message);
     let (line, column) = error
         .location()
         .map(|l| (l.line() as usize, l.column() as usize))
@@ -345,6 +356,23 @@ fn syntax_error(origin: &Path, error: &serde_saphyr::Error) -> SettingsError {
         line,
         column,
         message,
+    }
+}
+
+/// The parser's message for the operator: its advice to programmers (which parser option to
+/// set) replaced by what to change in the file.
+fn operator_message(message: &str) -> String {
+    if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(", set ").next().unwrap_or(key);
+        format!("key {key:?} is given twice in the same block: keep one")
+    } else if message.starts_with("multiple YAML documents") {
+        "a second YAML document (`---`) starts here: keep one document".into()
+    } else if message.starts_with("budget breached") {
+        "too many nodes or aliases (an alias bomb?): write the values out".into()
+    } else if message.starts_with("!!binary scalar is not valid UTF-8") {
+        "a !!binary value that is not UTF-8 text: write the value as text".into()
+    } else {
+        message.to_owned()
     }
 }
 

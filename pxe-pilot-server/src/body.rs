@@ -1,6 +1,7 @@
 //! Request bodies: JSON whatever the `Content-Type` says (`curl -d` sends
-//! `application/x-www-form-urlencoded`), at most [`BODY_LIMIT`] bytes, and every mistake a
-//! 400 (or 413) whose message names the problem and, for malformed JSON, the line and column.
+//! `application/x-www-form-urlencoded`), at most [`BODY_LIMIT`] bytes arriving within
+//! [`BODY_TIMEOUT`], and every mistake a 400 (or 413, 408) whose message names the problem and,
+//! for malformed JSON, the line and column.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,6 +14,7 @@ use pxe_pilot_core::api::DeployRequest;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::limits::BODY_TIMEOUT;
 
 /// The largest request body accepted, in bytes (64 KiB); larger ones are answered 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -40,7 +42,13 @@ impl<T: BodyShape + 'static> FromRequest for JsonBody<T> {
         // `Bytes` honours the `PayloadConfig` limit the app sets (and the Content-Length).
         let bytes = Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|e| {
+            // A client that stops sending would hold its connection (and this request) forever.
+            let bytes = actix_web::rt::time::timeout(BODY_TIMEOUT, bytes)
+                .await
+                .map_err(|_| ApiError::BodyTimeout {
+                    seconds: BODY_TIMEOUT.as_secs(),
+                })?;
+            let bytes = bytes.map_err(|e| {
                 if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::TooLarge { limit: BODY_LIMIT }
                 } else {

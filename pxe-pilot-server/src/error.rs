@@ -30,6 +30,12 @@ pub enum ApiError {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// The body did not arrive in time.
+    #[error("the request body did not arrive within {seconds} s")]
+    BodyTimeout {
+        /// The limit, in seconds.
+        seconds: u64,
+    },
     /// The query string is not what the route expects.
     #[error("{0}")]
     BadQuery(String),
@@ -95,6 +101,7 @@ impl ResponseError for ApiError {
                 StatusCode::BAD_REQUEST
             }
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::NoRoute { .. } | ApiError::NoClient => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,

@@ -29,6 +29,7 @@ pub mod auth;
 pub mod body;
 pub mod demo;
 pub mod error;
+pub mod limits;
 pub mod openapi;
 pub mod power;
 pub mod routes;
@@ -84,8 +85,8 @@ pub fn app(
         .wrap(NormalizePath::trim())
 }
 
-/// Serves [`app`] on `listener` until `shutdown` completes, then lets the requests in flight
-/// finish (at most [`SHUTDOWN_TIMEOUT_SECS`]) and returns. Must run inside an actix-web
+/// Serves [`app`] on `listener` with the [`limits`] until `shutdown` completes, then lets the
+/// requests in flight finish (at most [`SHUTDOWN_TIMEOUT_SECS`]) and returns. Must run inside an actix-web
 /// runtime (`actix_web::rt::System` or `#[actix_web::main]`).
 pub async fn run(
     listener: TcpListener,
@@ -95,6 +96,10 @@ pub async fn run(
     let server = HttpServer::new(move || app(state.clone()))
         .disable_signals()
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .client_request_timeout(limits::HEAD_TIMEOUT)
+        .client_disconnect_timeout(limits::DISCONNECT_TIMEOUT)
+        .keep_alive(limits::KEEP_ALIVE)
+        .max_connections(limits::MAX_CONNECTIONS_PER_WORKER)
         .listen(listener)?
         .run();
     let handle = server.handle();
