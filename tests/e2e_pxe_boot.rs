@@ -328,8 +328,9 @@ impl Lab {
         first
     }
 
-    /// Boots the VM once and checks the serial console shows `expect`.
-    fn boot(&mut self, n: usize, expect: Boot) -> Vec<String> {
+    /// Boots the VM once and checks the serial console shows `expect`; prints its marker
+    /// lines (seen with `--nocapture`).
+    fn boot(&self, n: usize, expect: Boot) {
         let name = format!("boot{n}-{expect:?}").to_lowercase();
         let log = self.artifacts.path(&format!("{name}.serial.log"));
         let limit = match expect {
@@ -385,11 +386,10 @@ impl Lab {
             );
         }
         eprintln!(
-            "boot {n} ({expect:?}) took {took:.1?} (tier at {:.1?}):\n  {}",
+            "boot {n} ({expect:?}) took {took:.1?} (test at {:.1?}):\n  {}",
             self.started.elapsed(),
             marks.join("\n  ")
         );
-        marks
     }
 }
 
