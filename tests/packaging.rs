@@ -1,0 +1,267 @@
+//! What the Debian package ships (`packaging/`, `[package.metadata.deb]` of
+//! `pxe-pilot-server/Cargo.toml`): the generated man page and completions are what the CLI
+//! generates now, the systemd unit runs the server hardened as its own user, the default
+//! configuration starts the server, and (with `PXE_PILOT_TEST_DEB=1`, as `.ci/run` sets it
+//! once) the built `.deb` holds all of it, as `dpkg-deb -c` and its control files show.
+//!
+//! `PXE_PILOT_BLESS=1 cargo test --test packaging` rewrites the generated files after a change
+//! of the command line.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::binary;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The files of `packaging/` generated from the CLI, and the arguments that generate them.
+const GENERATED: [(&str, &[&str]); 4] = [
+    ("packaging/man/pxe-pilot.1", &["man"]),
+    (
+        "packaging/completions/pxe-pilot.bash",
+        &["completions", "bash"],
+    ),
+    ("packaging/completions/_pxe-pilot", &["completions", "zsh"]),
+    (
+        "packaging/completions/pxe-pilot.fish",
+        &["completions", "fish"],
+    ),
+];
+
+#[test]
+fn the_shipped_man_page_and_completions_are_what_the_cli_generates() {
+    let bless = std::env::var_os("PXE_PILOT_BLESS").is_some();
+    for (file, args) in GENERATED {
+        let output = Command::new(binary("pxe-pilot"))
+            .args(args)
+            .output()
+            .expect("run pxe-pilot");
+        assert!(output.status.success(), "pxe-pilot {args:?}");
+        let path = repo().join(file);
+        if bless {
+            fs::write(&path, &output.stdout).expect("rewrite a generated file");
+            continue;
+        }
+        let shipped = fs::read(&path).unwrap_or_default();
+        assert!(
+            shipped == output.stdout,
+            "{file} is not what `pxe-pilot {}` prints now: run `PXE_PILOT_BLESS=1 cargo test --test packaging` and commit it",
+            args.join(" ")
+        );
+    }
+}
+
+/// The unit's `Key=value` lines (last one wins, as systemd reads them), and all values of a key.
+fn unit_values(unit: &str, key: &str) -> Vec<String> {
+    unit.lines()
+        .filter_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_unit_runs_the_server_hardened_as_its_own_user() {
+    let unit = fs::read_to_string(repo().join("packaging/pxe-pilot.service")).unwrap();
+    for (key, value) in [
+        ("Type", "simple"),
+        ("User", "pxe-pilot"),
+        ("Group", "pxe-pilot"),
+        (
+            "ExecStart",
+            "/usr/bin/pxe-pilot-server --config /etc/pxe-pilot/pxe-pilot.yml",
+        ),
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("KillSignal", "SIGTERM"),
+        ("WantedBy", "multi-user.target"),
+    ] {
+        assert_eq!(unit_values(&unit, key), [value], "{key}");
+    }
+    let writable = unit_values(&unit, "ReadWritePaths").join(" ");
+    assert!(
+        writable.split(' ').any(|p| p == "/srv/tftp/pxelinux.cfg"),
+        "{writable}"
+    );
+}
+
+/// Runs `command`, which must start the server; returns its base URL and the child.
+fn start(mut command: Command) -> (String, std::process::Child) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+    match line.trim().strip_prefix("pxe-pilot-server listening on ") {
+        Some(url) => (url.to_owned(), child),
+        None => {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the server did not start: {line:?}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        }
+    }
+}
+
+#[test]
+fn the_default_configuration_starts_the_server_and_hands_out_the_client() {
+    // The default configuration with its absolute paths moved into a temporary folder, as the
+    // package's postinst lays them out on a first install.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("srv/tftp");
+    fs::create_dir_all(root.join("pxelinux.cfg/conf")).unwrap();
+    let client = dir.path().join("usr/bin/pxe-pilot");
+    fs::create_dir_all(client.parent().unwrap()).unwrap();
+    fs::copy(binary("pxe-pilot"), &client).unwrap();
+    let yaml = fs::read_to_string(repo().join("packaging/pxe-pilot.yml"))
+        .unwrap()
+        .replace("/srv/tftp", &root.display().to_string())
+        .replace("/usr/bin/pxe-pilot", &client.display().to_string());
+    let config = dir.path().join("pxe-pilot.yml");
+    fs::write(&config, yaml).unwrap();
+
+    let mut command = Command::new(binary("pxe-pilot-server"));
+    command
+        .args(["--config"])
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0"]);
+    let (url, mut child) = start(command);
+    let got = reqwest::blocking::get(format!("{url}/v1/client/pxe-pilot"))
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert!(got == fs::read(&client).unwrap());
+    let hosts = reqwest::blocking::get(format!("{url}/v1/hosts"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(hosts, "[]");
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!log.contains("unknown key"), "{log}");
+}
+
+/// Whether the `.deb` test runs: `PXE_PILOT_TEST_DEB=1`, and it needs cargo-deb.
+fn deb_test_enabled() -> bool {
+    if std::env::var("PXE_PILOT_TEST_DEB").as_deref() != Ok("1") {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP the .deb test (slow: a release build): PXE_PILOT_TEST_DEB=1 cargo test --test packaging \
+             (needs `cargo install cargo-deb --locked`); .ci/run runs it"
+        );
+        return false;
+    }
+    true
+}
+
+/// `dpkg-deb ARGS... DEB` -> stdout.
+fn dpkg_deb(args: &[&str], deb: &Path) -> String {
+    let output = Command::new("dpkg-deb")
+        .args(args)
+        .arg(deb)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "dpkg-deb {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn the_deb_package_holds_binaries_unit_conffile_man_page_completions_and_scripts() {
+    if !deb_test_enabled() {
+        return;
+    }
+    let output = Command::new("bash")
+        .arg(repo().join("scripts/build-deb.sh"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/build-deb.sh");
+    assert!(output.status.success(), "scripts/build-deb.sh failed");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let deb = PathBuf::from(stdout.lines().last().expect("the package's path").trim());
+    assert!(deb.is_file(), "{}", deb.display());
+
+    let contents = dpkg_deb(&["-c"], &deb);
+    eprintln!("dpkg-deb -c {}:\n{contents}", deb.display());
+    for (path, mode) in [
+        ("./usr/bin/pxe-pilot-server", "-rwxr-xr-x"),
+        ("./usr/bin/pxe-pilot", "-rwxr-xr-x"),
+        ("./etc/pxe-pilot/pxe-pilot.yml", "-rw-r-----"),
+        ("/systemd/system/pxe-pilot.service", "-rw-r--r--"),
+        ("./usr/share/man/man1/pxe-pilot.1", "-rw-r--r--"),
+        (
+            "./usr/share/bash-completion/completions/pxe-pilot",
+            "-rw-r--r--",
+        ),
+        (
+            "./usr/share/zsh/vendor-completions/_pxe-pilot",
+            "-rw-r--r--",
+        ),
+        (
+            "./usr/share/fish/vendor_completions.d/pxe-pilot.fish",
+            "-rw-r--r--",
+        ),
+        ("./usr/share/doc/pxe-pilot/copyright", "-rw-r--r--"),
+        ("./usr/share/doc/pxe-pilot/README.md", "-rw-r--r--"),
+    ] {
+        let line = contents
+            .lines()
+            .find(|l| l.ends_with(path) || l.contains(&format!("{path}.gz")))
+            .unwrap_or_else(|| panic!("{path} is not in the package"));
+        assert!(line.starts_with(mode), "{path}: {line}");
+        // Owned by root (cargo-deb writes uid/gid 0 without names).
+        assert!(
+            line.contains(" 0/0 ") || line.contains(" root/root "),
+            "{path}: {line}"
+        );
+    }
+
+    let fields = dpkg_deb(&["-f"], &deb);
+    assert!(fields.contains("Package: pxe-pilot\n"), "{fields}");
+    assert!(
+        fields.contains(&format!("Version: {}", env!("CARGO_PKG_VERSION"))),
+        "{fields}"
+    );
+
+    let control = tempfile::tempdir().unwrap();
+    let status = Command::new("dpkg-deb")
+        .arg("-e")
+        .arg(&deb)
+        .arg(control.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let conffiles = fs::read_to_string(control.path().join("conffiles")).unwrap();
+    assert!(
+        conffiles
+            .lines()
+            .any(|l| l == "/etc/pxe-pilot/pxe-pilot.yml"),
+        "{conffiles}"
+    );
+    let postinst = fs::read_to_string(control.path().join("postinst")).unwrap();
+    for word in [
+        "useradd --system",
+        "dpkg-statoverride",
+        "pxelinux.cfg/conf",
+        "deb-systemd-helper",
+    ] {
+        assert!(postinst.contains(word), "postinst lacks {word}");
+    }
+    assert!(!postinst.contains("#DEBHELPER#"));
+}
