@@ -1068,3 +1068,151 @@ fn run_server(config: &Path) -> (Option<i32>, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// Hostile fragments a mutation splices into a request.
+const FRAGMENTS: [&[u8]; 16] = [
+    b"..",
+    b"%2e%2e%2f",
+    b"%00",
+    b"\0",
+    b"/",
+    b"\r\n",
+    b"\r\n\r\n",
+    b"%",
+    b"{",
+    b"\"",
+    b"\xff\xfe",
+    b"Content-Length: 99999\r\n",
+    b"Transfer-Encoding: chunked\r\n",
+    b"01-23-34-a3-e9-09-cc",
+    "\u{1F642}".as_bytes(),
+    b"[[[[[[[[",
+];
+
+/// A valid request, then `n` random mutations: bytes flipped, inserted, removed, duplicated,
+/// hostile fragments spliced in.
+fn mutated(rng: &mut reliability::Rng) -> Vec<u8> {
+    let templates: [Vec<u8>; 6] = [
+        deploy_body(
+            format!(
+                r#"{{"hosts":[{{"name":"{H1}"}},{{"macAddress":"{}","reboot":false}}]}}"#,
+                H3_MACS[1]
+            )
+            .as_bytes(),
+        ),
+        http_request(
+            "PUT",
+            "/configurations/grml-2017.05/deploy",
+            &[],
+            br#"{"hosts":[{"mac_address":"00-00-00-00-0B-02"}]}"#,
+        ),
+        get("/v1/hosts?status=false&mac=23:34:a3:e9:09:cc"),
+        get("/v1/configurations/ubuntu-16.04"),
+        http_request("DELETE", "/v1/hosts/h3/configuration", &[], b""),
+        http_request("PATCH", "/v1/hosts/h1/reboot", &[], b""),
+    ];
+    let mut bytes = templates[rng.below(templates.len())].clone();
+    for _ in 0..1 + rng.below(6) {
+        let at = rng.below(bytes.len() + 1);
+        match rng.below(5) {
+            0 if at < bytes.len() => bytes[at] = rng.next() as u8,
+            1 => bytes.insert(at, rng.next() as u8),
+            2 if at < bytes.len() => {
+                let end = (at + 1 + rng.below(16)).min(bytes.len());
+                bytes.drain(at..end);
+            }
+            3 if at < bytes.len() => {
+                let end = (at + 1 + rng.below(32)).min(bytes.len());
+                let copy = bytes[at..end].to_vec();
+                bytes.splice(at..at, copy);
+            }
+            _ => {
+                let fragment = FRAGMENTS[rng.below(FRAGMENTS.len())];
+                bytes.splice(at..at, fragment.iter().copied());
+            }
+        }
+    }
+    bytes
+}
+
+/// How many random requests [`mutated_requests_never_get_a_5xx_nor_write_outside_the_entries`]
+/// sends: `PXE_PILOT_FUZZ_CASES` (what `scripts/fuzz.sh` sets), else 300.
+fn http_fuzz_cases() -> usize {
+    std::env::var("PXE_PILOT_FUZZ_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(300)
+}
+
+#[test]
+fn mutated_requests_never_get_a_5xx_nor_write_outside_the_entries() {
+    let server = Server::start();
+    let authority = server.authority().to_owned();
+    let root = server.world().root.clone();
+    let cfg = server.world().pxelinux_cfg();
+    // Valid mutants may deploy or undeploy: entries may change, nothing else.
+    let outside = |snap: reliability::Snapshot| -> reliability::Snapshot {
+        snap.into_iter()
+            .filter(|(p, _)| {
+                let path = root.join(p);
+                path != cfg
+                    && !(path.parent() == Some(cfg.as_path())
+                        && p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with("01-")))
+            })
+            .collect()
+    };
+    let before = outside(snapshot(&root, &[]));
+    let mut rng = reliability::Rng::new(reliability::Rng::seed("http fuzz"));
+    let cases = http_fuzz_cases();
+    let deadline =
+        Instant::now() + Duration::from_secs(if reliability::long() { 3600 } else { 120 });
+    let mut statuses = std::collections::BTreeMap::new();
+    let mut sent = 0;
+    let mut failures = Vec::new();
+    while sent < cases && Instant::now() < deadline {
+        let request = mutated(&mut rng);
+        sent += 1;
+        // Half-close after the request: a mutant whose Content-Length promises more than it
+        // sends is answered at once instead of waiting for the body timeout.
+        let answer = (|| {
+            let mut stream = TcpStream::connect(&authority).map_err(|e| e.to_string())?;
+            stream
+                .set_read_timeout(Some(Duration::from_secs(15)))
+                .map_err(|e| e.to_string())?;
+            let _ = stream.write_all(&request);
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+            read_response(stream, Instant::now() + Duration::from_secs(15))
+        })();
+        match answer {
+            Ok(r) => {
+                *statuses.entry(r.status).or_insert(0) += 1;
+                if r.status >= 500 {
+                    failures.push(format!(
+                        "{}: {:?}",
+                        r.status,
+                        String::from_utf8_lossy(&request)
+                    ));
+                }
+            }
+            Err(_) => *statuses.entry(0).or_insert(0) += 1,
+        }
+        if sent % 50 == 0 && !healthy(&authority) {
+            failures.push(format!(
+                "unhealthy after {:?}",
+                String::from_utf8_lossy(&request)
+            ));
+            break;
+        }
+    }
+    assert!(healthy(&authority));
+    let changed = diff(&before, &outside(snapshot(&root, &[])));
+    println!(
+        "[http fuzz] {sent} mutated requests, answers by status (0: closed without answer) {statuses:?}; {} 5xx; {} changes outside the entries",
+        statuses.range(500..).map(|(_, n)| n).sum::<usize>(),
+        changed.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(changed.is_empty(), "{changed:?}");
+    assert!(!server.logs().contains("panicked"));
+}

@@ -16,6 +16,25 @@ use crate::settings::Settings;
 /// The most power queries or discovery commands run at once.
 pub const MAX_PARALLEL: usize = 128;
 
+/// Words that make a variable's name a secret's (`password`, `kg_key`, `snmp_community`,
+/// `api_token`...), matched in any case.
+pub const SECRET_NAME_WORDS: [&str; 7] = [
+    "pass",
+    "secret",
+    "token",
+    "key",
+    "community",
+    "cred",
+    "auth",
+];
+
+/// Whether an adapter variable named `name` holds a secret, to be masked in every message like
+/// the host's own variables.
+pub fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SECRET_NAME_WORDS.iter().any(|word| name.contains(word))
+}
+
 /// What to do with a host's power.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PowerAction {
@@ -203,7 +222,14 @@ impl<'a> Power<'a> {
                 })?;
                 let mut values = management.vars.clone();
                 values.push(("ip_address".into(), address));
-                let secrets = management.vars.iter().map(|(_, v)| v.clone()).collect();
+                // The host's variables are all secret; an adapter's are command fragments,
+                // secret when their name says so (a shared password, a K_g key...).
+                let secrets = management
+                    .vars
+                    .iter()
+                    .chain(adapter.vars.iter().filter(|(name, _)| is_secret_name(name)))
+                    .map(|(_, v)| v.clone())
+                    .collect();
                 let line = CommandLine::build(&command.cmd, &adapter.vars, &values, secrets)
                     .map_err(failed)?;
                 Ok((line, Some(command)))
@@ -348,5 +374,29 @@ impl<'a> Power<'a> {
             }
         }
         Ok(subnets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_secret_name;
+
+    #[test]
+    fn adapter_variables_are_secret_by_their_name() {
+        for name in [
+            "password",
+            "PASS",
+            "kg_key",
+            "snmp_community",
+            "api_token",
+            "credentials",
+            "authkey",
+            "client_secret",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in ["command", "username", "interface", "ip_address", "port"] {
+            assert!(!is_secret_name(name), "{name}");
+        }
     }
 }

@@ -132,3 +132,75 @@ proptest! {
         prop_assert_eq!(in_root.len(), 1);
     }
 }
+
+/// A link target as an operator, another tool or an attacker might leave one in
+/// `pxelinux.cfg/`: entries, catalogue paths, absolute paths, `..`, loops, junk.
+fn link_target() -> impl Strategy<Value = String> {
+    prop_oneof![
+        proptest::sample::select(vec![
+            "conf/local",
+            "conf/../conf/local",
+            "./conf/local",
+            "conf/",
+            "conf",
+            "../pxelinux.cfg/conf/local",
+            "/etc/passwd",
+            "..",
+            "../../..",
+            "01-00-00-00-00-0b-01",
+            "01-00-00-00-00-0b-02",
+            "01-00-00-00-00-0c-02",
+            "./01-00-00-00-00-0b-01",
+            "missing",
+            "",
+        ])
+        .prop_map(str::to_owned),
+        hostile_text(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases() / 8))]
+
+    /// Whatever links are found in `pxelinux.cfg/` (made by hand, by another tool, loops,
+    /// links out of the root), listing hosts never fails nor panics, each host reads as not
+    /// deployed, deployed or dangling, and a deploy afterwards leaves every NIC on it.
+    #[test]
+    fn any_links_in_the_entry_folder_are_read_and_overwritten(
+        links in proptest::collection::vec((
+            proptest::sample::select(vec![
+                "01-00-00-00-00-0b-01", "01-00-00-00-00-0b-02", "01-00-00-00-00-0c-02",
+                "01-AA-BB-CC-DD-EE-FF", "01-00-00-00-00-0b-0", "02-00-00-00-00-0b-01",
+                ".pxe-pilot-tmp.1.1.01-00-00-00-00-0b-01", "conf-link",
+            ]),
+            link_target(),
+        ), 0..8),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("tftp/pxelinux.cfg");
+        fs::create_dir_all(cfg.join("conf")).unwrap();
+        fs::write(cfg.join("conf/local"), "x").unwrap();
+        for (name, target) in &links {
+            if !target.contains('\0') {
+                let _ = std::os::unix::fs::symlink(target, cfg.join(name));
+            }
+        }
+        let yaml = "hosts:\n  - {name: h1, mac_addresses: ['00:00:00:00:0b:01']}\n  - {name: h2, mac_addresses: ['00:00:00:00:0b:02', '00:00:00:00:0c:02']}\ntftp: {root: tftp}\nconfiguration: {directory: tftp/pxelinux.cfg/conf}\n";
+        let (settings, _) = Settings::from_yaml(yaml, Path::new("t.yml"), dir.path()).unwrap();
+        let pilot = Pilot::open(settings).unwrap();
+        let hosts = pilot.hosts();
+        prop_assert!(hosts.is_ok(), "{:?}", hosts.err());
+        for name in ["h1", "h2"] {
+            prop_assert!(pilot.host(name).is_ok());
+        }
+        let query = |name: &str| pxe_pilot_core::api::HostQuery { name: Some(name.into()), ..Default::default() };
+        pilot.deploy("local", &[query("h1"), query("h2")]).unwrap();
+        for entry in ["01-00-00-00-00-0b-01", "01-00-00-00-00-0b-02", "01-00-00-00-00-0c-02"] {
+            let read = fs::read_to_string(cfg.join(entry)).ok();
+            prop_assert_eq!(read.as_deref(), Some("x"), "{}", entry);
+        }
+        // Nothing outside pxelinux.cfg/ was created.
+        prop_assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        prop_assert_eq!(fs::read_dir(dir.path().join("tftp")).unwrap().count(), 1);
+    }
+}

@@ -309,15 +309,31 @@ pub fn storm_client() -> reqwest::blocking::Client {
 }
 
 impl Storm {
-    /// Starts `plan.clients` threads sending random deploys (and undeploys) to `bases`.
+    /// Starts `plan.clients` threads sending random deploys (and undeploys) of the storm
+    /// configurations to the world's hosts, on `bases`.
     pub fn start(world: &StormWorld, bases: &[String], plan: &StormPlan, seed: u64) -> Storm {
+        let configurations = STORM_CONFIGURATIONS.iter().map(|c| c.to_string()).collect();
+        Storm::start_with(world.hosts.clone(), configurations, bases, plan, seed)
+    }
+
+    /// The same over any hosts and configurations (`Change::Deploy(c)` indexes
+    /// `configurations`).
+    pub fn start_with(
+        hosts: Vec<StormHost>,
+        configurations: Vec<String>,
+        bases: &[String],
+        plan: &StormPlan,
+        seed: u64,
+    ) -> Storm {
         let stop = Arc::new(AtomicBool::new(false));
         let epoch = Instant::now();
-        let hosts = Arc::new(world.hosts.clone());
+        let hosts = Arc::new(hosts);
+        let configurations = Arc::new(configurations);
         let handles = (0..plan.clients)
             .map(|client| {
                 let stop = stop.clone();
                 let hosts = hosts.clone();
+                let configurations = configurations.clone();
                 let bases = bases.to_vec();
                 let plan = plan.clone();
                 let mut rng =
@@ -331,7 +347,15 @@ impl Storm {
                         && !stop.load(Ordering::Relaxed)
                     {
                         let base = &bases[rng.below(bases.len())];
-                        let op = one_request(&http, base, &hosts, &plan, &mut rng, epoch);
+                        let op = one_request(
+                            &http,
+                            base,
+                            &hosts,
+                            &configurations,
+                            &plan,
+                            &mut rng,
+                            epoch,
+                        );
                         let transport = matches!(op.outcome, Outcome::Transport(_));
                         ops.push(op);
                         if transport && plan.stop_on_transport_error {
@@ -392,6 +416,7 @@ fn one_request(
     http: &reqwest::blocking::Client,
     base: &str,
     hosts: &[StormHost],
+    configurations: &[String],
     plan: &StormPlan,
     rng: &mut Rng,
     epoch: Instant,
@@ -435,7 +460,7 @@ fn one_request(
             chosen.push(h);
         }
     }
-    let c = rng.below(STORM_CONFIGURATIONS.len());
+    let c = rng.below(configurations.len());
     let queries: Vec<serde_json::Value> = chosen
         .iter()
         .map(|&h| {
@@ -453,7 +478,7 @@ fn one_request(
     let result = http
         .put(format!(
             "{base}/v1/configurations/{}/deploy",
-            STORM_CONFIGURATIONS[c]
+            configurations[c]
         ))
         .body(body)
         .send();
@@ -467,7 +492,7 @@ fn one_request(
                     let expected: Vec<serde_json::Value> = chosen
                         .iter()
                         .map(|&h| {
-                            serde_json::json!({"name": hosts[h].name, "configuration": STORM_CONFIGURATIONS[c], "rebooted": "NO"})
+                            serde_json::json!({"name": hosts[h].name, "configuration": configurations[c], "rebooted": "NO"})
                         })
                         .collect();
                     let got: Option<serde_json::Value> = serde_json::from_str(&text).ok();
