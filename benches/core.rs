@@ -1,14 +1,17 @@
 //! Criterion benches of pxe-pilot-core. Read each figure against `floor/*`: the bare
 //! readdir + readlink of the same `pxelinux.cfg/` folder, which any implementation pays.
 //!
-//! Run: `cargo bench --bench core` (add `-- listing` to run one group).
+//! Run: `cargo bench --bench core` (add `-- listing/` to run one group; a world of hosts is
+//! only built when one of its benches runs). `BENCHMARKS.md` has the figures and the load
+//! tool (`cargo bench --bench load`) for the server.
 
 use std::fs;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use pxe_pilot_core::api::HostQuery;
+use pxe_pilot_core::api::{HostQuery, HostView};
 use pxe_pilot_core::{MacAddress, Pilot, Settings, Store};
 
 /// A TFTP root with `hosts` hosts of 2 MACs each, all deployed.
@@ -63,6 +66,18 @@ fn world(hosts: usize) -> World {
     }
 }
 
+/// The world of `hosts` hosts, built the first time a bench asks for it.
+fn shared_world(hosts: usize) -> &'static World {
+    static WORLDS: [OnceLock<World>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let slot = match hosts {
+        1_000 => &WORLDS[0],
+        10_000 => &WORLDS[1],
+        100_000 => &WORLDS[2],
+        other => panic!("no world of {other} hosts"),
+    };
+    slot.get_or_init(|| world(hosts))
+}
+
 /// The floor: list the folder and read every link, nothing else.
 fn floor(folder: &Path) -> usize {
     let mut n = 0;
@@ -72,6 +87,18 @@ fn floor(folder: &Path) -> usize {
         }
     }
     n
+}
+
+/// What `GET /v1/hosts?status=false` does without HTTP: read the state, build the views,
+/// write the JSON.
+fn hosts_json(pilot: &Pilot) -> usize {
+    let views: Vec<HostView> = pilot
+        .hosts()
+        .expect("hosts")
+        .iter()
+        .map(|state| HostView::new(state, None, None))
+        .collect();
+    serde_json::to_vec(&views).expect("json").len()
 }
 
 fn mac_parsing(c: &mut Criterion) {
@@ -86,6 +113,9 @@ fn mac_parsing(c: &mut Criterion) {
             b.iter(|| MacAddress::parse(std::hint::black_box(t)))
         });
     }
+    group.bench_function("entry_name_01-23-34-a3-e9-09-cc", |b| {
+        b.iter(|| MacAddress::from_entry_name(std::hint::black_box("01-23-34-a3-e9-09-cc")))
+    });
     group.finish();
 }
 
@@ -95,25 +125,31 @@ fn listing(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(5));
     for hosts in [1_000usize, 10_000, 100_000] {
-        let w = world(hosts);
         group.throughput(Throughput::Elements(hosts as u64));
-        group.bench_with_input(BenchmarkId::new("floor", hosts), &w, |b, w| {
+        group.bench_function(BenchmarkId::new("floor", hosts), |b| {
+            let w = shared_world(hosts);
             b.iter(|| floor(&w.folder))
         });
-        group.bench_with_input(BenchmarkId::new("store_entries", hosts), &w, |b, w| {
+        group.bench_function(BenchmarkId::new("store_entries", hosts), |b| {
+            let w = shared_world(hosts);
             b.iter(|| w.pilot.store().entries().expect("entries").len())
         });
-        group.bench_with_input(BenchmarkId::new("hosts", hosts), &w, |b, w| {
+        group.bench_function(BenchmarkId::new("hosts", hosts), |b| {
+            let w = shared_world(hosts);
             b.iter(|| w.pilot.hosts().expect("hosts").len())
+        });
+        group.bench_function(BenchmarkId::new("hosts_json", hosts), |b| {
+            let w = shared_world(hosts);
+            b.iter(|| hosts_json(&w.pilot))
         });
     }
     group.finish();
 }
 
 fn lookups_and_deploy(c: &mut Criterion) {
-    let w = world(10_000);
     let mut group = c.benchmark_group("host");
     group.bench_function("by_mac_10k", |b| {
+        let w = shared_world(10_000);
         b.iter(|| {
             w.pilot
                 .settings()
@@ -122,8 +158,20 @@ fn lookups_and_deploy(c: &mut Criterion) {
                 .is_some()
         })
     });
-    let mut round = 0usize;
+    // What `GET /v1/hosts?mac=` does: find the host, read its entries, resolve them.
+    group.bench_function("state_by_mac_10k", |b| {
+        let w = shared_world(10_000);
+        let text = mac(7_777, 1).to_string();
+        b.iter(|| {
+            w.pilot
+                .host_by_mac(std::hint::black_box(&text))
+                .expect("host")
+                .deployment
+        })
+    });
     group.bench_function("deploy_one_host_2_nics_with_fsync_10k", |b| {
+        let w = shared_world(10_000);
+        let mut round = 0usize;
         b.iter(|| {
             round += 1;
             let configuration = ["local", "installer", "rescue"][round % 3];
@@ -132,6 +180,33 @@ fn lookups_and_deploy(c: &mut Criterion) {
                 ..Default::default()
             };
             w.pilot.deploy(configuration, &[query]).expect("deploy")
+        })
+    });
+    // Eight threads deploying to their own hosts at once, as the server under 8 clients:
+    // the time per deploy, with every deploy synced before it returns.
+    const THREADS: usize = 8;
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("deploy_8_threads_with_fsync_10k", |b| {
+        let w = shared_world(10_000);
+        b.iter_custom(|iterations| {
+            let per_thread = iterations.div_ceil(THREADS as u64) as usize;
+            let start = Instant::now();
+            std::thread::scope(|scope| {
+                for t in 0..THREADS {
+                    let pilot = &w.pilot;
+                    scope.spawn(move || {
+                        for i in 0..per_thread {
+                            let configuration = ["local", "installer", "rescue"][i % 3];
+                            let query = HostQuery {
+                                name: Some(format!("host-{}", 9_000 + t * 100 + i % 100)),
+                                ..Default::default()
+                            };
+                            pilot.deploy(configuration, &[query]).expect("deploy");
+                        }
+                    });
+                }
+            });
+            start.elapsed() * iterations as u32 / (per_thread * THREADS) as u32
         })
     });
     group.finish();

@@ -219,7 +219,7 @@ impl HostView {
         let host: &Host = state.host;
         let configuration = match &state.deployment {
             Deployment::NotDeployed => None,
-            Deployment::Deployed(c) => Some(ConfigurationView::from(c)),
+            Deployment::Deployed(c) => Some(ConfigurationView::from(&**c)),
             Deployment::Dangling(target) => Some(ConfigurationView {
                 name: target.clone(),
                 bootloader: None,

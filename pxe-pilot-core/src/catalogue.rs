@@ -118,6 +118,10 @@ impl Catalogue {
             Some(b) => root.join(&b.name),
             None => root.to_owned(),
         };
+        // A regular file listed in a folder that is itself inside the root is inside the
+        // root: only links (and a bootloader folder that is a link) need resolving.
+        let folder_is_real =
+            bootloader.is_none() || std::fs::canonicalize(&folder).is_ok_and(|real| real == folder);
         let entries = std::fs::read_dir(&folder).map_err(|source| CatalogueError::Io {
             path: folder.clone(),
             source,
@@ -128,10 +132,13 @@ impl Catalogue {
             let Some(name) = file_name.to_str().and_then(|n| ConfigName::parse(n).ok()) else {
                 continue;
             };
-            let path = folder.join(&file_name);
-            if !is_file_inside(&path, root) {
-                tracing::warn!(path = %path.display(), "catalogue entry skipped: not a file inside the catalogue");
-                continue;
+            let is_plain_file = folder_is_real && entry.file_type().is_ok_and(|t| t.is_file());
+            if !is_plain_file {
+                let path = folder.join(&file_name);
+                if !is_file_inside(&path, root) {
+                    tracing::warn!(path = %path.display(), "catalogue entry skipped: not a file inside the catalogue");
+                    continue;
+                }
             }
             let relative = match bootloader {
                 Some(b) => Path::new(&b.name).join(name.as_str()),
@@ -149,18 +156,24 @@ impl Catalogue {
 
     /// The configuration named `name`.
     pub fn find(&self, name: &str) -> Result<Configuration, CatalogueError> {
+        Catalogue::pick(&self.list()?, name)
+    }
+
+    /// The configuration named `name` among `configurations` (a [`Catalogue::list`]), for a
+    /// caller that needs the whole list too and reads the folder once.
+    pub fn pick(
+        configurations: &[Configuration],
+        name: &str,
+    ) -> Result<Configuration, CatalogueError> {
         let not_found = || CatalogueError::NotFound {
             name: name.chars().take(128).collect(),
         };
         let name = ConfigName::parse(name).map_err(|_| not_found())?;
-        let mut matches: Vec<Configuration> = self
-            .list()?
-            .into_iter()
-            .filter(|c| c.name == name)
-            .collect();
+        let mut matches: Vec<&Configuration> =
+            configurations.iter().filter(|c| c.name == name).collect();
         match matches.len() {
             0 => Err(not_found()),
-            1 => Ok(matches.remove(0)),
+            1 => Ok(matches.remove(0).clone()),
             _ => Err(CatalogueError::Ambiguous {
                 name: name.to_string(),
                 bootloaders: matches

@@ -43,6 +43,7 @@ pub mod api;
 pub mod arp;
 pub mod catalogue;
 pub mod command;
+mod group_sync;
 pub mod inventory;
 pub mod mac;
 pub mod names;

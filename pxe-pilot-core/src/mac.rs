@@ -41,33 +41,86 @@ impl MacAddress {
 
     /// The name of this MAC's PXELINUX entry: `01-aa-bb-cc-dd-ee-ff` (ARP type 1, Ethernet).
     pub fn entry_name(&self) -> String {
-        format!("01-{}", self.with_separator('-'))
+        let mut out = String::with_capacity(20);
+        out.push_str("01-");
+        out.push_str(self.spelled(b'-').as_str());
+        out
     }
 
     /// The address with `sep` between bytes, lowercase (`aa-bb-...` for `'-'`).
     pub fn with_separator(&self, sep: char) -> String {
-        let mut out = String::with_capacity(17);
-        for (i, byte) in self.0.iter().enumerate() {
+        if sep.is_ascii() {
+            return self.spelled(sep as u8).as_str().to_owned();
+        }
+        let mut out = String::with_capacity(17 + 5 * sep.len_utf8());
+        for (i, pair) in self.spelled(b':').as_str().split(':').enumerate() {
             if i > 0 {
                 out.push(sep);
             }
-            out.push_str(&format!("{byte:02x}"));
+            out.push_str(pair);
         }
         out
     }
 
     /// The address as twelve lowercase hexadecimal digits, no separator (`aabbccddeeff`).
     pub fn hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        let mut out = String::with_capacity(12);
+        for byte in self.0 {
+            out.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
+            out.push(char::from(HEX_DIGITS[usize::from(byte & 0xf)]));
+        }
+        out
     }
 
-    /// The MAC address whose entry is named `name` (`01-aa-bb-cc-dd-ee-ff`), if it is one.
+    /// The address spelled with the ASCII separator `sep`, without allocating (the listing
+    /// and the JSON of every host print it).
+    fn spelled(&self, sep: u8) -> Spelled {
+        let mut text = [sep; 17];
+        for (i, byte) in self.0.iter().enumerate() {
+            text[3 * i] = HEX_DIGITS[usize::from(byte >> 4)];
+            text[3 * i + 1] = HEX_DIGITS[usize::from(byte & 0xf)];
+        }
+        Spelled(text)
+    }
+
+    /// The MAC address whose entry is named `name` (`01-aa-bb-cc-dd-ee-ff`), if it is one:
+    /// exactly the spelling [`MacAddress::entry_name`] writes (lowercase, dashes). Reads the
+    /// bytes in place: the listing calls it for every entry of the folder.
     pub fn from_entry_name(name: &str) -> Option<Self> {
-        let rest = name.strip_prefix("01-")?;
-        if rest.len() != 17 || rest.split('-').any(|g| g.len() != 2) {
+        let rest = name.strip_prefix("01-")?.as_bytes();
+        if rest.len() != 17 {
             return None;
         }
-        parse_groups(rest).filter(|mac| mac.entry_name() == name)
+        let mut bytes = [0u8; 6];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            if i > 0 && rest[3 * i - 1] != b'-' {
+                return None;
+            }
+            *byte = lower_hex_digit(rest[3 * i])? << 4 | lower_hex_digit(rest[3 * i + 1])?;
+        }
+        Some(MacAddress(bytes))
+    }
+}
+
+/// The lowercase hexadecimal digits, by value.
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// A MAC address spelled with separators: 17 ASCII bytes on the stack.
+struct Spelled([u8; 17]);
+
+impl Spelled {
+    fn as_str(&self) -> &str {
+        // Only ASCII digits and an ASCII separator are ever written.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// The value of a lowercase hexadecimal digit (entry names are written lowercase).
+fn lower_hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
     }
 }
 
@@ -114,7 +167,7 @@ fn hex_bytes(s: &str) -> Option<Vec<u8>> {
 impl fmt::Display for MacAddress {
     /// Prints `aa:bb:cc:dd:ee:ff`, the spelling of the original's API.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.with_separator(':'))
+        f.write_str(self.spelled(b':').as_str())
     }
 }
 
@@ -216,6 +269,21 @@ mod tests {
         assert_eq!(MacAddress::from_entry_name("01-23-34-A3-E9-09-CC"), None);
         assert_eq!(MacAddress::from_entry_name("default"), None);
         assert_eq!(MacAddress::from_entry_name("01-2334a3e909cc"), None);
+        for other in [
+            "01-23-34-a3-e9-09-cc-",
+            "01-23:34-a3-e9-09-cc",
+            "01-23-34-a3-e9-09-c",
+            "01-23-34-a3-e9-0-9cc",
+            "01--23-34-a3-e9-09c",
+            "02-23-34-a3-e9-09-cc",
+            "01-23-34-a3-e9-09-\u{e9}",
+        ] {
+            assert_eq!(MacAddress::from_entry_name(other), None, "{other}");
+        }
+        assert_eq!(
+            MAC.with_separator('\u{b7}'),
+            "23\u{b7}34\u{b7}a3\u{b7}e9\u{b7}09\u{b7}cc"
+        );
         assert_eq!(MAC.hex(), "2334a3e909cc");
         assert_eq!(MAC.to_string(), "23:34:a3:e9:09:cc");
     }

@@ -3,7 +3,8 @@
 //! server and any embedding tool call it, never the store directly.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use crate::api::HostQuery;
 use crate::catalogue::{Catalogue, CatalogueError, Configuration};
@@ -19,8 +20,9 @@ use crate::symlink_store::SymlinkStore;
 pub enum Deployment {
     /// No entry: the bootloader falls back to its default.
     NotDeployed,
-    /// The host's first MAC's entry leads to this configuration.
-    Deployed(Configuration),
+    /// The host's first MAC's entry leads to this configuration (shared by every host that
+    /// boots it: a listing does not copy it per host).
+    Deployed(Arc<Configuration>),
     /// The entry leads to no configuration of the catalogue; the text says what it leads to.
     Dangling(String),
 }
@@ -296,24 +298,22 @@ impl<S: Store> Pilot<S> {
         macs.iter().find_map(|m| self.settings.inventory.by_mac(m))
     }
 
+    /// What one host boots: its own entries only, unless one of them leads to another MAC's
+    /// entry (made by hand), which only the whole folder can resolve.
     fn state_of<'a>(&'a self, host: &'a Host) -> Result<HostState<'a>, PilotError> {
-        let entries = self.store.entries()?;
         let by_path = self.configurations_by_path()?;
+        let mut entries = self.store.entries_for(&host.mac_addresses)?;
+        if entries.leads_outside(&host.mac_addresses) {
+            entries = self.store.entries()?;
+        }
         Ok(HostState {
             host,
             deployment: deployment_of(host, &entries, &by_path, self.bootloaders()),
         })
     }
 
-    fn configurations_by_path(
-        &self,
-    ) -> Result<HashMap<std::path::PathBuf, Configuration>, PilotError> {
-        Ok(self
-            .catalogue
-            .list()?
-            .into_iter()
-            .map(|c| (c.path.clone(), c))
-            .collect())
+    fn configurations_by_path(&self) -> Result<ConfigurationsByPath, PilotError> {
+        Ok(by_path(self.catalogue.list()?))
     }
 
     /// The hosts a request names, each once, in the request's order; checks everything
@@ -382,9 +382,11 @@ impl<S: Store> Pilot<S> {
         name: &str,
         queries: &[HostQuery],
     ) -> Result<(Configuration, Vec<Switched<'_>>), PilotError> {
-        let configuration = self.catalogue.find(name)?;
+        // One listing of the catalogue for the configuration and the previous deployments.
+        let all = self.catalogue.list()?;
+        let configuration = Catalogue::pick(&all, name)?;
         let hosts = self.resolve(queries)?;
-        let by_path = self.configurations_by_path()?;
+        let by_path = by_path(all);
         let mut switched = Vec::with_capacity(hosts.len());
         for (host, reboot) in hosts {
             let _guard = self.lock(host);
@@ -467,6 +469,16 @@ impl<S: Store> Pilot<S> {
     }
 }
 
+/// The configurations of the catalogue by their path, each shared by the hosts that boot it.
+type ConfigurationsByPath = HashMap<PathBuf, Arc<Configuration>>;
+
+fn by_path(configurations: Vec<Configuration>) -> ConfigurationsByPath {
+    configurations
+        .into_iter()
+        .map(|c| (c.path.clone(), Arc::new(c)))
+        .collect()
+}
+
 /// What `host` boots, from the entries of every bootloader: its `pxelinux.cfg/01-<mac>`
 /// entry says which configuration; when that configuration's bootloader keeps entries of its
 /// own (`mac_entry`), that entry must lead to the same configuration, else the host would
@@ -476,14 +488,14 @@ impl<S: Store> Pilot<S> {
 fn deployment_of(
     host: &Host,
     entries: &Entries,
-    by_path: &HashMap<std::path::PathBuf, Configuration>,
+    by_path: &ConfigurationsByPath,
     bootloaders: &[Bootloader],
 ) -> Deployment {
     let first = host.first_mac();
     let found = |resolved: Resolved| match resolved {
         Resolved::NotDeployed => Deployment::NotDeployed,
         Resolved::Configuration(path) => match by_path.get(&path) {
-            Some(configuration) => Deployment::Deployed(configuration.clone()),
+            Some(configuration) => Deployment::Deployed(Arc::clone(configuration)),
             None => Deployment::Dangling(path.display().to_string()),
         },
         Resolved::Broken(what) => Deployment::Dangling(what),

@@ -120,6 +120,18 @@ impl Entries {
         self.targets.is_empty()
     }
 
+    /// True when an entry (of `pxelinux.cfg/` or of a bootloader) leads to the entry of a
+    /// MAC address that is not one of `macs`: entries read for `macs` only
+    /// ([`Store::entries_for`]) cannot resolve it, every entry must be read.
+    pub fn leads_outside(&self, macs: &[MacAddress]) -> bool {
+        let outside = |targets: &HashMap<MacAddress, Target>| {
+            targets
+                .values()
+                .any(|t| matches!(t, Target::Entry(m) if !macs.contains(m)))
+        };
+        outside(&self.targets) || self.bootloaders.values().any(outside)
+    }
+
     /// Follows `mac`'s entry through other entries to what it finally leads to.
     pub fn resolve(&self, mac: &MacAddress) -> Resolved {
         resolve_in(&self.targets, mac)

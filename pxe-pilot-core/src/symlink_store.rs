@@ -10,10 +10,11 @@
 use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::catalogue::Configuration;
+use crate::group_sync::GroupSync;
 use crate::inventory::Bootloader;
 use crate::mac::MacAddress;
 use crate::store::{Entries, Store, StoreError, Target};
@@ -40,6 +41,14 @@ pub struct SymlinkStore {
     catalogue: PathBuf,
     /// Bootloaders that keep per-MAC entries of their own: (name, pattern relative to the root).
     mac_entries: Vec<(String, MacEntryPattern)>,
+    /// `catalogue_from_folder` when [`SymlinkStore::classify`] may read plain relative links
+    /// without building their absolute path: the catalogue is a folder below `folder`, and
+    /// both have one spelling only. `None`: every link takes the general way.
+    plain_catalogue: Option<PathBuf>,
+    /// How many entries the last listing found: the next one sizes its map with it.
+    last_count: AtomicUsize,
+    /// The syncs of `folder`, shared by the writes that finish at the same time.
+    folder_sync: GroupSync,
 }
 
 /// Where a bootloader reads its per-MAC entries, relative to the TFTP root
@@ -162,14 +171,23 @@ impl SymlinkStore {
             std::fs::canonicalize(&catalogue_abs).map_err(io("open folder", &catalogue_abs))?;
         let catalogue_from_folder = relative_path(&real_folder, &real_catalogue);
         let real_root = std::fs::canonicalize(&root).map_err(io("open folder", &root))?;
+        let folder_spellings = dedup(vec![normalize(&folder), real_folder.clone()]);
+        let catalogue_spellings = dedup(vec![normalize(&catalogue_abs), real_catalogue.clone()]);
+        let plain_catalogue = (folder_spellings.len() == 1
+            && catalogue_spellings.len() == 1
+            && is_plain_relative(&catalogue_from_folder))
+        .then(|| catalogue_from_folder.clone());
         Ok(SymlinkStore {
-            folder_spellings: dedup(vec![normalize(&folder), real_folder.clone()]),
-            catalogue_spellings: dedup(vec![normalize(&catalogue_abs), real_catalogue.clone()]),
+            folder_spellings,
+            catalogue_spellings,
             folder: real_folder,
             catalogue_from_folder,
             root: real_root,
             catalogue: real_catalogue,
             mac_entries: Vec::new(),
+            plain_catalogue,
+            last_count: AtomicUsize::new(0),
+            folder_sync: GroupSync::default(),
         })
     }
 
@@ -196,8 +214,40 @@ impl SymlinkStore {
         &self.folder
     }
 
-    /// What the target of a link of `pxelinux.cfg/` means.
+    /// What the target of a link of `pxelinux.cfg/` means. The links pxe-pilot writes
+    /// (`conf/local`, `01-aa-...`) are read without building a path; anything else takes
+    /// the general way ([`SymlinkStore::classify_in`]), which gives the same answer.
     fn classify(&self, link: &Path) -> Target {
+        if let Some(catalogue) = &self.plain_catalogue {
+            if is_plain_relative(link) {
+                // `folder/link` is inside the catalogue `folder/catalogue` exactly when
+                // `link` starts with `catalogue`; its parent is `folder` exactly when `link`
+                // is one name.
+                match link.strip_prefix(catalogue) {
+                    Ok(rest) if !rest.as_os_str().is_empty() => {
+                        return Target::Configuration(rest.to_owned())
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        let mut names = link.components();
+                        return match (names.next(), names.next()) {
+                            (Some(Component::Normal(name)), None) => {
+                                match name.to_str().and_then(MacAddress::from_entry_name) {
+                                    Some(mac) => Target::Entry(mac),
+                                    None => Target::Elsewhere(link.to_owned()),
+                                }
+                            }
+                            _ => Target::Elsewhere(link.to_owned()),
+                        };
+                    }
+                }
+            }
+        }
+        self.classify_general(link)
+    }
+
+    /// [`SymlinkStore::classify`] the general way: from the absolute path the link leads to.
+    fn classify_general(&self, link: &Path) -> Target {
         self.classify_in(
             &self.folder,
             &self.folder_spellings,
@@ -302,8 +352,13 @@ impl SymlinkStore {
         place_link(&self.folder.join(mac.entry_name()), target)
     }
 
+    /// Makes every write made to `folder` before this call durable. Concurrent callers share
+    /// one `fsync` of the folder (group commit, see [`GroupSync`]): each returns after a sync
+    /// that started after its call.
     fn sync(&self) -> Result<(), StoreError> {
-        sync_folder(&self.folder)
+        self.folder_sync
+            .commit(|| sync_folder_now(&self.folder))
+            .map_err(io("sync folder", &self.folder))
     }
 
     /// The absolute entry of `mac` for a bootloader pattern, creating its folder if needed.
@@ -405,9 +460,15 @@ fn place_link(entry: &Path, target: &Path) -> Result<(), StoreError> {
             "{TEMP_PREFIX}{}.{sequence}.{name}",
             std::process::id(),
         ));
-        // A leftover of an earlier process that had our PID: it is stale.
-        let _ = std::fs::remove_file(&temporary);
-        std::os::unix::fs::symlink(target, &temporary).map_err(io("create link", &temporary))?;
+        if let Err(e) = std::os::unix::fs::symlink(target, &temporary) {
+            if e.kind() != ErrorKind::AlreadyExists {
+                return Err(io("create link", &temporary)(e));
+            }
+            // A leftover of an earlier process that had our PID: it is stale.
+            let _ = std::fs::remove_file(&temporary);
+            std::os::unix::fs::symlink(target, &temporary)
+                .map_err(io("create link", &temporary))?;
+        }
         if let Err(e) = std::fs::rename(&temporary, entry) {
             let _ = std::fs::remove_file(&temporary);
             return Err(io("replace entry", entry)(e));
@@ -430,24 +491,31 @@ fn remove_entry(entry: &Path) -> Result<bool, StoreError> {
 
 /// Makes the folder's entries durable.
 fn sync_folder(folder: &Path) -> Result<(), StoreError> {
-    std::fs::File::open(folder)
-        .and_then(|f| f.sync_all())
-        .map_err(io("sync folder", folder))
+    sync_folder_now(folder).map_err(io("sync folder", folder))
+}
+
+fn sync_folder_now(folder: &Path) -> std::io::Result<()> {
+    std::fs::File::open(folder).and_then(|f| f.sync_all())
 }
 
 impl Store for SymlinkStore {
     fn entries(&self) -> Result<Entries, StoreError> {
         let listing = std::fs::read_dir(&self.folder).map_err(io("read folder", &self.folder))?;
-        let mut targets = HashMap::new();
+        let mut targets = HashMap::with_capacity(self.last_count.load(Ordering::Relaxed));
         for item in listing {
             let item = item.map_err(io("read folder", &self.folder))?;
-            let name = item.file_name();
-            let Some(mac) = name.to_str().and_then(MacAddress::from_entry_name) else {
+            // One allocation for the name and the link to read (the floor pays it too).
+            let path = item.path();
+            let Some(mac) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(MacAddress::from_entry_name)
+            else {
                 continue;
             };
             let Ok(kind) = item.file_type() else { continue };
             let target = if kind.is_symlink() {
-                match std::fs::read_link(item.path()) {
+                match std::fs::read_link(&path) {
                     Ok(link) => self.classify(&link),
                     // Replaced or removed since the folder was listed: read it as absent.
                     Err(_) => continue,
@@ -459,6 +527,7 @@ impl Store for SymlinkStore {
             };
             targets.insert(mac, target);
         }
+        self.last_count.store(targets.len(), Ordering::Relaxed);
         self.with_bootloader_targets(Entries::new(targets), None)
     }
 
@@ -581,6 +650,12 @@ fn relative_path(from: &Path, to: &Path) -> PathBuf {
         out.push(component);
     }
     out
+}
+
+/// True for a relative path made of names only (no `/` at the start, no `..`, not empty).
+fn is_plain_relative(path: &Path) -> bool {
+    let mut components = path.components().peekable();
+    components.peek().is_some() && components.all(|c| matches!(c, Component::Normal(_)))
 }
 
 fn dedup(mut paths: Vec<PathBuf>) -> Vec<PathBuf> {
@@ -834,6 +909,37 @@ mod tests {
         }
         let both = MacEntryPattern::parse("{mac}-{mac_hex}.cfg").unwrap();
         assert_eq!(both.mac_of("23-34-a3-e9-09-ab-2334a3e909ac.cfg"), None);
+    }
+
+    #[test]
+    fn plain_links_are_classified_as_the_general_way_does() {
+        let w = world();
+        assert!(w.store.plain_catalogue.is_some());
+        for link in [
+            "conf/local",
+            "conf/sub/x",
+            "conf/./local",
+            "conf/local/",
+            "conf",
+            "./conf/local",
+            "conf/../conf/local",
+            "../pxelinux.cfg/conf/local",
+            "01-23-34-a3-e9-09-01",
+            "01-23-34-A3-E9-09-01",
+            "01-23-34-a3-e9-09-01/x",
+            "default",
+            "other/local",
+            "/etc/passwd",
+            "",
+        ] {
+            let link = Path::new(link);
+            assert_eq!(
+                w.store.classify(link),
+                w.store.classify_general(link),
+                "{}",
+                link.display()
+            );
+        }
     }
 
     #[test]

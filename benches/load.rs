@@ -1,0 +1,772 @@
+//! The load tool: starts the release `pxe-pilot-server` over a generated TFTP root of 10,000
+//! hosts (2 MACs each, all deployed) on a loopback port chosen by the system, drives it, and
+//! prints one Markdown table of the figures against the targets of `BENCHMARKS.md`:
+//!
+//! - `GET /v1/hosts?status=false`: latency (median, p95) against the floor measured in this
+//!   process at the same moments (readdir + readlink of the same `pxelinux.cfg/`, interleaved
+//!   with the requests, so a busy machine slows both alike);
+//! - `PUT /v1/configurations/{name}/deploy` from 8 clients at once, each on its own hosts:
+//!   throughput, latency, errors (must be 0); afterwards every host a client deployed must
+//!   lead, on disk, to the configuration of its last answered deploy;
+//! - `GET /v1/configurations/local` from 8 clients: throughput of a small read;
+//! - the server's memory after the load (`VmHWM`, `VmRSS` of `/proc/<pid>/status`);
+//! - `pxe-pilot config deploy` round trips (the real CLI binary, started each time);
+//! - the size of the static CLI.
+//!
+//! ```sh
+//! cargo build --release -p pxe-pilot-server -p pxe-pilot-cli
+//! cargo build -p pxe-pilot-cli --profile release-small --target x86_64-unknown-linux-musl
+//! cargo bench --bench load
+//! ```
+//!
+//! Every phase is bounded in time and in count; nothing leaves loopback. Settings, from the
+//! environment: `PXE_PILOT_LOAD_HOSTS` (10000), `PXE_PILOT_LOAD_SECONDS` (5, per throughput
+//! phase), `PXE_PILOT_LOAD_CLIENTS` (8). Run by `cargo test` (without `--bench`) it does
+//! nothing: it needs release binaries and an otherwise idle machine.
+//!
+//! The HTTP client is a minimal HTTP/1.1 keep-alive client on `std::net`, on purpose: like
+//! `wrk`, it should cost the two CPUs as little as possible, so that the figures are the
+//! server's.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long the server may take to announce its address.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most requests of one latency phase, whatever the time left.
+const MAX_LISTINGS: usize = 60;
+/// The time a latency phase may take.
+const LISTING_BUDGET: Duration = Duration::from_secs(20);
+/// The most requests one client sends in a throughput phase.
+const MAX_REQUESTS_PER_CLIENT: usize = 200_000;
+/// The CLI round trips.
+const CLI_RUNS: usize = 30;
+/// Configurations of the catalogue; deploys cycle through them.
+const CONFIGURATIONS: [&str; 3] = ["local", "installer", "rescue"];
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not: then do nothing.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("load: skipped (run it with `cargo bench --bench load`)");
+        return;
+    }
+    if let Err(e) = run() {
+        eprintln!("load: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn setting(name: &str, default: usize) -> Result<usize, String> {
+    match std::env::var(name) {
+        Ok(text) => text
+            .parse()
+            .map_err(|_| format!("{name}={text:?} is not a number")),
+        Err(_) => Ok(default),
+    }
+}
+
+fn run() -> Result<(), String> {
+    let hosts = setting("PXE_PILOT_LOAD_HOSTS", 10_000)?.max(100);
+    let seconds = setting("PXE_PILOT_LOAD_SECONDS", 5)?.clamp(1, 60) as u64;
+    let clients = setting("PXE_PILOT_LOAD_CLIENTS", 8)?.clamp(1, 64);
+    let target = target_dir();
+    let server_bin = target.join("release/pxe-pilot-server");
+    let static_cli = target.join("x86_64-unknown-linux-musl/release-small/pxe-pilot");
+    let cli_bin = [static_cli.clone(), target.join("release/pxe-pilot")]
+        .into_iter()
+        .find(|p| p.is_file());
+    if !server_bin.is_file() {
+        return Err(format!(
+            "{} is missing: `cargo build --release -p pxe-pilot-server -p pxe-pilot-cli` first",
+            server_bin.display()
+        ));
+    }
+
+    let load_before = load_average();
+    let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    let started = Instant::now();
+    let world = World::create(dir.path(), hosts)?;
+    eprintln!(
+        "load: {hosts} hosts generated in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let server = Server::start(&server_bin, &world.config, dir.path())?;
+    eprintln!("load: server pid {} on {}", server.pid(), server.addr);
+
+    let listing = measure_listing(server.addr, &world.folder, hosts)?;
+    eprintln!("load: listing done");
+    let deploys = measure_deploys(server.addr, clients, hosts, seconds)?;
+    check_deploys(&world.folder, &deploys)?;
+    eprintln!("load: deploys done");
+    let small = measure_small_reads(server.addr, clients, seconds)?;
+    eprintln!("load: small reads done");
+    let memory = memory_of(server.pid())?;
+    let cli = match &cli_bin {
+        Some(cli) => Some((cli.clone(), measure_cli(cli, server.addr, hosts)?)),
+        None => None,
+    };
+    let load_after = load_average();
+    drop(server);
+
+    print_table(&Report {
+        hosts,
+        clients,
+        seconds,
+        load_before,
+        load_after,
+        server_bin,
+        listing,
+        deploys,
+        small,
+        memory,
+        cli,
+        static_cli_size: fs::metadata(&static_cli).ok().map(|m| m.len()),
+    });
+    Ok(())
+}
+
+/// `CARGO_TARGET_DIR`, else `target/` of the workspace.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// The generated TFTP root and configuration file.
+struct World {
+    config: PathBuf,
+    folder: PathBuf,
+}
+
+fn host_name(host: usize) -> String {
+    format!("host-{host}")
+}
+
+fn mac(host: usize, nic: usize) -> [u8; 6] {
+    let h = host as u32;
+    [
+        0x02,
+        nic as u8,
+        (h >> 16) as u8,
+        (h >> 8) as u8,
+        h as u8,
+        0x01,
+    ]
+}
+
+fn colon(mac: [u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn entry_name(mac: [u8; 6]) -> String {
+    format!("01-{}", colon(mac).replace(':', "-"))
+}
+
+impl World {
+    /// `hosts` hosts of 2 MACs each, every one deployed to `local` as pxe-pilot writes it.
+    fn create(dir: &Path, hosts: usize) -> Result<World, String> {
+        let folder = dir.join("tftp/pxelinux.cfg");
+        let conf = folder.join("conf");
+        fs::create_dir_all(&conf).map_err(|e| format!("catalogue: {e}"))?;
+        for name in CONFIGURATIONS {
+            fs::write(conf.join(name), format!("# {name}\n")).map_err(|e| e.to_string())?;
+        }
+        let mut yaml = String::with_capacity(hosts * 90 + 200);
+        yaml.push_str("tftp: {root: tftp}\nconfiguration: {directory: tftp/pxelinux.cfg/conf}\n");
+        yaml.push_str("arp_table: arp\nhosts:\n");
+        for h in 0..hosts {
+            yaml.push_str(&format!(
+                "  - {{name: {}, mac_addresses: ['{}', '{}']}}\n",
+                host_name(h),
+                colon(mac(h, 0)),
+                colon(mac(h, 1))
+            ));
+            let first = entry_name(mac(h, 0));
+            std::os::unix::fs::symlink("conf/local", folder.join(&first))
+                .and_then(|()| {
+                    std::os::unix::fs::symlink(&first, folder.join(entry_name(mac(h, 1))))
+                })
+                .map_err(|e| format!("link: {e}"))?;
+        }
+        fs::write(
+            dir.join("arp"),
+            "IP address       HW type     Flags       HW address            Mask     Device\n",
+        )
+        .map_err(|e| e.to_string())?;
+        let config = dir.join("pxe-pilot.yml");
+        fs::write(&config, yaml).map_err(|e| format!("configuration file: {e}"))?;
+        Ok(World { config, folder })
+    }
+}
+
+/// The server process; killed when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(bin: &Path, config: &Path, dir: &Path) -> Result<Server, String> {
+        let log = fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
+        let mut child = Command::new(bin)
+            .arg("-c")
+            .arg(config)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let announced = lines.next().and_then(Result::ok);
+            let _ = tx.send(announced);
+            // Keep reading so the server never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let mut server = Server {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let line = rx
+            .recv_timeout(START_TIMEOUT)
+            .map_err(|_| "the server did not announce its address in time".to_string())?
+            .ok_or("the server exited before announcing its address")?;
+        server.addr = line
+            .rsplit("http://")
+            .next()
+            .and_then(|a| a.trim().parse().ok())
+            .ok_or_else(|| format!("unexpected announcement {line:?}"))?;
+        Ok(server)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A keep-alive HTTP/1.1 connection.
+struct Connection {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Connection {
+    fn open(addr: SocketAddr) -> Result<Connection, String> {
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+            .map_err(|e| format!("connect {addr}: {e}"))?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .map_err(|e| e.to_string())?;
+        let writer = stream.try_clone().map_err(|e| e.to_string())?;
+        Ok(Connection {
+            reader: BufReader::with_capacity(64 * 1024, stream),
+            writer,
+        })
+    }
+
+    /// Sends one request and reads the whole answer: (status, body).
+    fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<(u16, Vec<u8>), String> {
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        if let Some(body) = body {
+            head.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        head.push_str("\r\n");
+        head.push_str(body.unwrap_or(""));
+        self.writer
+            .write_all(head.as_bytes())
+            .map_err(|e| format!("send: {e}"))?;
+        let mut line = String::new();
+        self.read_line(&mut line)?;
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("bad status line {line:?}"))?;
+        let mut length = None;
+        let mut chunked = false;
+        loop {
+            line.clear();
+            self.read_line(&mut line)?;
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                let value = value.trim();
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.parse::<usize>().ok();
+                } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                    chunked = value.eq_ignore_ascii_case("chunked");
+                }
+            }
+        }
+        let mut body = Vec::new();
+        if chunked {
+            loop {
+                line.clear();
+                self.read_line(&mut line)?;
+                let size = usize::from_str_radix(line.trim(), 16)
+                    .map_err(|_| format!("bad chunk size {line:?}"))?;
+                let start = body.len();
+                body.resize(start + size + 2, 0);
+                self.reader
+                    .read_exact(&mut body[start..])
+                    .map_err(|e| format!("read: {e}"))?;
+                body.truncate(start + size);
+                if size == 0 {
+                    break;
+                }
+            }
+        } else if let Some(length) = length {
+            body.resize(length, 0);
+            self.reader
+                .read_exact(&mut body)
+                .map_err(|e| format!("read: {e}"))?;
+        }
+        Ok((status, body))
+    }
+
+    fn read_line(&mut self, line: &mut String) -> Result<(), String> {
+        match self.reader.read_line(line) {
+            Ok(0) => Err("connection closed".into()),
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("read: {e}")),
+        }
+    }
+}
+
+/// The floor: list the folder and read every link, nothing else.
+fn floor(folder: &Path) -> usize {
+    let mut n = 0;
+    if let Ok(listing) = fs::read_dir(folder) {
+        for entry in listing.flatten() {
+            if fs::read_link(entry.path()).is_ok() {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Sorted durations: median and 95th percentile.
+#[derive(Debug, Clone, Copy, Default)]
+struct Spread {
+    median: Duration,
+    p95: Duration,
+    count: usize,
+}
+
+fn spread(mut samples: Vec<Duration>) -> Spread {
+    samples.sort();
+    let at = |q: f64| {
+        samples
+            .get(((samples.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or_default()
+    };
+    Spread {
+        median: at(0.5),
+        p95: at(0.95),
+        count: samples.len(),
+    }
+}
+
+struct Listing {
+    request: Spread,
+    floor: Spread,
+    bytes: usize,
+}
+
+fn measure_listing(addr: SocketAddr, folder: &Path, hosts: usize) -> Result<Listing, String> {
+    let mut connection = Connection::open(addr)?;
+    let mut bytes = 0;
+    for _ in 0..3 {
+        let (status, body) = connection.request("GET", "/v1/hosts?status=false", None)?;
+        if status != 200 {
+            return Err(format!("GET /v1/hosts answered {status}"));
+        }
+        bytes = body.len();
+        floor(folder);
+    }
+    let (mut requests, mut floors) = (Vec::new(), Vec::new());
+    let budget = Instant::now();
+    while requests.len() < MAX_LISTINGS && budget.elapsed() < LISTING_BUDGET {
+        let start = Instant::now();
+        let entries = floor(folder);
+        floors.push(start.elapsed());
+        if entries < 2 * hosts {
+            return Err(format!("the floor read {entries} links, not {}", 2 * hosts));
+        }
+        let start = Instant::now();
+        let (status, body) = connection.request("GET", "/v1/hosts?status=false", None)?;
+        requests.push(start.elapsed());
+        if status != 200 || body.len() != bytes {
+            return Err(format!(
+                "GET /v1/hosts answered {status} with {} bytes",
+                body.len()
+            ));
+        }
+    }
+    Ok(Listing {
+        request: spread(requests),
+        floor: spread(floors),
+        bytes,
+    })
+}
+
+/// What one client of the deploy phase did.
+struct ClientRun {
+    latencies: Vec<Duration>,
+    errors: Vec<String>,
+    /// The configuration of each host's last answered deploy.
+    last: Vec<(usize, &'static str)>,
+}
+
+struct Throughput {
+    ok: usize,
+    errors: Vec<String>,
+    elapsed: Duration,
+    latency: Spread,
+}
+
+impl Throughput {
+    fn per_second(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Hosts each deploy client cycles through (its own: no two clients touch one host).
+const HOSTS_PER_CLIENT: usize = 50;
+
+fn measure_deploys(
+    addr: SocketAddr,
+    clients: usize,
+    hosts: usize,
+    seconds: u64,
+) -> Result<(Throughput, Vec<ClientRun>), String> {
+    let deadline = Duration::from_secs(seconds);
+    let start = Instant::now();
+    let runs: Vec<ClientRun> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..clients)
+            .map(|c| {
+                scope.spawn(move || {
+                    let mut run = ClientRun {
+                        latencies: Vec::new(),
+                        errors: Vec::new(),
+                        last: Vec::new(),
+                    };
+                    let mut last = vec![None; HOSTS_PER_CLIENT];
+                    let mut connection = match Connection::open(addr) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            run.errors.push(e);
+                            return run;
+                        }
+                    };
+                    let mut i = 0;
+                    while start.elapsed() < deadline && i < MAX_REQUESTS_PER_CLIENT {
+                        let slot = i % HOSTS_PER_CLIENT;
+                        let host = (c * HOSTS_PER_CLIENT + slot) % hosts;
+                        let configuration = CONFIGURATIONS[(i / HOSTS_PER_CLIENT + 1) % 3];
+                        let body = format!("{{\"hosts\":[{{\"name\":\"{}\"}}]}}", host_name(host));
+                        let path = format!("/v1/configurations/{configuration}/deploy");
+                        let sent = Instant::now();
+                        match connection.request("PUT", &path, Some(&body)) {
+                            Ok((200, _)) => {
+                                run.latencies.push(sent.elapsed());
+                                last[slot] = Some((host, configuration));
+                            }
+                            Ok((status, body)) => run
+                                .errors
+                                .push(format!("{status} {}", String::from_utf8_lossy(&body))),
+                            Err(e) => {
+                                run.errors.push(e);
+                                match Connection::open(addr) {
+                                    Ok(c) => connection = c,
+                                    Err(e) => {
+                                        run.errors.push(e);
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        i += 1;
+                    }
+                    run.last = last.into_iter().flatten().collect();
+                    run
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| ClientRun {
+                    latencies: Vec::new(),
+                    errors: vec!["client thread panicked".into()],
+                    last: Vec::new(),
+                })
+            })
+            .collect()
+    });
+    let elapsed = start.elapsed();
+    let latencies: Vec<Duration> = runs.iter().flat_map(|r| r.latencies.clone()).collect();
+    let throughput = Throughput {
+        ok: latencies.len(),
+        errors: runs.iter().flat_map(|r| r.errors.clone()).collect(),
+        elapsed,
+        latency: spread(latencies),
+    };
+    Ok((throughput, runs))
+}
+
+/// Every host a client deployed leads, on disk, to its last answered configuration.
+fn check_deploys(folder: &Path, deploys: &(Throughput, Vec<ClientRun>)) -> Result<(), String> {
+    for run in &deploys.1 {
+        for &(host, configuration) in &run.last {
+            let first = folder.join(entry_name(mac(host, 0)));
+            let other = folder.join(entry_name(mac(host, 1)));
+            let target = fs::read_link(&first).map_err(|e| format!("{}: {e}", first.display()))?;
+            let content = fs::read_to_string(&other).map_err(|e| e.to_string())?;
+            if target != Path::new("conf").join(configuration)
+                || content != format!("# {configuration}\n")
+            {
+                return Err(format!(
+                    "{} leads to {} after a 200 for {configuration}",
+                    host_name(host),
+                    target.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn measure_small_reads(
+    addr: SocketAddr,
+    clients: usize,
+    seconds: u64,
+) -> Result<Throughput, String> {
+    let deadline = Duration::from_secs(seconds);
+    let start = Instant::now();
+    let runs: Vec<(Vec<Duration>, Vec<String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..clients)
+            .map(|_| {
+                scope.spawn(move || {
+                    let (mut latencies, mut errors) = (Vec::new(), Vec::new());
+                    let mut connection = match Connection::open(addr) {
+                        Ok(c) => c,
+                        Err(e) => return (latencies, vec![e]),
+                    };
+                    while start.elapsed() < deadline && latencies.len() < MAX_REQUESTS_PER_CLIENT {
+                        let sent = Instant::now();
+                        match connection.request("GET", "/v1/configurations/local", None) {
+                            Ok((200, _)) => latencies.push(sent.elapsed()),
+                            Ok((status, _)) => errors.push(format!("status {status}")),
+                            Err(e) => {
+                                errors.push(e);
+                                break;
+                            }
+                        }
+                    }
+                    (latencies, errors)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| (Vec::new(), vec!["client thread panicked".into()]))
+            })
+            .collect()
+    });
+    let elapsed = start.elapsed();
+    let latencies: Vec<Duration> = runs.iter().flat_map(|r| r.0.clone()).collect();
+    Ok(Throughput {
+        ok: latencies.len(),
+        errors: runs.into_iter().flat_map(|r| r.1).collect(),
+        elapsed,
+        latency: spread(latencies),
+    })
+}
+
+/// `VmHWM` and `VmRSS` of the process, in KiB.
+fn memory_of(pid: u32) -> Result<(u64, u64), String> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    Ok((field("VmHWM:"), field("VmRSS:")))
+}
+
+fn measure_cli(cli: &Path, addr: SocketAddr, hosts: usize) -> Result<Spread, String> {
+    let server = format!("http://{addr}");
+    let mut samples = Vec::with_capacity(CLI_RUNS);
+    for i in 0..CLI_RUNS {
+        // Hosts no deploy client touched; configurations alternate so each run writes.
+        let host = host_name(hosts - 1 - i % 10);
+        let configuration = CONFIGURATIONS[1 + i / 10 % 2];
+        let start = Instant::now();
+        let status = Command::new(cli)
+            .args(["-s", &server, "config", "deploy", configuration, &host])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| format!("cannot run {}: {e}", cli.display()))?;
+        samples.push(start.elapsed());
+        if !status.success() {
+            return Err(format!("pxe-pilot config deploy exited with {status}"));
+        }
+    }
+    Ok(spread(samples))
+}
+
+struct Report {
+    hosts: usize,
+    clients: usize,
+    seconds: u64,
+    load_before: String,
+    load_after: String,
+    server_bin: PathBuf,
+    listing: Listing,
+    deploys: (Throughput, Vec<ClientRun>),
+    small: Throughput,
+    memory: (u64, u64),
+    cli: Option<(PathBuf, Spread)>,
+    static_cli_size: Option<u64>,
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+fn print_table(r: &Report) {
+    let l = &r.listing;
+    let ratio = l.request.median.as_secs_f64() / l.floor.median.as_secs_f64();
+    let (deploys, _) = &r.deploys;
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "\npxe-pilot load: {} hosts x 2 MACs, {} clients, {} s per throughput phase, {} CPUs, \
+         load average {} before, {} after\nserver: {}\n",
+        r.hosts,
+        r.clients,
+        r.seconds,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        r.load_before,
+        r.load_after,
+        r.server_bin.display()
+    );
+    println!("| measure | figure | target | |");
+    println!("| --- | --- | --- | --- |");
+    println!(
+        "| floor: readdir + readlink of `pxelinux.cfg/` ({} links), in-process | median {}, p95 {} | | |",
+        2 * r.hosts,
+        ms(l.floor.median),
+        ms(l.floor.p95)
+    );
+    println!(
+        "| `GET /v1/hosts?status=false` ({} requests, {} KiB each) | median {}, p95 {} | | |",
+        l.request.count,
+        l.bytes / 1024,
+        ms(l.request.median),
+        ms(l.request.p95)
+    );
+    println!(
+        "| listing / floor (medians) | {ratio:.2}x | <= 2x | {} |",
+        verdict(ratio <= 2.0)
+    );
+    println!(
+        "| `PUT .../deploy`, {} clients, 1 host each, fsync before 200 | {:.0}/s ({} in {:.1} s), {} errors; latency median {}, p95 {} | >= 3,000/s, 0 errors | {} |",
+        r.clients,
+        deploys.per_second(),
+        deploys.ok,
+        deploys.elapsed.as_secs_f64(),
+        deploys.errors.len(),
+        ms(deploys.latency.median),
+        ms(deploys.latency.p95),
+        verdict(deploys.per_second() >= 3000.0 && deploys.errors.is_empty())
+    );
+    println!(
+        "| `GET /v1/configurations/local`, {} clients | {:.0}/s, {} errors; latency median {}, p95 {} | | |",
+        r.clients,
+        r.small.per_second(),
+        r.small.errors.len(),
+        ms(r.small.latency.median),
+        ms(r.small.latency.p95)
+    );
+    println!(
+        "| server memory after the load (VmHWM / VmRSS) | {:.1} MiB / {:.1} MiB | <= 20 MB | {} |",
+        mib(r.memory.0),
+        mib(r.memory.1),
+        verdict(r.memory.0 * 1024 <= 20_000_000)
+    );
+    match &r.cli {
+        Some((cli, spread)) => println!(
+            "| `pxe-pilot config deploy` round trip ({} runs of {}) | median {}, p95 {} | <= 10 ms | {} |",
+            spread.count,
+            cli.strip_prefix(target_dir()).unwrap_or(cli).display(),
+            ms(spread.median),
+            ms(spread.p95),
+            verdict(spread.median <= Duration::from_millis(10))
+        ),
+        None => println!("| `pxe-pilot config deploy` round trip | not measured: no CLI binary built | <= 10 ms | |"),
+    }
+    match r.static_cli_size {
+        Some(size) => println!(
+            "| static CLI size (musl, release-small) | {:.2} MiB ({size} bytes) | <= 3 MiB | {} |",
+            size as f64 / (1024.0 * 1024.0),
+            verdict(size <= 3 * 1024 * 1024)
+        ),
+        None => println!("| static CLI size | not built | <= 3 MiB | |"),
+    }
+    for error in deploys.errors.iter().chain(&r.small.errors).take(5) {
+        println!("error: {error}");
+    }
+}
