@@ -248,6 +248,25 @@ impl HostView {
     }
 }
 
+/// The JSON array of `items`, byte for byte what `serde_json::to_vec` of their `Vec` gives,
+/// written one item at a time: a listing of 10,000 hosts never holds 10,000 [`HostView`]s.
+/// `capacity` is the expected size in bytes.
+pub fn json_array<T: Serialize>(
+    items: impl IntoIterator<Item = T>,
+    capacity: usize,
+) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(capacity);
+    out.push(b'[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, &item)?;
+    }
+    out.push(b']');
+    Ok(out)
+}
+
 /// The body of every error answer: `{"message": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -275,6 +294,30 @@ impl VersionView {
         VersionView {
             name: Self::NAME.to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_array_written_item_by_item_is_the_vec_s_json() {
+        let views = |n: usize| -> Vec<ConfigurationView> {
+            (0..n)
+                .map(|i| ConfigurationView {
+                    name: format!("c\"{i}"),
+                    bootloader: None,
+                    dangling: i % 2 == 1,
+                })
+                .collect()
+        };
+        for n in [0, 1, 3] {
+            assert_eq!(
+                json_array(views(n), 0).unwrap(),
+                serde_json::to_vec(&views(n)).unwrap()
+            );
         }
     }
 }

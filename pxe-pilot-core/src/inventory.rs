@@ -14,10 +14,11 @@ pub struct Host {
     pub name: HostName,
     /// Its MAC addresses, never empty; the first one's entry points at the configuration.
     pub mac_addresses: Vec<MacAddress>,
-    /// Power management through `ipmitool`, as the original's `ipmi:` block.
-    pub ipmi: Option<Ipmi>,
-    /// Power management through a named command adapter (`management:` block).
-    pub management: Option<Management>,
+    /// Power management through `ipmitool`, as the original's `ipmi:` block (boxed: most
+    /// hosts have none, and an inventory of 10,000 hosts stays small).
+    pub ipmi: Option<Box<Ipmi>>,
+    /// Power management through a named command adapter (`management:` block), boxed too.
+    pub management: Option<Box<Management>>,
 }
 
 impl Host {
@@ -164,10 +165,15 @@ impl Inventory {
 
     /// The host with this name.
     pub fn by_name(&self, name: &str) -> Option<&Host> {
+        self.position(name).map(|i| &self.hosts[i])
+    }
+
+    /// Where the host with this name is in [`Inventory::hosts`].
+    pub fn position(&self, name: &str) -> Option<usize> {
         HostName::parse(name)
             .ok()
             .and_then(|n| self.by_name.get(&n))
-            .map(|&i| &self.hosts[i])
+            .copied()
     }
 
     /// The host that owns this MAC address (any of its NICs).

@@ -10,7 +10,6 @@ use crate::api::HostQuery;
 use crate::catalogue::{Catalogue, CatalogueError, Configuration};
 use crate::inventory::{Bootloader, Host};
 use crate::mac::{MacAddress, MacAddressError};
-use crate::names::HostName;
 use crate::settings::Settings;
 use crate::store::{Entries, Resolved, Store, StoreError, Target};
 use crate::symlink_store::SymlinkStore;
@@ -162,8 +161,9 @@ pub struct Pilot<S: Store = SymlinkStore> {
     settings: Settings,
     catalogue: Catalogue,
     store: S,
-    /// One lock per host: deploys of the same host are serialised, others run in parallel.
-    host_locks: HashMap<HostName, Mutex<()>>,
+    /// One lock per host, by its position in the inventory: deploys of the same host are
+    /// serialised, others run in parallel.
+    host_locks: Vec<Mutex<()>>,
 }
 
 impl Pilot<SymlinkStore> {
@@ -192,7 +192,7 @@ impl<S: Store> Pilot<S> {
             .inventory
             .hosts()
             .iter()
-            .map(|h| (h.name.clone(), Mutex::new(())))
+            .map(|_| Mutex::new(()))
             .collect();
         Pilot {
             settings,
@@ -463,8 +463,10 @@ impl<S: Store> Pilot<S> {
     }
 
     fn lock(&self, host: &Host) -> Option<std::sync::MutexGuard<'_, ()>> {
-        self.host_locks
-            .get(&host.name)
+        self.settings
+            .inventory
+            .position(host.name.as_str())
+            .and_then(|i| self.host_locks.get(i))
             .map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 }

@@ -617,8 +617,8 @@ impl Checker<'_> {
             hosts.push(Host {
                 name,
                 mac_addresses,
-                ipmi,
-                management,
+                ipmi: ipmi.map(Box::new),
+                management: management.map(Box::new),
             });
         }
         Ok(Inventory::new(hosts))

@@ -6,7 +6,8 @@
 //! only has to implement this trait.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::catalogue::Configuration;
 
@@ -15,8 +16,9 @@ use crate::mac::MacAddress;
 /// What a per-MAC entry points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// A file of the catalogue, by its path relative to the catalogue folder (`grub/grml`).
-    Configuration(PathBuf),
+    /// A file of the catalogue, by its path relative to the catalogue folder (`grub/grml`);
+    /// shared by the entries that lead to the same file.
+    Configuration(Arc<Path>),
     /// Another MAC's entry (a host's other NICs point at its first MAC's entry).
     Entry(MacAddress),
     /// Something outside the catalogue: the link target as written.
@@ -151,7 +153,9 @@ fn resolve_in(targets: &HashMap<MacAddress, Target>, mac: &MacAddress) -> Resolv
                     current.entry_name()
                 ))
             }
-            Some(Target::Configuration(path)) => return Resolved::Configuration(path.clone()),
+            Some(Target::Configuration(path)) => {
+                return Resolved::Configuration(path.to_path_buf())
+            }
             Some(Target::Entry(next)) => current = *next,
             Some(Target::Elsewhere(path)) => return Resolved::Broken(path.display().to_string()),
             Some(Target::File) => {
@@ -219,7 +223,7 @@ mod tests {
     #[test]
     fn resolving_follows_entries_and_reports_what_is_broken() {
         let entries = Entries::new(HashMap::from([
-            (mac(1), Target::Configuration("local".into())),
+            (mac(1), Target::Configuration(Path::new("local").into())),
             (mac(2), Target::Entry(mac(1))),
             (mac(3), Target::Entry(mac(9))),
             (mac(4), Target::Entry(mac(5))),

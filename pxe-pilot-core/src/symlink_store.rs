@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::catalogue::Configuration;
@@ -217,7 +218,7 @@ impl SymlinkStore {
     /// What the target of a link of `pxelinux.cfg/` means. The links pxe-pilot writes
     /// (`conf/local`, `01-aa-...`) are read without building a path; anything else takes
     /// the general way ([`SymlinkStore::classify_in`]), which gives the same answer.
-    fn classify(&self, link: &Path) -> Target {
+    fn classify(&self, link: &Path, seen: &mut Seen) -> Target {
         if let Some(catalogue) = &self.plain_catalogue {
             if is_plain_relative(link) {
                 // `folder/link` is inside the catalogue `folder/catalogue` exactly when
@@ -225,7 +226,7 @@ impl SymlinkStore {
                 // is one name.
                 match link.strip_prefix(catalogue) {
                     Ok(rest) if !rest.as_os_str().is_empty() => {
-                        return Target::Configuration(rest.to_owned())
+                        return Target::Configuration(seen.share(rest))
                     }
                     Ok(_) => {}
                     Err(_) => {
@@ -243,16 +244,17 @@ impl SymlinkStore {
                 }
             }
         }
-        self.classify_general(link)
+        self.classify_general(link, seen)
     }
 
     /// [`SymlinkStore::classify`] the general way: from the absolute path the link leads to.
-    fn classify_general(&self, link: &Path) -> Target {
+    fn classify_general(&self, link: &Path, seen: &mut Seen) -> Target {
         self.classify_in(
             &self.folder,
             &self.folder_spellings,
             &MacAddress::from_entry_name,
             link,
+            seen,
         )
     }
 
@@ -264,6 +266,7 @@ impl SymlinkStore {
         spellings: &[PathBuf],
         mac_of: &dyn Fn(&str) -> Option<MacAddress>,
         link: &Path,
+        seen: &mut Seen,
     ) -> Target {
         let absolute = normalize(&if link.is_absolute() {
             link.to_owned()
@@ -275,7 +278,7 @@ impl SymlinkStore {
                 if rest.as_os_str().is_empty() {
                     break;
                 }
-                return Target::Configuration(rest.to_owned());
+                return Target::Configuration(seen.share(rest));
             }
         }
         if let (Some(parent), Some(name)) = (absolute.parent(), absolute.file_name()) {
@@ -304,10 +307,11 @@ impl SymlinkStore {
         };
         let spellings = dedup(vec![normalize(&folder), real.clone()]);
         let mac_of = |name: &str| pattern.mac_of(name);
+        let mut seen = Seen::default();
         let mut read = |mac: MacAddress, path: &Path| {
             let target = match std::fs::symlink_metadata(path) {
                 Ok(meta) if meta.file_type().is_symlink() => match std::fs::read_link(path) {
-                    Ok(link) => self.classify_in(&real, &spellings, &mac_of, &link),
+                    Ok(link) => self.classify_in(&real, &spellings, &mac_of, &link, &mut seen),
                     Err(_) => return,
                 },
                 Ok(meta) if meta.is_file() => Target::File,
@@ -502,6 +506,7 @@ impl Store for SymlinkStore {
     fn entries(&self) -> Result<Entries, StoreError> {
         let listing = std::fs::read_dir(&self.folder).map_err(io("read folder", &self.folder))?;
         let mut targets = HashMap::with_capacity(self.last_count.load(Ordering::Relaxed));
+        let mut seen = Seen::default();
         for item in listing {
             let item = item.map_err(io("read folder", &self.folder))?;
             // One allocation for the name and the link to read (the floor pays it too).
@@ -516,7 +521,7 @@ impl Store for SymlinkStore {
             let Ok(kind) = item.file_type() else { continue };
             let target = if kind.is_symlink() {
                 match std::fs::read_link(&path) {
-                    Ok(link) => self.classify(&link),
+                    Ok(link) => self.classify(&link, &mut seen),
                     // Replaced or removed since the folder was listed: read it as absent.
                     Err(_) => continue,
                 }
@@ -533,11 +538,12 @@ impl Store for SymlinkStore {
 
     fn entries_for(&self, macs: &[MacAddress]) -> Result<Entries, StoreError> {
         let mut targets = HashMap::with_capacity(macs.len());
+        let mut seen = Seen::default();
         for mac in macs {
             let entry = self.folder.join(mac.entry_name());
             let target = match std::fs::symlink_metadata(&entry) {
                 Ok(meta) if meta.file_type().is_symlink() => match std::fs::read_link(&entry) {
-                    Ok(link) => self.classify(&link),
+                    Ok(link) => self.classify(&link, &mut seen),
                     Err(_) => continue,
                 },
                 Ok(meta) if meta.is_file() => Target::File,
@@ -650,6 +656,27 @@ fn relative_path(from: &Path, to: &Path) -> PathBuf {
         out.push(component);
     }
     out
+}
+
+/// The configuration paths one listing has met, so that the thousands of entries that lead to
+/// the same file share one [`Target::Configuration`] instead of a copy each.
+#[derive(Debug, Default)]
+struct Seen(Vec<Arc<Path>>);
+
+impl Seen {
+    /// At most this many different paths are remembered (a catalogue rarely has more).
+    const MAX: usize = 64;
+
+    fn share(&mut self, path: &Path) -> Arc<Path> {
+        if let Some(known) = self.0.iter().find(|known| ***known == *path) {
+            return Arc::clone(known);
+        }
+        let path: Arc<Path> = Arc::from(path);
+        if self.0.len() < Self::MAX {
+            self.0.push(Arc::clone(&path));
+        }
+        path
+    }
 }
 
 /// True for a relative path made of names only (no `/` at the start, no `..`, not empty).
@@ -934,8 +961,8 @@ mod tests {
         ] {
             let link = Path::new(link);
             assert_eq!(
-                w.store.classify(link),
-                w.store.classify_general(link),
+                w.store.classify(link, &mut Seen::default()),
+                w.store.classify_general(link, &mut Seen::default()),
                 "{}",
                 link.display()
             );

@@ -75,14 +75,31 @@ impl Power for CorePower {
         query: bool,
     ) -> PowerFuture<'a, Vec<PowerReport>> {
         let pilot = self.pilot.clone();
-        let names: Vec<HostName> = hosts.iter().map(|h| h.name.clone()).collect();
-        let count = names.len();
+        let count = hosts.len();
+        // The whole inventory (`GET /v1/hosts`) is found again in the blocking thread without
+        // copying 10,000 names; a subset is passed by name.
+        let inventory = pilot.settings().inventory.hosts();
+        let all = count == inventory.len()
+            && hosts
+                .iter()
+                .zip(inventory)
+                .all(|(a, b)| std::ptr::eq(*a, b));
+        let names: Vec<HostName> = if all {
+            Vec::new()
+        } else {
+            hosts.iter().map(|h| h.name.clone()).collect()
+        };
         Box::pin(async move {
             let reports = web::block(move || {
-                let hosts: Vec<&Host> = names
-                    .iter()
-                    .filter_map(|n| pilot.settings().inventory.by_name(n.as_str()))
-                    .collect();
+                let inventory = &pilot.settings().inventory;
+                let hosts: Vec<&Host> = if all {
+                    inventory.hosts().iter().collect()
+                } else {
+                    names
+                        .iter()
+                        .filter_map(|n| inventory.by_name(n.as_str()))
+                        .collect()
+                };
                 pilot
                     .power()
                     .overview(&hosts, query)

@@ -268,32 +268,30 @@ pub(crate) async fn hosts(
         let host = host_named(&state, name.as_str())?;
         return Ok(HttpResponse::Ok().json(view(&state, host, deployment, status).await));
     }
-    let deployments = web::block(move || {
-        pilot
-            .hosts()
-            .map(|all| all.into_iter().map(|s| s.deployment).collect::<Vec<_>>())
-    })
-    .await??;
     let hosts: Vec<&Host> = state.pilot.settings().inventory.hosts().iter().collect();
     let reports = state.power.overview(&hosts, status).await;
-    let views: Vec<HostView> = hosts
-        .iter()
-        .zip(deployments)
-        .zip(
-            reports
-                .into_iter()
-                .chain(std::iter::repeat_with(Default::default)),
-        )
-        .map(|((&host, deployment), report)| {
-            HostView::new(
-                &HostState { host, deployment },
-                report.bmc_address,
-                report.state,
+    // Read the state and write the JSON in one go, one host at a time (no list of views).
+    let body = web::block(move || {
+        let states = pilot.hosts()?;
+        let views = states
+            .iter()
+            .zip(
+                reports
+                    .into_iter()
+                    .chain(std::iter::repeat_with(Default::default)),
             )
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(views))
+            .map(|(state, report)| HostView::new(state, report.bmc_address, report.state));
+        pxe_pilot_core::api::json_array(views, states.len() * HOST_JSON_SIZE)
+            .map_err(|e| ApiError::Internal(format!("cannot write the hosts' JSON: {e}")))
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(body))
 }
+
+/// About the size of one host in `GET /v1/hosts` (two MACs, a configuration), in bytes.
+const HOST_JSON_SIZE: usize = 160;
 
 /// `GET /v1/hosts/{name}`.
 #[utoipa::path(get, path = "/v1/hosts/{name}", tag = "pxe-pilot",
