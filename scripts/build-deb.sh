@@ -14,4 +14,5 @@ if ! cargo deb --version >/dev/null 2>&1; then
   exit 1
 fi
 cargo build -p pxe-pilot-cli --profile release-small --target x86_64-unknown-linux-musl
-cargo deb -p pxe-pilot-server "$@" | tail -n 1
+# PXE_PILOT_DEB_PROFILE picks another cargo profile for the server (CI: deb-check).
+cargo deb -p pxe-pilot-server --profile "${PXE_PILOT_DEB_PROFILE:-release}" "$@" | tail -n 1
