@@ -1,7 +1,6 @@
 //! The inventory: the hosts pxe-pilot manages, their MAC addresses and their power management,
 //! and the bootloaders the catalogue is organised by. Built by [`crate::settings`], read-only after.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::mac::MacAddress;
@@ -133,24 +132,31 @@ pub struct Bootloader {
 }
 
 /// The hosts, with look-ups by name and by any MAC address.
+///
+/// The look-ups are sorted tables of positions (binary search), not maps: they copy no name,
+/// and an inventory of 10,000 hosts keeps a few hundred KiB of them.
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
     hosts: Vec<Host>,
-    by_name: HashMap<HostName, usize>,
-    by_mac: HashMap<MacAddress, usize>,
+    /// Positions in `hosts`, sorted by name (then by position).
+    by_name: Vec<u32>,
+    /// (MAC address, position in `hosts`), sorted.
+    by_mac: Vec<(MacAddress, u32)>,
 }
 
 impl Inventory {
-    /// Builds the look-ups; the settings loader has already refused duplicate names and MACs.
+    /// Builds the look-ups; the settings loader has already refused duplicate names and MACs
+    /// (were there some, the first host that has the name or the MAC is found).
     pub fn new(hosts: Vec<Host>) -> Self {
-        let mut by_name = HashMap::with_capacity(hosts.len());
-        let mut by_mac = HashMap::with_capacity(hosts.len() * 2);
-        for (index, host) in hosts.iter().enumerate() {
-            by_name.entry(host.name.clone()).or_insert(index);
-            for mac in &host.mac_addresses {
-                by_mac.entry(*mac).or_insert(index);
-            }
-        }
+        let mut by_name: Vec<u32> = (0..hosts.len() as u32).collect();
+        by_name.sort_by(|&a, &b| hosts[a as usize].name.cmp(&hosts[b as usize].name));
+        let mut by_mac: Vec<(MacAddress, u32)> = hosts
+            .iter()
+            .enumerate()
+            .flat_map(|(i, h)| h.mac_addresses.iter().map(move |m| (*m, i as u32)))
+            .collect();
+        by_mac.sort();
+        by_mac.shrink_to_fit();
         Inventory {
             hosts,
             by_name,
@@ -170,15 +176,21 @@ impl Inventory {
 
     /// Where the host with this name is in [`Inventory::hosts`].
     pub fn position(&self, name: &str) -> Option<usize> {
-        HostName::parse(name)
-            .ok()
-            .and_then(|n| self.by_name.get(&n))
-            .copied()
+        let name_at = |i: u32| self.hosts[i as usize].name.as_str();
+        let first = self.by_name.partition_point(|&i| name_at(i) < name);
+        self.by_name
+            .get(first)
+            .filter(|&&i| name_at(i) == name)
+            .map(|&i| i as usize)
     }
 
     /// The host that owns this MAC address (any of its NICs).
     pub fn by_mac(&self, mac: &MacAddress) -> Option<&Host> {
-        self.by_mac.get(mac).map(|&i| &self.hosts[i])
+        let first = self.by_mac.partition_point(|(m, _)| m < mac);
+        self.by_mac
+            .get(first)
+            .filter(|(m, _)| m == mac)
+            .map(|&(_, i)| &self.hosts[i as usize])
     }
 }
 

@@ -256,18 +256,27 @@ impl<S: Store> Pilot<S> {
 
     /// Every host and what it boots, in the configuration file's order.
     pub fn hosts(&self) -> Result<Vec<HostState<'_>>, PilotError> {
+        Ok(self.host_states()?.collect())
+    }
+
+    /// Every host and what it boots, in the configuration file's order, one at a time: the
+    /// store and the catalogue are read now, each host's state is worked out when the
+    /// iterator reaches it (a listing written as it goes holds no list of states).
+    pub fn host_states(
+        &self,
+    ) -> Result<impl ExactSizeIterator<Item = HostState<'_>> + '_, PilotError> {
         let entries = self.store.entries()?;
         let by_path = self.configurations_by_path()?;
+        let bootloaders = self.bootloaders();
         Ok(self
             .settings
             .inventory
             .hosts()
             .iter()
-            .map(|host| HostState {
+            .map(move |host| HostState {
                 host,
-                deployment: deployment_of(host, &entries, &by_path, self.bootloaders()),
-            })
-            .collect())
+                deployment: deployment_of(host, &entries, &by_path, bootloaders),
+            }))
     }
 
     /// The host named `name` and what it boots.

@@ -30,6 +30,7 @@ pub mod body;
 pub mod demo;
 pub mod error;
 pub mod limits;
+pub mod listing;
 pub mod openapi;
 pub mod power;
 pub mod routes;

@@ -270,21 +270,24 @@ pub(crate) async fn hosts(
     }
     let hosts: Vec<&Host> = state.pilot.settings().inventory.hosts().iter().collect();
     let reports = state.power.overview(&hosts, status).await;
-    // Read the state and write the JSON in one go, one host at a time (no list of views).
-    let body = web::block(move || {
-        let states = pilot.hosts()?;
-        let views = states
-            .iter()
-            .zip(
-                reports
-                    .into_iter()
-                    .chain(std::iter::repeat_with(Default::default)),
-            )
-            .map(|(state, report)| HostView::new(state, report.bmc_address, report.state));
-        pxe_pilot_core::api::json_array(views, states.len() * HOST_JSON_SIZE)
-            .map_err(|e| ApiError::Internal(format!("cannot write the hosts' JSON: {e}")))
-    })
-    .await??;
+    // Read the state and write the JSON in one go, one host at a time (no list of states or
+    // views), on the listing thread (see `crate::listing`).
+    let estimate = hosts.len() * HOST_JSON_SIZE;
+    let body = state
+        .lister
+        .body(estimate, move |capacity| {
+            let views = pilot
+                .host_states()?
+                .zip(
+                    reports
+                        .into_iter()
+                        .chain(std::iter::repeat_with(Default::default)),
+                )
+                .map(|(state, report)| HostView::new(&state, report.bmc_address, report.state));
+            pxe_pilot_core::api::json_array(views, capacity)
+                .map_err(|e| ApiError::Internal(format!("cannot write the hosts' JSON: {e}")))
+        })
+        .await?;
     Ok(HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())
         .body(body))

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use pxe_pilot_core::Pilot;
 
 use crate::auth::Token;
+use crate::listing::Lister;
 use crate::power::{CorePower, Power};
 
 /// The application state, cloned into every worker.
@@ -18,6 +19,8 @@ pub struct AppState {
     pub power: Arc<dyn Power>,
     /// The bearer token changes need, from `server.token`.
     pub token: Option<Token>,
+    /// The thread `GET /v1/hosts` runs on.
+    pub lister: Arc<Lister>,
 }
 
 impl AppState {
@@ -30,6 +33,7 @@ impl AppState {
             power: Arc::new(CorePower::new(pilot.clone())),
             pilot,
             token,
+            lister: Arc::new(Lister::default()),
         }
     }
 

@@ -1,0 +1,94 @@
+//! The listing thread: `GET /v1/hosts` reads every entry of the store and writes a JSON body
+//! of about 130 bytes per host. It runs on this one dedicated thread, one listing at a time,
+//! instead of on any thread of the blocking pool:
+//!
+//! - the memory of a listing (the entries of 10,000 hosts, the body) is taken by one thread
+//!   only; the allocator keeps what a thread has used, so spread over the pool each thread
+//!   would keep a listing's worth, and the server's resident set would grow with every new
+//!   pool thread;
+//! - concurrent listings queue instead of each holding its own copy at the same time;
+//! - a listing is bound by the disk's readlink calls: two at once on a 2-core machine gain
+//!   little.
+//!
+//! Reads of one host (`GET /v1/hosts/{name}`, `?mac=`) and every write still run in
+//! `web::block`: they are small.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, OnceLock};
+
+use actix_web::web;
+
+use crate::error::ApiError;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The handle to the listing thread, started at the first listing; the thread ends when the
+/// last handle is dropped.
+#[derive(Debug, Default)]
+pub struct Lister {
+    /// The thread's queue; `None` when the thread could not be started (the listings then
+    /// run in `web::block`).
+    jobs: OnceLock<Option<mpsc::Sender<Job>>>,
+    /// The size of the last body written, to size the next one.
+    last_body: Arc<AtomicUsize>,
+}
+
+impl Lister {
+    fn queue(&self) -> Option<&mpsc::Sender<Job>> {
+        self.jobs
+            .get_or_init(|| {
+                let (jobs, queue) = mpsc::channel::<Job>();
+                let started = std::thread::Builder::new()
+                    .name("pxe-pilot-listing".into())
+                    .spawn(move || {
+                        for job in queue {
+                            // A job that panics fails its own request (its answer channel
+                            // is dropped), not the listings after it.
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
+                    });
+                match started {
+                    Ok(_) => Some(jobs),
+                    Err(e) => {
+                        tracing::warn!("cannot start the listing thread, listing in the pool: {e}");
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
+
+    /// Runs `write` on the listing thread, after the listings queued before it, and returns
+    /// the body it wrote. `write` gets the capacity to reserve: the last body's size, or
+    /// `estimate` the first time.
+    pub async fn body(
+        &self,
+        estimate: usize,
+        write: impl FnOnce(usize) -> Result<Vec<u8>, ApiError> + Send + 'static,
+    ) -> Result<Vec<u8>, ApiError> {
+        let last_body = Arc::clone(&self.last_body);
+        let sized = move || {
+            let capacity = match last_body.load(Ordering::Relaxed) {
+                0 => estimate,
+                // A little room: a host deployed since adds a few bytes.
+                last => last + last / 64,
+            };
+            let body = write(capacity);
+            if let Ok(body) = &body {
+                last_body.store(body.len(), Ordering::Relaxed);
+            }
+            body
+        };
+        let Some(queue) = self.queue() else {
+            return web::block(sized).await?;
+        };
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let stopped = || ApiError::Internal("the listing thread has stopped".into());
+        queue
+            .send(Box::new(move || {
+                let _ = answer.send(sized());
+            }))
+            .map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
+}
