@@ -711,7 +711,9 @@ fn hostile_requests_get_a_4xx_and_change_nothing() {
         if !changed.is_empty() {
             problems.push(format!("the TFTP root changed: {changed:?}"));
         }
-        if took > Duration::from_secs(5) {
+        // Each is refused at once (the slow ones are in their own test); 10 s leaves room for
+        // a loaded machine while still catching a request the server sits on.
+        if took > Duration::from_secs(10) {
             problems.push(format!("took {took:?}"));
         }
         if !problems.is_empty() {
@@ -809,7 +811,7 @@ fn slow_and_idle_clients_are_cut_off_without_stopping_anyone_else() {
     for _ in 0..20 {
         let t = Instant::now();
         assert!(healthy(&authority));
-        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
         served += 1;
     }
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -845,7 +847,7 @@ fn slow_and_idle_clients_are_cut_off_without_stopping_anyone_else() {
     assert!(healthy(&authority));
     assert!(diff(&before, &snapshot(&server.world().root, &[])).is_empty());
     println!(
-        "[slow clients] {timed_out_heads} unfinished heads answered 408 after {heads_cut_after:?}, a stalled deploy body answered 408 JSON after {body_cut_after:?}, {idle_closed} idle connections closed; {served} requests served meanwhile, each in under 2 s"
+        "[slow clients] {timed_out_heads} unfinished heads answered 408 after {heads_cut_after:?}, a stalled deploy body answered 408 JSON after {body_cut_after:?}, {idle_closed} idle connections closed; {served} requests served meanwhile, each in under 4 s"
     );
     assert!(heads_cut_after < Duration::from_secs(12));
     assert!(body_cut_after < Duration::from_secs(20));
