@@ -44,10 +44,40 @@ pub enum Resolved {
 /// `grub/grub.cfg-01-<mac>`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Entries {
-    targets: HashMap<MacAddress, Target>,
+    targets: Targets,
     /// Per bootloader name: its own entries. For them, [`Target::Entry`] names another MAC's
     /// entry of the same bootloader.
-    bootloaders: HashMap<String, HashMap<MacAddress, Target>>,
+    bootloaders: HashMap<String, Targets>,
+}
+
+/// The entries of one folder, sorted by MAC address: a listing of 20,000 entries is one
+/// allocation of 20,000 slots (binary search), not a hash table with room to spare.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Targets(Vec<(MacAddress, Target)>);
+
+impl Targets {
+    /// Sorts `targets`; of two targets for one MAC address, the last one stays.
+    fn new(mut targets: Vec<(MacAddress, Target)>) -> Self {
+        targets.reverse();
+        targets.sort_by_key(|(mac, _)| *mac);
+        targets.dedup_by_key(|(mac, _)| *mac);
+        Targets(targets)
+    }
+
+    fn get(&self, mac: &MacAddress) -> Option<&Target> {
+        self.0
+            .binary_search_by_key(mac, |(m, _)| *m)
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    fn only(&self, macs: &[MacAddress]) -> Targets {
+        Targets::new(
+            macs.iter()
+                .filter_map(|m| self.get(m).map(|t| (*m, t.clone())))
+                .collect(),
+        )
+    }
 }
 
 /// How many links between entries are followed before giving up (a loop).
@@ -56,8 +86,14 @@ const MAX_HOPS: usize = 8;
 impl Entries {
     /// Wraps a map of MAC to target.
     pub fn new(targets: HashMap<MacAddress, Target>) -> Self {
+        Entries::from_list(targets.into_iter().collect())
+    }
+
+    /// Wraps a list of (MAC, target), in any order; of two targets for one MAC address, the
+    /// last one stays.
+    pub fn from_list(targets: Vec<(MacAddress, Target)>) -> Self {
         Entries {
-            targets,
+            targets: Targets::new(targets),
             bootloaders: HashMap::new(),
         }
     }
@@ -68,7 +104,8 @@ impl Entries {
         name: impl Into<String>,
         targets: HashMap<MacAddress, Target>,
     ) -> Self {
-        self.bootloaders.insert(name.into(), targets);
+        self.bootloaders
+            .insert(name.into(), Targets::new(targets.into_iter().collect()));
         self
     }
 
@@ -87,17 +124,12 @@ impl Entries {
 
     /// The same entries, only those of `macs` (in `pxelinux.cfg/` and for every bootloader).
     pub fn only(&self, macs: &[MacAddress]) -> Entries {
-        let keep = |all: &HashMap<MacAddress, Target>| -> HashMap<MacAddress, Target> {
-            macs.iter()
-                .filter_map(|m| all.get(m).map(|t| (*m, t.clone())))
-                .collect()
-        };
         Entries {
-            targets: keep(&self.targets),
+            targets: self.targets.only(macs),
             bootloaders: self
                 .bootloaders
                 .iter()
-                .map(|(name, all)| (name.clone(), keep(all)))
+                .map(|(name, all)| (name.clone(), all.only(macs)))
                 .collect(),
         }
     }
@@ -107,29 +139,30 @@ impl Entries {
         self.targets.get(mac)
     }
 
-    /// Every entry, in no particular order.
+    /// Every entry, sorted by MAC address.
     pub fn iter(&self) -> impl Iterator<Item = (&MacAddress, &Target)> {
-        self.targets.iter()
+        self.targets.0.iter().map(|(mac, target)| (mac, target))
     }
 
     /// How many entries there are.
     pub fn len(&self) -> usize {
-        self.targets.len()
+        self.targets.0.len()
     }
 
     /// True when there is no entry.
     pub fn is_empty(&self) -> bool {
-        self.targets.is_empty()
+        self.targets.0.is_empty()
     }
 
     /// True when an entry (of `pxelinux.cfg/` or of a bootloader) leads to the entry of a
     /// MAC address that is not one of `macs`: entries read for `macs` only
     /// ([`Store::entries_for`]) cannot resolve it, every entry must be read.
     pub fn leads_outside(&self, macs: &[MacAddress]) -> bool {
-        let outside = |targets: &HashMap<MacAddress, Target>| {
+        let outside = |targets: &Targets| {
             targets
-                .values()
-                .any(|t| matches!(t, Target::Entry(m) if !macs.contains(m)))
+                .0
+                .iter()
+                .any(|(_, t)| matches!(t, Target::Entry(m) if !macs.contains(m)))
         };
         outside(&self.targets) || self.bootloaders.values().any(outside)
     }
@@ -141,7 +174,7 @@ impl Entries {
 }
 
 /// Follows `mac`'s entry through the other entries of `targets`.
-fn resolve_in(targets: &HashMap<MacAddress, Target>, mac: &MacAddress) -> Resolved {
+fn resolve_in(targets: &Targets, mac: &MacAddress) -> Resolved {
     let mut current = *mac;
     for hop in 0..MAX_HOPS {
         match targets.get(&current) {

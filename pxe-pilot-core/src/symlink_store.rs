@@ -505,7 +505,7 @@ fn sync_folder_now(folder: &Path) -> std::io::Result<()> {
 impl Store for SymlinkStore {
     fn entries(&self) -> Result<Entries, StoreError> {
         let listing = std::fs::read_dir(&self.folder).map_err(io("read folder", &self.folder))?;
-        let mut targets = HashMap::with_capacity(self.last_count.load(Ordering::Relaxed));
+        let mut targets = Vec::with_capacity(self.last_count.load(Ordering::Relaxed));
         let mut seen = Seen::default();
         for item in listing {
             let item = item.map_err(io("read folder", &self.folder))?;
@@ -530,10 +530,10 @@ impl Store for SymlinkStore {
             } else {
                 continue;
             };
-            targets.insert(mac, target);
+            targets.push((mac, target));
         }
         self.last_count.store(targets.len(), Ordering::Relaxed);
-        self.with_bootloader_targets(Entries::new(targets), None)
+        self.with_bootloader_targets(Entries::from_list(targets), None)
     }
 
     fn entries_for(&self, macs: &[MacAddress]) -> Result<Entries, StoreError> {

@@ -10,13 +10,20 @@
 //! - a listing is bound by the disk's readlink calls: two at once on a 2-core machine gain
 //!   little.
 //!
+//! The body is then handed to the connection in pieces ([`Pieces`]), so that the worker
+//! does not copy the whole body into its write buffer either.
+//!
 //! Reads of one host (`GET /v1/hosts/{name}`, `?mac=`) and every write still run in
 //! `web::block`: they are small.
 
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
+use std::task::{Context, Poll};
 
-use actix_web::web;
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::web::{self, Bytes};
 
 use crate::error::ApiError;
 
@@ -90,5 +97,62 @@ impl Lister {
             }))
             .map_err(|_| stopped())?;
         answered.await.map_err(|_| stopped())?
+    }
+}
+
+/// A body sent in pieces of at most [`Pieces::SIZE`] bytes, without copying it: the worker
+/// copies one piece at a time into its write buffer, instead of the whole body at once (1.3
+/// MB for 10,000 hosts, which its allocator would then keep). The length is known, so the
+/// answer still has a `Content-Length`.
+#[derive(Debug)]
+pub struct Pieces {
+    rest: Bytes,
+    length: u64,
+}
+
+impl Pieces {
+    /// The size of a piece.
+    pub const SIZE: usize = 32 * 1024;
+
+    /// The body `bytes`, to be sent in pieces.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Pieces {
+            length: bytes.len() as u64,
+            rest: Bytes::from(bytes),
+        }
+    }
+}
+
+impl MessageBody for Pieces {
+    type Error = Infallible;
+
+    fn size(&self) -> BodySize {
+        BodySize::Sized(self.length)
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        if this.rest.is_empty() {
+            return Poll::Ready(None);
+        }
+        let piece = this.rest.split_to(Self::SIZE.min(this.rest.len()));
+        Poll::Ready(Some(Ok(piece)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_body_in_pieces_is_the_whole_body() {
+        let body: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let pieces = Pieces::new(body.clone());
+        assert_eq!(pieces.size(), BodySize::Sized(100_000));
+        let sent = actix_web::body::to_bytes(pieces).await.unwrap();
+        assert_eq!(sent, body);
     }
 }

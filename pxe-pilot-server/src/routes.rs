@@ -290,7 +290,7 @@ pub(crate) async fn hosts(
         .await?;
     Ok(HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())
-        .body(body))
+        .body(crate::listing::Pieces::new(body)))
 }
 
 /// About the size of one host in `GET /v1/hosts` (two MACs, a configuration), in bytes.
