@@ -250,17 +250,24 @@ impl HostView {
 
 /// The JSON array of `items`, byte for byte what `serde_json::to_vec` of their `Vec` gives,
 /// written one item at a time: a listing of 10,000 hosts never holds 10,000 [`HostView`]s.
-/// `capacity` is the expected size in bytes.
+/// `capacity` is the expected size in bytes; 0: the size of the first item times the number
+/// of items the iterator announces, and a little more.
 pub fn json_array<T: Serialize>(
     items: impl IntoIterator<Item = T>,
     capacity: usize,
 ) -> serde_json::Result<Vec<u8>> {
+    let mut items = items.into_iter();
     let mut out = Vec::with_capacity(capacity);
     out.push(b'[');
-    for (i, item) in items.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+    if let Some(first) = items.next() {
+        serde_json::to_writer(&mut out, &first)?;
+        if capacity == 0 {
+            let each = out.len() + 1;
+            out.reserve(each.saturating_mul(items.size_hint().0) / 16 * 17 + 1);
         }
+    }
+    for item in items {
+        out.push(b',');
         serde_json::to_writer(&mut out, &item)?;
     }
     out.push(b']');
@@ -313,11 +320,13 @@ mod tests {
                 })
                 .collect()
         };
-        for n in [0, 1, 3] {
-            assert_eq!(
-                json_array(views(n), 0).unwrap(),
-                serde_json::to_vec(&views(n)).unwrap()
-            );
+        for n in [0, 1, 3, 100] {
+            for capacity in [0, 10] {
+                assert_eq!(
+                    json_array(views(n), capacity).unwrap(),
+                    serde_json::to_vec(&views(n)).unwrap()
+                );
+            }
         }
     }
 }

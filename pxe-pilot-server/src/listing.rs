@@ -66,17 +66,16 @@ impl Lister {
     }
 
     /// Runs `write` on the listing thread, after the listings queued before it, and returns
-    /// the body it wrote. `write` gets the capacity to reserve: the last body's size, or
-    /// `estimate` the first time.
+    /// the body it wrote. `write` gets the capacity to reserve: the last body's size and a
+    /// little more, or 0 the first time (see `pxe_pilot_core::api::json_array`).
     pub async fn body(
         &self,
-        estimate: usize,
         write: impl FnOnce(usize) -> Result<Vec<u8>, ApiError> + Send + 'static,
     ) -> Result<Vec<u8>, ApiError> {
         let last_body = Arc::clone(&self.last_body);
         let sized = move || {
             let capacity = match last_body.load(Ordering::Relaxed) {
-                0 => estimate,
+                0 => 0,
                 // A little room: a host deployed since adds a few bytes.
                 last => last + last / 64,
             };

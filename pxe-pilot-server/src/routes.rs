@@ -272,10 +272,9 @@ pub(crate) async fn hosts(
     let reports = state.power.overview(&hosts, status).await;
     // Read the state and write the JSON in one go, one host at a time (no list of states or
     // views), on the listing thread (see `crate::listing`).
-    let estimate = hosts.len() * HOST_JSON_SIZE;
     let body = state
         .lister
-        .body(estimate, move |capacity| {
+        .body(move |capacity| {
             let views = pilot
                 .host_states()?
                 .zip(
@@ -292,9 +291,6 @@ pub(crate) async fn hosts(
         .content_type(actix_web::http::header::ContentType::json())
         .body(crate::listing::Pieces::new(body)))
 }
-
-/// About the size of one host in `GET /v1/hosts` (two MACs, a configuration), in bytes.
-const HOST_JSON_SIZE: usize = 160;
 
 /// `GET /v1/hosts/{name}`.
 #[utoipa::path(get, path = "/v1/hosts/{name}", tag = "pxe-pilot",
