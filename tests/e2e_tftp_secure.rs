@@ -10,14 +10,16 @@
 //! `cargo test --test e2e_tftp_secure`.
 
 mod e2e;
+#[path = "e2e/tftpd.rs"]
+mod tftpd;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
 
-use e2e::{curl, link_target, log_tail, require, run_capture, Artifacts, Need, Server};
+use std::time::Instant;
+
+use e2e::{curl, link_target, log_tail, require, Artifacts, Need, Server};
+use tftpd::Tftpd;
 
 /// A multi-NIC host: PXE may start from any of its NICs.
 const MULTI: (&str, &[&str]) = (
@@ -58,73 +60,6 @@ fn tftp_root(dir: &Path) -> PathBuf {
     fs::write(conf.join("local"), LOCAL).expect("write conf/local");
     fs::write(root.join("pxelinux.cfg/default"), DEFAULT).expect("write pxelinux.cfg/default");
     root
-}
-
-/// `in.tftpd -L --secure -a 127.0.0.1:PORT -u root ROOT`, the way Debian runs it (chrooted).
-struct Tftpd {
-    child: Child,
-    port: u16,
-}
-
-impl Tftpd {
-    fn start(root: &Path) -> Self {
-        // in.tftpd cannot be told port 0: take a port that was free, and try another one if
-        // somebody took it in between (in.tftpd then exits at once).
-        for _ in 0..5 {
-            let port = e2e::free_udp_port();
-            let mut child = Command::new(e2e::find_command("in.tftpd").expect("in.tftpd"))
-                .args([
-                    "-L",
-                    "--secure",
-                    "-a",
-                    &format!("127.0.0.1:{port}"),
-                    "-u",
-                    "root",
-                ])
-                .arg(root)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start in.tftpd");
-            thread::sleep(Duration::from_millis(200));
-            if matches!(child.try_wait(), Ok(None)) {
-                return Tftpd { child, port };
-            }
-        }
-        panic!("in.tftpd did not stay up on any free port of 127.0.0.1");
-    }
-
-    /// Fetches `remote` with tftp-hpa's `tftp` client: Ok(content) or Err(the client's error).
-    fn get(&self, remote: &str, scratch: &Path) -> Result<String, String> {
-        let local = scratch.join(remote.replace('/', "_"));
-        let _ = fs::remove_file(&local);
-        let mut command = Command::new("tftp");
-        command
-            .args([
-                "-m",
-                "binary",
-                "127.0.0.1",
-                &self.port.to_string(),
-                "-c",
-                "get",
-                remote,
-            ])
-            .arg(&local);
-        // tftp-hpa exits 0 even on an error packet: its message tells.
-        let (ok, output) = run_capture(&mut command, Duration::from_secs(15));
-        if !ok || output.contains("Error code") || output.contains("Transfer timed out") {
-            return Err(output.trim().to_string());
-        }
-        fs::read_to_string(&local).map_err(|e| format!("{}: {e}", local.display()))
-    }
-}
-
-impl Drop for Tftpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Every MAC of `host` must be served `expected` by the chrooted TFTP server.
