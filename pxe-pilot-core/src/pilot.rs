@@ -217,19 +217,23 @@ impl<S: Store> Pilot<S> {
         crate::power::Power::new(&self.settings)
     }
 
+    /// The host named `name`, or the error that says no host has that name.
+    fn named(&self, name: &str) -> Result<&Host, PilotError> {
+        self.settings
+            .inventory
+            .by_name(name)
+            .ok_or_else(|| PilotError::UnknownHost {
+                name: name.chars().take(128).collect(),
+            })
+    }
+
     /// Switches the power of the host named `name`.
     pub fn power_action(
         &self,
         name: &str,
         action: crate::power::PowerAction,
     ) -> Result<&Host, PilotError> {
-        let host =
-            self.settings
-                .inventory
-                .by_name(name)
-                .ok_or_else(|| PilotError::UnknownHost {
-                    name: name.chars().take(128).collect(),
-                })?;
+        let host = self.named(name)?;
         self.power().act(host, action)?;
         Ok(host)
     }
@@ -281,13 +285,7 @@ impl<S: Store> Pilot<S> {
 
     /// The host named `name` and what it boots.
     pub fn host(&self, name: &str) -> Result<HostState<'_>, PilotError> {
-        let host =
-            self.settings
-                .inventory
-                .by_name(name)
-                .ok_or_else(|| PilotError::UnknownHost {
-                    name: name.chars().take(128).collect(),
-                })?;
+        let host = self.named(name)?;
         self.state_of(host)
     }
 
@@ -344,22 +342,12 @@ impl<S: Store> Pilot<S> {
                 .transpose()?;
             let host = match (name, mac) {
                 (None, None) => return Err(PilotError::EmptyQuery { index: i + 1 }),
-                (Some(name), None) => {
-                    inventory
-                        .by_name(name)
-                        .ok_or_else(|| PilotError::UnknownHost {
-                            name: name.chars().take(128).collect(),
-                        })?
-                }
+                (Some(name), None) => self.named(name)?,
                 (None, Some(mac)) => inventory
                     .by_mac(&mac)
                     .ok_or(PilotError::UnknownMac { mac })?,
                 (Some(name), Some(mac)) => {
-                    let named = inventory
-                        .by_name(name)
-                        .ok_or_else(|| PilotError::UnknownHost {
-                            name: name.chars().take(128).collect(),
-                        })?;
+                    let named = self.named(name)?;
                     match inventory.by_mac(&mac) {
                         Some(owner) if owner.name == named.name => named,
                         owner => {
@@ -417,13 +405,7 @@ impl<S: Store> Pilot<S> {
 
     /// Removes the host's entries: it falls back to the bootloader's default.
     pub fn undeploy(&self, name: &str) -> Result<Switched<'_>, PilotError> {
-        let host =
-            self.settings
-                .inventory
-                .by_name(name)
-                .ok_or_else(|| PilotError::UnknownHost {
-                    name: name.chars().take(128).collect(),
-                })?;
+        let host = self.named(name)?;
         let by_path = self.configurations_by_path()?;
         let _guard = self.lock(host);
         let previous = deployment_of(
