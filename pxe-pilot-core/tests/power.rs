@@ -54,7 +54,6 @@ fn world(extra_hosts: &str) -> World {
         .replace("hosts:\n", &format!("hosts:\n{extra_hosts}"))
         + "arp_table: arp\ncommand_timeout: 2\n";
     let (settings, _) = Settings::from_yaml(&yaml, Path::new("test.yml"), dir.path()).unwrap();
-    std::env::set_var("FAKE_BMC_STATE", dir.path().join("bmc"));
     World {
         pilot: Pilot::open(settings).unwrap(),
         dir,
