@@ -5,6 +5,7 @@
 //! operator adds is seen at once. A name is always one file name, and a link inside the
 //! catalogue that leads outside it is refused.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::inventory::Bootloader;
@@ -44,6 +45,12 @@ pub enum CatalogueError {
     /// The configuration file is larger than [`MAX_CONTENT_SIZE`].
     #[error("configuration {name:?} is larger than 1 MiB and is not shown")]
     TooLarge {
+        /// The configuration.
+        name: String,
+    },
+    /// The configuration is not a regular file (a device, a FIFO, a folder).
+    #[error("configuration {name:?} is not a regular file inside the catalogue")]
+    NotAFile {
         /// The configuration.
         name: String,
     },
@@ -192,24 +199,106 @@ impl Catalogue {
     /// The configuration named `name` and its text.
     pub fn content(&self, name: &str) -> Result<(Configuration, String), CatalogueError> {
         let configuration = self.find(name)?;
-        let path = self.directory.join(&configuration.path);
-        let io = |source| CatalogueError::Io {
-            path: path.clone(),
-            source,
-        };
-        let size = std::fs::metadata(&path).map_err(io)?.len();
-        if size > MAX_CONTENT_SIZE {
-            return Err(CatalogueError::TooLarge {
-                name: configuration.name.to_string(),
-            });
-        }
-        let bytes = std::fs::read(&path).map_err(io)?;
+        let bytes = self.read(&configuration)?;
         let text = String::from_utf8(bytes).map_err(|e| CatalogueError::NotUtf8 {
             name: configuration.name.to_string(),
             offset: e.utf8_error().valid_up_to(),
         })?;
         Ok((configuration, text))
     }
+
+    /// The bytes of `configuration`'s file, at most [`MAX_CONTENT_SIZE`].
+    ///
+    /// The file is opened once, relative to the catalogue folder, with no link followed out
+    /// of it (`openat2` with `RESOLVE_BENEATH`), and that same open file is checked (a regular
+    /// file, not too large) and read: a file swapped for a link to elsewhere between the
+    /// listing and the read is never served, nor a device that never ends.
+    pub fn read(&self, configuration: &Configuration) -> Result<Vec<u8>, CatalogueError> {
+        let path = self.directory.join(&configuration.path);
+        let io = |source: std::io::Error| CatalogueError::Io {
+            path: path.clone(),
+            source,
+        };
+        let not_a_file = || CatalogueError::NotAFile {
+            name: configuration.name.to_string(),
+        };
+        let file = match open_beneath(&self.directory, &configuration.path) {
+            Ok(file) => file,
+            // A link that leads out of the catalogue (EXDEV), or a link where none may be.
+            Err(e) if matches!(e.raw_os_error(), Some(18 | 40)) => return Err(not_a_file()),
+            Err(e) => return Err(io(e)),
+        };
+        let meta = file.metadata().map_err(io)?;
+        if !meta.is_file() {
+            return Err(not_a_file());
+        }
+        let too_large = || CatalogueError::TooLarge {
+            name: configuration.name.to_string(),
+        };
+        if meta.len() > MAX_CONTENT_SIZE {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        (&file)
+            .take(MAX_CONTENT_SIZE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() as u64 > MAX_CONTENT_SIZE {
+            return Err(too_large());
+        }
+        Ok(bytes)
+    }
+}
+
+/// Opens `relative` below `folder` for reading, following no link that leads out of
+/// `folder` (nor `/proc` magic links), without blocking on a FIFO. Where the kernel has no
+/// `openat2` (before Linux 5.6), no link is followed at all.
+fn open_beneath(folder: &Path, relative: &Path) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{openat, openat2, Mode, OFlags, ResolveFlags, CWD};
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+    let dir = openat(
+        CWD,
+        folder,
+        OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+    let fd = match openat2(&dir, relative, flags, Mode::empty(), resolve) {
+        Err(rustix::io::Errno::NOSYS) => {
+            openat2_fallback(&dir, relative, flags).map_err(std::io::Error::from)?
+        }
+        other => other?,
+    };
+    Ok(std::fs::File::from(fd))
+}
+
+/// `open_beneath` without `openat2`: one component at a time, refusing every link.
+fn openat2_fallback(
+    dir: &rustix::fd::OwnedFd,
+    relative: &Path,
+    flags: rustix::fs::OFlags,
+) -> rustix::io::Result<rustix::fd::OwnedFd> {
+    use rustix::fs::{openat, Mode, OFlags};
+    let mut names: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in relative.components() {
+        match component {
+            std::path::Component::Normal(name) => names.push(name),
+            _ => return Err(rustix::io::Errno::XDEV),
+        }
+    }
+    let Some((last, folders)) = names.split_last() else {
+        return Err(rustix::io::Errno::NOENT);
+    };
+    let mut current = openat(dir, ".", OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+    for name in folders {
+        current = openat(
+            &current,
+            *name,
+            OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+    }
+    openat(&current, *last, flags | OFlags::NOFOLLOW, Mode::empty())
 }
 
 /// True when `path` is a regular file, or a link to one, that stays inside `root`.
@@ -232,6 +321,68 @@ mod tests {
             config_path: String::new(),
             mac_entry: None,
         }
+    }
+
+    #[test]
+    fn a_file_swapped_for_a_link_between_listing_and_read_is_never_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalogue_dir = dir.path().join("conf");
+        fs::create_dir(&catalogue_dir).unwrap();
+        fs::write(dir.path().join("secret"), "SECRET").unwrap();
+        let big = dir.path().join("big");
+        fs::write(&big, vec![b'x'; 2 * MAX_CONTENT_SIZE as usize]).unwrap();
+        let file = catalogue_dir.join("local");
+        fs::write(&file, "LOCALBOOT 0").unwrap();
+        let catalogue = Catalogue::new(&catalogue_dir, vec![]);
+        let configuration = catalogue.find("local").unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let swapper = {
+            let (stop, file, dir) = (stop.clone(), file.clone(), dir.path().to_owned());
+            std::thread::spawn(move || {
+                let targets = [dir.join("secret"), dir.join("big"), "/dev/zero".into()];
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let temporary = file.with_extension("tmp");
+                    let _ = fs::remove_file(&temporary);
+                    if i % 2 == 0 {
+                        std::os::unix::fs::symlink(&targets[i / 2 % 3], &temporary).unwrap();
+                    } else {
+                        fs::write(&temporary, "LOCALBOOT 0").unwrap();
+                    }
+                    fs::rename(&temporary, &file).unwrap();
+                    i += 1;
+                }
+            })
+        };
+        let mut served = 0;
+        for _ in 0..2000 {
+            match catalogue.read(&configuration) {
+                Ok(bytes) => {
+                    assert_eq!(bytes, b"LOCALBOOT 0", "served a file outside the catalogue");
+                    served += 1;
+                }
+                Err(e) => assert!(
+                    matches!(
+                        e,
+                        CatalogueError::NotAFile { .. } | CatalogueError::Io { .. }
+                    ),
+                    "{e}"
+                ),
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        swapper.join().unwrap();
+        assert!(served > 0);
+        std::os::unix::fs::symlink("/dev/zero", catalogue_dir.join("zero")).unwrap();
+        let zero = Configuration {
+            name: ConfigName::parse("zero").unwrap(),
+            bootloader: None,
+            path: "zero".into(),
+        };
+        assert!(matches!(
+            catalogue.read(&zero),
+            Err(CatalogueError::NotAFile { .. })
+        ));
     }
 
     #[test]

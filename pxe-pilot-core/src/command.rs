@@ -4,22 +4,32 @@
 //! in two steps: the operator's own text (adapter variables) as text first, then the line is
 //! split into arguments, and only then are values (host variables, passwords, the BMC address)
 //! put inside each argument. A value with spaces or `;` therefore stays one argument. Commands
-//! run without a shell, with a timeout, and every message about them masks the secrets.
+//! run without a shell, with a timeout that covers the whole process tree (each command is the
+//! leader of its own process group, and the group is killed when the command ends or times
+//! out), and every message about them masks the secrets. Secrets a tool can read from its
+//! environment (`ipmitool -E` reads `IPMI_PASSWORD`) are passed there, never on the command
+//! line, which every local user can read in `ps`.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use wait_timeout::ChildExt;
 
 /// The most output kept from a command, in bytes.
 const MAX_OUTPUT: u64 = 64 * 1024;
 
-/// A command ready to run: program and arguments, and the values to hide when reporting it.
+/// A command ready to run: program and arguments, its extra environment, and the values to
+/// hide when reporting it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct CommandLine {
     /// The program and its arguments.
     pub argv: Vec<String>,
+    /// Variables added to the command's environment (a password for `ipmitool -E`); never
+    /// shown.
+    pub env: Vec<(String, String)>,
     /// Values never to show (passwords, host variables).
     pub secrets: Vec<String>,
 }
@@ -174,7 +184,17 @@ impl CommandLine {
         if argv.is_empty() {
             return Err(CommandError::Empty);
         }
-        Ok(CommandLine { argv, secrets })
+        Ok(CommandLine {
+            argv,
+            env: Vec::new(),
+            secrets,
+        })
+    }
+
+    /// The same command with `name=value` added to its environment.
+    pub fn with_env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((name.into(), value.into()));
+        self
     }
 
     /// The command line as text, secrets masked, arguments quoted where needed.
@@ -192,22 +212,39 @@ impl CommandLine {
         quoted.join(" ")
     }
 
-    /// Runs the command without a shell, killing it after `timeout`.
+    /// Runs the command without a shell. It leads a process group of its own: when it exits,
+    /// or when `timeout` has passed, the whole group is killed (a background child it left
+    /// cannot outlive it, nor keep its output open), and its output is read until the same
+    /// deadline at most.
     pub fn run(&self, timeout: Duration) -> Result<Output, CommandError> {
         let (program, args) = self.argv.split_first().ok_or(CommandError::Empty)?;
+        let deadline = Instant::now() + timeout;
         let mut child = Command::new(program)
             .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .spawn()
             .map_err(|e| CommandError::Spawn {
                 command: self.display(),
                 reason: e.to_string(),
             })?;
-        let stdout = child.stdout.take().map(drain);
-        let stderr = child.stderr.take().map(drain);
-        let status = match child.wait_timeout(timeout) {
+        let (sender, outputs) = mpsc::channel();
+        let mut readers = 0;
+        if let Some(stdout) = child.stdout.take() {
+            drain(stdout, Stream::Stdout, sender.clone());
+            readers += 1;
+        }
+        if let Some(stderr) = child.stderr.take() {
+            drain(stderr, Stream::Stderr, sender);
+            readers += 1;
+        }
+        let status = child.wait_timeout(timeout);
+        // The group's other members (background children) go with the command.
+        kill_group(child.id());
+        let status = match status {
             Ok(Some(status)) => status,
             Ok(None) | Err(_) => {
                 let _ = child.kill();
@@ -218,13 +255,19 @@ impl CommandLine {
                 });
             }
         };
-        let join = |h: Option<std::thread::JoinHandle<String>>| {
-            h.and_then(|h| h.join().ok()).unwrap_or_default()
+        let mut output = Output {
+            stdout: String::new(),
+            stderr: String::new(),
         };
-        let output = Output {
-            stdout: join(stdout),
-            stderr: join(stderr),
-        };
+        for _ in 0..readers {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match outputs.recv_timeout(left.max(Duration::from_millis(100))) {
+                Ok((Stream::Stdout, text)) => output.stdout = text,
+                Ok((Stream::Stderr, text)) => output.stderr = text,
+                // A process that left the group still holds the pipe: its output is lost.
+                Err(_) => break,
+            }
+        }
         if status.success() {
             Ok(output)
         } else {
@@ -245,14 +288,36 @@ impl CommandLine {
     }
 }
 
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+/// Which output of a command.
+#[derive(Debug, Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Kills every process of the group `leader` leads; a group already gone is fine.
+fn kill_group(leader: u32) {
+    let group = i32::try_from(leader)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw);
+    if let Some(group) = group {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    }
+}
+
+/// Reads `pipe` on a thread of its own (at most [`MAX_OUTPUT`] bytes kept, the rest read and
+/// dropped so the writer never blocks) and sends the text when the pipe closes.
+fn drain(
+    mut pipe: impl Read + Send + 'static,
+    stream: Stream,
+    done: mpsc::Sender<(Stream, String)>,
+) {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         let _ = (&mut pipe).take(MAX_OUTPUT).read_to_end(&mut bytes);
-        // Keep reading to the end so the child never blocks on a full pipe.
         let _ = std::io::copy(&mut pipe, &mut std::io::sink());
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
+        let _ = done.send((stream, String::from_utf8_lossy(&bytes).into_owned()));
+    });
 }
 
 /// `text` with every non-empty secret replaced by `***`.
@@ -336,6 +401,58 @@ mod tests {
         let line =
             CommandLine::build("echo {{.a}}", &[], &vars(&[("a", "{{.b}}")]), vec![]).unwrap();
         assert_eq!(line.argv, ["echo", "{{.b}}"]);
+    }
+
+    #[test]
+    fn the_timeout_covers_the_whole_process_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("grandchild-survived");
+        let script = format!("(sleep 2; touch {}) & echo on", marker.display());
+        // The command exits at once but its background child holds the output pipe.
+        let line =
+            CommandLine::build("sh -c {{.s}}", &[], &vars(&[("s", &script)]), vec![]).unwrap();
+        let started = Instant::now();
+        let output = line.run(Duration::from_secs(5)).unwrap();
+        assert_eq!(output.stdout, "on\n");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        // The command hangs with a background child: both go at the timeout.
+        let script = format!("(sleep 2; touch {}) & sleep 20", marker.display());
+        let line =
+            CommandLine::build("sh -c {{.s}}", &[], &vars(&[("s", &script)]), vec![]).unwrap();
+        let started = Instant::now();
+        assert!(matches!(
+            line.run(Duration::from_millis(500)),
+            Err(CommandError::Timeout { .. })
+        ));
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        std::thread::sleep(Duration::from_secs(3));
+        assert!(!marker.exists(), "a background child outlived its command");
+    }
+
+    #[test]
+    fn the_environment_carries_secrets_off_the_command_line() {
+        let line = CommandLine::build(
+            "sh -c {{.s}}",
+            &[],
+            &vars(&[("s", "echo $IPMI_PASSWORD")]),
+            vec!["hunter2".into()],
+        )
+        .unwrap()
+        .with_env("IPMI_PASSWORD", "hunter2");
+        assert!(!line.argv.iter().any(|a| a.contains("hunter2")));
+        assert!(!format!("{line:?}").contains("hunter2"));
+        assert_eq!(
+            line.run(Duration::from_secs(5)).unwrap().stdout,
+            "hunter2\n"
+        );
     }
 
     #[test]

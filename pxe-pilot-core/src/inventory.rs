@@ -53,6 +53,10 @@ pub struct Ipmi {
     pub password: String,
     /// The `ipmitool -I` interface (`lanplus` when not given).
     pub interface: String,
+    /// The BMC's UDP port (`ipmitool -p`), when not 623.
+    pub port: Option<u16>,
+    /// The IPMI cipher suite (`ipmitool -C`), when the BMC needs one.
+    pub cipher_suite: Option<u8>,
 }
 
 impl std::fmt::Debug for Ipmi {
@@ -62,6 +66,8 @@ impl std::fmt::Debug for Ipmi {
             .field("username", &self.username)
             .field("password", &"***")
             .field("interface", &self.interface)
+            .field("port", &self.port)
+            .field("cipher_suite", &self.cipher_suite)
             .finish()
     }
 }
@@ -106,6 +112,10 @@ pub struct Adapter {
     pub name: String,
     /// The adapter's variables, expanded as text into the command lines.
     pub vars: Vec<(String, String)>,
+    /// Environment variables of every command of the adapter (name, value template): a
+    /// password a tool reads from its environment (`ipmitool -E` and `IPMI_PASSWORD`) stays
+    /// off the command line.
+    pub env: Vec<(String, String)>,
     /// Query the power state.
     pub power_status: Option<AdapterCommand>,
     /// Power on.

@@ -104,6 +104,28 @@ pub enum PowerError {
     },
 }
 
+/// The `ipmitool` command that sends `args` (`power status`) to the BMC at `address`. The
+/// password goes in the environment (`-E` reads `IPMI_PASSWORD`), never on the command line.
+fn ipmi_command(ipmi: &crate::inventory::Ipmi, address: &str, args: &[&str]) -> CommandLine {
+    let mut argv: Vec<String> = ["ipmitool", "-I", &ipmi.interface, "-H", address]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if let Some(port) = ipmi.port {
+        argv.extend(["-p".to_owned(), port.to_string()]);
+    }
+    if let Some(suite) = ipmi.cipher_suite {
+        argv.extend(["-C".to_owned(), suite.to_string()]);
+    }
+    argv.extend(["-U".to_owned(), ipmi.username.clone(), "-E".to_owned()]);
+    argv.extend(args.iter().map(|s| s.to_string()));
+    CommandLine {
+        argv,
+        env: vec![("IPMI_PASSWORD".into(), ipmi.password.clone())],
+        secrets: vec![ipmi.password.clone()],
+    }
+}
+
 /// The power side of the settings: BMC look-ups and commands.
 #[derive(Debug, Clone, Copy)]
 pub struct Power<'a> {
@@ -186,28 +208,7 @@ impl<'a> Power<'a> {
             source,
         };
         match driver {
-            Driver::Ipmi(ipmi) => {
-                let argv = [
-                    "ipmitool",
-                    "-I",
-                    &ipmi.interface,
-                    "-H",
-                    &address,
-                    "-U",
-                    &ipmi.username,
-                    "-P",
-                    &ipmi.password,
-                    "power",
-                    verb,
-                ];
-                Ok((
-                    CommandLine {
-                        argv: argv.iter().map(|s| s.to_string()).collect(),
-                        secrets: vec![ipmi.password.clone()],
-                    },
-                    None,
-                ))
-            }
+            Driver::Ipmi(ipmi) => Ok((ipmi_command(ipmi, &address, &["power", verb]), None)),
             Driver::Adapter(management, adapter) => {
                 let (command, name) = match verb {
                     "status" => (&adapter.power_status, "power_status"),
@@ -230,8 +231,14 @@ impl<'a> Power<'a> {
                     .chain(adapter.vars.iter().filter(|(name, _)| is_secret_name(name)))
                     .map(|(_, v)| v.clone())
                     .collect();
-                let line = CommandLine::build(&command.cmd, &adapter.vars, &values, secrets)
+                let mut line = CommandLine::build(&command.cmd, &adapter.vars, &values, secrets)
                     .map_err(failed)?;
+                for (name, template) in &adapter.env {
+                    let value = CommandLine::build(template, &adapter.vars, &values, vec![])
+                        .map(|l| l.argv.join(" "))
+                        .map_err(failed)?;
+                    line = line.with_env(name, value);
+                }
                 Ok((line, Some(command)))
             }
         }

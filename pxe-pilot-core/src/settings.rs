@@ -181,6 +181,8 @@ struct RawIpmi {
     password: String,
     interface: Option<String>,
     subnet: Option<String>,
+    port: Option<u16>,
+    cipher_suite: Option<u8>,
 }
 
 #[derive(Deserialize)]
@@ -206,6 +208,8 @@ struct RawAdapter {
     name: Text,
     #[serde(default)]
     vars: Vec<RawVar>,
+    #[serde(default)]
+    env: Vec<RawVar>,
     power_status: Option<RawCommand>,
     power_on: Option<RawCommand>,
     power_off: Option<RawCommand>,
@@ -499,6 +503,7 @@ impl Checker<'_> {
                     .into_iter()
                     .map(|v| (v.name, v.value))
                     .collect(),
+                env: adapter.env.into_iter().map(|v| (v.name, v.value)).collect(),
                 power_status: command(adapter.power_status),
                 power_on: command(adapter.power_on),
                 power_off: command(adapter.power_off),
@@ -583,6 +588,8 @@ impl Checker<'_> {
                         .interface
                         .filter(|s| !s.is_empty())
                         .unwrap_or_else(|| "lanplus".into()),
+                    port: ipmi.port,
+                    cipher_suite: ipmi.cipher_suite,
                 }),
                 None => None,
             };

@@ -32,6 +32,11 @@ struct World {
 }
 
 fn world(extra_hosts: &str) -> World {
+    world_with("", extra_hosts)
+}
+
+/// A world whose configuration file also declares `extra_adapters` (list items).
+fn world_with(extra_adapters: &str, extra_hosts: &str) -> World {
     use_fake_tools();
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join("pxelinux.cfg/conf")).unwrap();
@@ -52,6 +57,10 @@ fn world(extra_hosts: &str) -> World {
         .replace("%%CONFIG_DIR%%", "pxelinux.cfg/conf")
         .replace("    - name: pxelinux\n      file: pxelinux.0\n    - name: syslinux\n      file: syslinux.efi\n    - name: grub\n      file: grubnetx64.efi.signed\n      config_path: grub/grub.cfg\n", "    []\n")
         .replace("hosts:\n", &format!("hosts:\n{extra_hosts}"))
+        .replace(
+            "host_management_adapters:\n",
+            &format!("host_management_adapters:\n{extra_adapters}"),
+        )
         + "arp_table: arp\ncommand_timeout: 2\n";
     let (settings, _) = Settings::from_yaml(&yaml, Path::new("test.yml"), dir.path()).unwrap();
     World {
@@ -199,6 +208,43 @@ fn a_hanging_bmc_costs_one_timeout_and_reads_unknown() {
             .unwrap_err()
             .to_string();
         assert!(err.contains("did not finish within 2 s"), "{err}");
-        assert!(!err.contains("secretpw") && err.contains("***"), "{err}");
+        assert!(!err.contains("secretpw"), "{err}");
+    });
+}
+
+#[test]
+fn the_bmc_password_never_appears_on_a_command_line() {
+    let w = world("  - name: h9\n    mac_addresses: ['00:00:00:00:0b:09']\n    ipmi: {hostname: 10.69.70.19, username: u, password: 'pw-9-secret', port: 6230, cipher_suite: 3}\n");
+    with_env(&w, || {
+        w.pilot.power_action("h9", PowerAction::On).unwrap();
+        let calls = fs::read_to_string(w.dir.path().join("bmc/calls.log")).unwrap();
+        let argv: Vec<&str> = calls.lines().filter(|l| !l.starts_with("env ")).collect();
+        assert!(!calls.is_empty());
+        assert!(!argv.iter().any(|a| a.contains("pw-9-secret")), "{argv:?}");
+        assert!(
+            calls.contains("env IPMI_PASSWORD=pw-9-secret"),
+            "ipmitool -E reads the password from its environment: {calls}"
+        );
+        for (flag, value) in [("-p", "6230"), ("-C", "3"), ("-H", "10.69.70.19")] {
+            let at = argv.iter().position(|a| *a == flag).expect(flag);
+            assert_eq!(argv[at + 1], value);
+        }
+    });
+}
+
+#[test]
+fn an_adapter_passes_a_password_in_the_environment() {
+    let adapter = "  - name: ipmi-env\n    env: [{name: IPMI_PASSWORD, value: '{{.password}}'}]\n    power_on: {cmd: 'ipmitool -I lanplus -H {{.ip_address}} -U {{.username}} -E power on'}\n";
+    let host = "  - name: h8\n    mac_addresses: ['00:00:00:00:0b:08']\n    management: {hostname: 10.69.70.18, adapter: ipmi-env, vars: [{name: username, value: u}, {name: password, value: 'pw 8; x'}]}\n";
+    let w = world_with(adapter, host);
+    with_env(&w, || {
+        w.pilot.power_action("h8", PowerAction::On).unwrap();
+        let calls = fs::read_to_string(w.dir.path().join("bmc/calls.log")).unwrap();
+        assert!(calls.contains("env IPMI_PASSWORD=pw 8; x"), "{calls}");
+        assert_eq!(
+            calls.matches("pw 8; x").count(),
+            1,
+            "only in the environment: {calls}"
+        );
     });
 }
