@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use pxe_pilot_core::api::{HostQuery, HostView};
-use pxe_pilot_core::{MacAddress, Pilot, Settings, Store};
+use pxe_pilot_core::api::HostView;
+use pxe_pilot_core::{HostName, HostSelector, MacAddress, Pilot, PowerReport, Settings};
 
 /// A TFTP root with `hosts` hosts of 2 MACs each, all deployed.
 struct World {
@@ -95,10 +95,13 @@ fn hosts_json(pilot: &Pilot) -> usize {
     let views: Vec<HostView> = pilot
         .hosts()
         .expect("hosts")
-        .iter()
-        .map(|state| HostView::new(state, None, None))
+        .map(|state| pxe_pilot_server::views::host(&state, PowerReport::default()))
         .collect();
     serde_json::to_vec(&views).expect("json").len()
+}
+
+fn by_name(name: &str) -> HostSelector {
+    HostSelector::by_name(HostName::parse(name).expect("name"))
 }
 
 fn mac_parsing(c: &mut Criterion) {
@@ -132,11 +135,11 @@ fn listing(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("store_entries", hosts), |b| {
             let w = shared_world(hosts);
-            b.iter(|| w.pilot.store().entries().expect("entries").len())
+            b.iter(|| w.pilot.store().entries().expect("entries").pxelinux.len())
         });
         group.bench_function(BenchmarkId::new("hosts", hosts), |b| {
             let w = shared_world(hosts);
-            b.iter(|| w.pilot.hosts().expect("hosts").len())
+            b.iter(|| w.pilot.hosts().expect("hosts").count())
         });
         group.bench_function(BenchmarkId::new("hosts_json", hosts), |b| {
             let w = shared_world(hosts);
@@ -161,10 +164,10 @@ fn lookups_and_deploy(c: &mut Criterion) {
     // What `GET /v1/hosts?mac=` does: find the host, read its entries, resolve them.
     group.bench_function("state_by_mac_10k", |b| {
         let w = shared_world(10_000);
-        let text = mac(7_777, 1).to_string();
+        let target = mac(7_777, 1);
         b.iter(|| {
             w.pilot
-                .host_by_mac(std::hint::black_box(&text))
+                .host_by_mac(std::hint::black_box(&target))
                 .expect("host")
                 .deployment
         })
@@ -175,10 +178,7 @@ fn lookups_and_deploy(c: &mut Criterion) {
         b.iter(|| {
             round += 1;
             let configuration = ["local", "installer", "rescue"][round % 3];
-            let query = HostQuery {
-                name: Some(format!("host-{}", round % 10_000)),
-                ..Default::default()
-            };
+            let query = by_name(&format!("host-{}", round % 10_000));
             w.pilot.deploy(configuration, &[query]).expect("deploy")
         })
     });
@@ -197,10 +197,7 @@ fn lookups_and_deploy(c: &mut Criterion) {
                     scope.spawn(move || {
                         for i in 0..per_thread {
                             let configuration = ["local", "installer", "rescue"][i % 3];
-                            let query = HostQuery {
-                                name: Some(format!("host-{}", 9_000 + t * 100 + i % 100)),
-                                ..Default::default()
-                            };
+                            let query = by_name(&format!("host-{}", 9_000 + t * 100 + i % 100));
                             pilot.deploy(configuration, &[query]).expect("deploy");
                         }
                     });

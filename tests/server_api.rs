@@ -666,13 +666,37 @@ fn each_change_is_one_log_line_and_no_secret_is_logged() {
 #[test]
 fn temporary_entries_left_by_a_crash_are_swept_at_start() {
     let world = World::new();
-    let leftover = world.pxelinux_cfg().join(".pxe-pilot-tmp.4194999.1");
-    symlink("conf/local", &leftover).unwrap();
+    // One left a minute ago (a crash), one just now (a crash, or a live write of another
+    // server on the same root: it is looked at again once it is a few seconds old).
+    let old = world
+        .pxelinux_cfg()
+        .join(".pxe-pilot-tmp.0123456789abcdef.01-00-00-00-00-0b-01");
+    let young = world
+        .pxelinux_cfg()
+        .join(".pxe-pilot-tmp.fedcba9876543210.01-00-00-00-00-0b-02");
+    symlink("conf/local", &old).unwrap();
+    let touched = Command::new("touch")
+        .args(["-h", "-d", "1 minute ago"])
+        .arg(&old)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    symlink("conf/local", &young).unwrap();
     let server = Server::start_in(world);
     assert!(
-        leftover.symlink_metadata().is_err(),
+        old.symlink_metadata().is_err(),
         "{} is still there",
-        leftover.display()
+        old.display()
+    );
+    let started = std::time::Instant::now();
+    while young.symlink_metadata().is_ok() && started.elapsed() < std::time::Duration::from_secs(10)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        young.symlink_metadata().is_err(),
+        "{} is still there",
+        young.display()
     );
     assert_eq!(server.world().names(), ["conf"]);
 }

@@ -7,14 +7,13 @@
 //! stderr. A refused request (4xx) is never retried, nor a power command (PATCH), which may
 //! have acted before its answer was lost.
 
-use std::fmt;
 use std::time::{Duration, Instant};
 
 use pxe_pilot_core::api::{
     BootloaderView, ConfigurationContent, ConfigurationView, DeployRequest, DeployResponse,
     ErrorBody, HostView, VersionView,
 };
-use pxe_pilot_core::MacAddress;
+use pxe_pilot_core::{MacAddress, PowerAction};
 use reqwest::blocking::Response;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, StatusCode, Url};
@@ -43,6 +42,8 @@ pub enum ClientError {
         request: String,
         /// The lowest-level reason, as the system tells it.
         cause: String,
+        /// True when no connection was made: the request surely never reached the server.
+        unsent: bool,
         /// How long it was retried, if it was.
         tried_for: Option<Duration>,
     },
@@ -149,32 +150,16 @@ pub struct ClientOptions {
     pub debug: bool,
 }
 
-/// A power action of `PATCH /v1/hosts/{name}/{action}`.
+/// When a failed request may be sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PowerAction {
-    /// Power on.
-    On,
-    /// Power off.
-    Off,
-    /// Reboot (or power on when off).
-    Reboot,
-}
-
-impl PowerAction {
-    /// The route's last segment: `on`, `off`, `reboot`.
-    pub fn route(self) -> &'static str {
-        match self {
-            PowerAction::On => "on",
-            PowerAction::Off => "off",
-            PowerAction::Reboot => "reboot",
-        }
-    }
-}
-
-impl fmt::Display for PowerAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.route())
-    }
+enum Retry {
+    /// On a connection error or a 5xx answer: the request is idempotent.
+    Always,
+    /// Only when it surely never reached the server (no connection was made): a request
+    /// that acts (a reboot) must not act twice because its answer was lost.
+    Unsent,
+    /// Never.
+    Never,
 }
 
 /// A connection to one pxe-pilot server.
@@ -256,7 +241,14 @@ impl Client {
             request: format!("PUT {url}"),
             reason: format!("cannot encode the request: {e}"),
         })?;
-        let (json, url) = self.send(Method::PUT, url, Some(body), true)?;
+        // A deploy is idempotent, unless it reboots: that one is sent again only when it
+        // surely never arrived.
+        let retry = if request.hosts.iter().any(|h| h.reboot) {
+            Retry::Unsent
+        } else {
+            Retry::Always
+        };
+        let (json, url) = self.send(Method::PUT, url, Some(body), retry)?;
         decode(Method::PUT, url, json)
     }
 
@@ -275,7 +267,7 @@ impl Client {
         url.query_pairs_mut()
             .append_pair("mac", &mac.to_string())
             .append_pair("status", "false");
-        let (json, url) = match self.send(Method::GET, url, None, true) {
+        let (json, url) = match self.send(Method::GET, url, None, Retry::Always) {
             Ok(answer) => answer,
             Err(e) if e.refused_status() == Some(StatusCode::NOT_FOUND) => return Ok(None),
             Err(e) => return Err(e),
@@ -291,14 +283,16 @@ impl Client {
 
     /// `PATCH /v1/hosts/{name}/{on|off|reboot}`; never retried.
     pub fn power(&self, name: &str, action: PowerAction) -> Result<(), ClientError> {
-        let url = self.endpoint(&["hosts", name, action.route()]);
-        self.send(Method::PATCH, url, None, false).map(|_| ())
+        let url = self.endpoint(&["hosts", name, action.as_str()]);
+        self.send(Method::PATCH, url, None, Retry::Never)
+            .map(|_| ())
     }
 
     /// `PATCH /v1/refresh`: scan the management subnets; never retried.
     pub fn refresh(&self) -> Result<(), ClientError> {
         let url = self.endpoint(&["refresh"]);
-        self.send(Method::PATCH, url, None, false).map(|_| ())
+        self.send(Method::PATCH, url, None, Retry::Never)
+            .map(|_| ())
     }
 
     /// `base` + `/v1/` + the segments, each percent-encoded as one segment.
@@ -311,18 +305,18 @@ impl Client {
     }
 
     fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<Answer<T>, ClientError> {
-        let (json, url) = self.send(Method::GET, url, None, true)?;
+        let (json, url) = self.send(Method::GET, url, None, Retry::Always)?;
         decode(Method::GET, url, json)
     }
 
-    /// Sends one request, retried when `idempotent` and the policy allows; the body of a
+    /// Sends one request, retried as `retry` says and the policy allows; the body of a
     /// success answer, and the URL, for error messages.
     fn send(
         &self,
         method: Method,
         url: Url,
         body: Option<Vec<u8>>,
-        idempotent: bool,
+        retry: Retry,
     ) -> Result<(String, Url), ClientError> {
         let start = Instant::now();
         let mut attempt: u32 = 1;
@@ -334,11 +328,15 @@ impl Client {
                 },
                 Err(e) => e,
             };
-            let retryable = matches!(
-                failure,
-                ClientError::Unreachable { .. } | ClientError::ServerFailed { .. }
-            );
-            let delay = if idempotent && retryable {
+            let retryable = match retry {
+                Retry::Always => matches!(
+                    failure,
+                    ClientError::Unreachable { .. } | ClientError::ServerFailed { .. }
+                ),
+                Retry::Unsent => matches!(failure, ClientError::Unreachable { unsent: true, .. }),
+                Retry::Never => false,
+            };
+            let delay = if retryable {
                 self.retry.delay(attempt, start.elapsed())
             } else {
                 None
@@ -414,9 +412,15 @@ impl Client {
 
 fn with_tried_for(error: ClientError, tried: Option<Duration>) -> ClientError {
     match error {
-        ClientError::Unreachable { request, cause, .. } => ClientError::Unreachable {
+        ClientError::Unreachable {
             request,
             cause,
+            unsent,
+            ..
+        } => ClientError::Unreachable {
+            request,
+            cause,
+            unsent,
             tried_for: tried,
         },
         ClientError::ServerFailed {
@@ -434,6 +438,7 @@ fn unreachable(method: &Method, url: &Url, error: &reqwest::Error) -> ClientErro
     ClientError::Unreachable {
         request: format!("{method} {url}"),
         cause: root_cause(error),
+        unsent: error.is_connect(),
         tried_for: None,
     }
 }
@@ -607,6 +612,7 @@ mod tests {
         let unreachable = ClientError::Unreachable {
             request: "GET http://x/".into(),
             cause: "Connection refused".into(),
+            unsent: true,
             tried_for: Some(Duration::from_secs(3)),
         };
         assert_eq!(unreachable.exit_code(), 2);

@@ -3,13 +3,15 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use pxe_pilot_core::api::{DeployRequest, DeployResponse, HostQuery, Rebooted, VersionView};
-use pxe_pilot_core::MacAddress;
+use pxe_pilot_core::api::{
+    DeployRequest, DeployResponse, HostQuery, NetbootView, Rebooted, VersionView,
+};
+use pxe_pilot_core::{MacAddress, PowerAction};
 
 use crate::args::{
     BootloaderCommand, Cli, Command, ConfigCommand, DeployArgs, HostCommand, Output,
 };
-use crate::client::{Answer, Client, ClientOptions, PowerAction, RetryPolicy};
+use crate::client::{Answer, Client, ClientOptions, RetryPolicy};
 use crate::local_macs;
 use crate::table;
 use crate::Error;
@@ -62,7 +64,14 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), Error> {
                     client.deploy(&args.config, &deploy_request(args))?
                 };
                 warn_failed_reboots(&answer.value);
-                printer.answer(&answer, table::deployed)
+                printer.answer(&answer, table::deployed)?;
+                match &answer.value.message {
+                    // A 207: some hosts were not switched; the table says which.
+                    Some(message) => Err(Error::Partial {
+                        message: message.clone(),
+                    }),
+                    None => Ok(()),
+                }
             }
         },
         Command::Host { command } => match command {
@@ -124,15 +133,19 @@ fn power(
 /// A reboot asked with `--now` that failed leaves the deploy in place (the table says
 /// `ERROR`, the exit status stays 0 as in the original): say it on stderr too.
 fn warn_failed_reboots(answer: &DeployResponse) {
-    for host in answer
-        .hosts
-        .iter()
-        .filter(|h| h.rebooted == Rebooted::Error)
-    {
-        eprintln!(
-            "pxe-pilot: host {} now boots {}, but its reboot failed (see the server's log)",
-            host.name, host.configuration
-        );
+    for host in &answer.hosts {
+        if host.rebooted == Rebooted::Error {
+            eprintln!(
+                "pxe-pilot: host {} now boots {}, but its reboot failed (see the server's log)",
+                host.name, host.configuration
+            );
+        }
+        if host.netboot == Some(NetbootView::Error) {
+            eprintln!(
+                "pxe-pilot: host {}: its BMC refused to make the next boot a network boot (see the server's log)",
+                host.name
+            );
+        }
     }
 }
 

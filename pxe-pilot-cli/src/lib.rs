@@ -52,6 +52,12 @@ pub enum Error {
         /// The addresses tried, with their interfaces.
         macs: String,
     },
+    /// The server switched some hosts of a deploy, not all (its answer was a 207).
+    #[error("{message}")]
+    Partial {
+        /// The server's `message`.
+        message: String,
+    },
     /// The answer cannot be printed.
     #[error("cannot print the answer: {0}")]
     Output(#[source] io::Error),
@@ -63,7 +69,10 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Client(e) => e.exit_code(),
-            Error::LocalMacs(_) | Error::NotAHost { .. } | Error::Output(_) => 1,
+            Error::LocalMacs(_)
+            | Error::NotAHost { .. }
+            | Error::Partial { .. }
+            | Error::Output(_) => 1,
         }
     }
 }

@@ -7,14 +7,14 @@
 //! API types and returns the text, so that each shape is tested without a server.
 
 use pxe_pilot_core::api::{
-    BootloaderView, ConfigurationView, DeployResponse, HostView, PowerState, Rebooted,
+    BootloaderView, ConfigurationView, DeployResponse, HostView, NetbootView, PowerState, Rebooted,
 };
 use tabled::builder::Builder;
 use tabled::settings::object::Rows;
 use tabled::settings::style::HorizontalLine;
 use tabled::settings::{Alignment, Style};
 
-use crate::client::PowerAction;
+use pxe_pilot_core::PowerAction;
 
 /// `bootloader list`: NAME, FILE, CONFIG PATH, as the original; MAC ENTRY (where the
 /// bootloader reads its own per-MAC entries) is added only when a bootloader has one, so the
@@ -80,10 +80,11 @@ pub fn hosts(list: &[HostView]) -> String {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(" | ");
-            let (mgmt_mac, mgmt_ip) = match (&h.management, &h.ipmi) {
-                (Some(m), _) => (m.mac_address, m.ip_address.clone()),
-                (None, Some(i)) => (i.mac_address, i.hostname.clone()),
-                (None, None) => (None, None),
+            let (mgmt_mac, mgmt_ip) = match (&h.management, &h.ipmi, &h.redfish) {
+                (Some(m), _, _) => (m.mac_address, m.ip_address.clone()),
+                (None, Some(i), _) => (i.mac_address, i.hostname.clone()),
+                (None, None, Some(r)) => (r.mac_address, r.address.clone()),
+                (None, None, None) => (None, None),
             };
             vec![
                 h.name.clone(),
@@ -102,14 +103,39 @@ pub fn hosts(list: &[HostView]) -> String {
 
 /// `config deploy`: NAME, CONFIGURATION, REBOOTED (`YES`, `NO`, `ERROR`).
 pub fn deployed(answer: &DeployResponse) -> String {
+    // NETBOOT only when a host's next boot was made (or failed to be made) a network boot,
+    // ERROR only when a host was not switched: the original's table otherwise.
+    let netboot = answer
+        .hosts
+        .iter()
+        .any(|h| h.netboot.is_some_and(|n| n != NetbootView::Skipped));
+    let error = answer.hosts.iter().any(|h| h.error.is_some());
+    let mut headers = vec!["NAME", "CONFIGURATION", "REBOOTED"];
+    headers.extend(netboot.then_some("NETBOOT"));
+    headers.extend(error.then_some("ERROR"));
     render(
-        &["NAME", "CONFIGURATION", "REBOOTED"],
+        &headers,
         answer.hosts.iter().map(|h| {
-            vec![
+            let mut row = vec![
                 h.name.clone(),
                 h.configuration.clone(),
                 rebooted(h.rebooted).to_string(),
-            ]
+            ];
+            if netboot {
+                row.push(
+                    match h.netboot {
+                        Some(NetbootView::Once) => "ONCE",
+                        Some(NetbootView::Error) => "ERROR",
+                        Some(NetbootView::Skipped) => "SKIPPED",
+                        None => "",
+                    }
+                    .to_string(),
+                );
+            }
+            if error {
+                row.push(h.error.clone().unwrap_or_default());
+            }
+            row
         }),
     )
 }
@@ -219,6 +245,7 @@ mod tests {
                 subnet: Some("10.69.70.0/24".into()),
             }),
             management: None,
+            redfish: None,
         }
     }
 
@@ -249,6 +276,7 @@ mod tests {
             power_state: None,
             ipmi: None,
             management: None,
+            redfish: None,
         };
         vec![
             ipmi_host("h1", 1, ip("10.69.70.11"), power),
@@ -425,7 +453,10 @@ mod tests {
                 name: "h1".into(),
                 configuration: "sheep".into(),
                 rebooted,
+                netboot: None,
+                error: None,
             }],
+            message: None,
         };
         assert_eq!(
             deployed(&answer(Rebooted::No)),

@@ -1,4 +1,7 @@
-//! The JSON the server answers and the client sends, shared so that they cannot drift.
+//! The JSON of the HTTP API: what the server answers and the client sends, shared so that
+//! they cannot drift. The wire only: these types know nothing of the service (the server
+//! turns its domain types into them, the client reads them), so the static client links
+//! them without the rest of the core.
 //!
 //! Field names are the original PXE Pilot's (`macAddresses`, `powerState`, `config_path`...).
 //! Secrets never reach these types: an IPMI block is shown without its password, a management
@@ -6,10 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::Configuration;
-use crate::inventory::{Bootloader, Host};
 use crate::mac::MacAddress;
-use crate::pilot::{Deployment, HostState};
 
 /// The body of `PUT /v1/configurations/{name}/deploy`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,24 +41,35 @@ pub struct HostQuery {
     pub reboot: bool,
 }
 
-/// The answer to a deploy.
+/// The answer to a deploy: 200 when every host was switched, 207 when a host's write failed
+/// after others were switched (each host then says what became of it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeployResponse {
     /// One line per host, in the request's order.
     pub hosts: Vec<DeployedHost>,
+    /// With a 207: what went wrong, in one sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
-/// A host that was switched.
+/// A host of a deploy and what became of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeployedHost {
     /// The host's name.
     pub name: String,
-    /// The configuration it now boots.
+    /// The configuration it now boots (with `error`: the one it was to boot).
     pub configuration: String,
     /// Whether it was rebooted.
     pub rebooted: Rebooted,
+    /// With a reboot asked: whether its next boot was made a network boot, once, first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netboot: Option<NetbootView>,
+    /// Only in a 207 answer, for a host that was not switched: why (its write failed, or an
+    /// earlier host's did and it was not tried).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The outcome of the reboot that may follow a deploy.
@@ -72,6 +83,21 @@ pub enum Rebooted {
     #[serde(rename = "NO")]
     No,
     /// The reboot failed; the deploy stands.
+    #[serde(rename = "ERROR")]
+    Error,
+}
+
+/// Whether a deploy with reboot made the host's next boot a network boot, once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum NetbootView {
+    /// The BMC will boot the host from the network once.
+    #[serde(rename = "ONCE")]
+    Once,
+    /// Not asked: the host's `netboot_once` is false, or its BMC cannot be told.
+    #[serde(rename = "SKIPPED")]
+    Skipped,
+    /// The BMC refused or failed; the host was rebooted all the same.
     #[serde(rename = "ERROR")]
     Error,
 }
@@ -92,17 +118,6 @@ pub struct BootloaderView {
     pub mac_entry: Option<String>,
 }
 
-impl From<&Bootloader> for BootloaderView {
-    fn from(b: &Bootloader) -> Self {
-        BootloaderView {
-            name: b.name.clone(),
-            file: b.file.clone(),
-            config_path: b.config_path.clone(),
-            mac_entry: b.mac_entry.clone(),
-        }
-    }
-}
-
 /// A configuration as `GET /v1/configurations` shows it, and as a host's deployment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -115,16 +130,6 @@ pub struct ConfigurationView {
     /// (the file was removed, or the entry was written by hand); `name` is then the target.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dangling: bool,
-}
-
-impl From<&Configuration> for ConfigurationView {
-    fn from(c: &Configuration) -> Self {
-        ConfigurationView {
-            name: c.name.to_string(),
-            bootloader: c.bootloader.as_ref().map(BootloaderView::from),
-            dangling: false,
-        }
-    }
 }
 
 /// `GET /v1/configurations/{name}`.
@@ -182,6 +187,29 @@ pub struct ManagementView {
     pub subnet: Option<String>,
 }
 
+/// A host's `redfish` block as the API shows it: never the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RedfishView {
+    /// The BMC's MAC address.
+    #[serde(
+        rename = "macAddress",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mac_address: Option<MacAddress>,
+    /// The BMC's address: given in the configuration, or found in the ARP table.
+    pub address: Option<String>,
+    /// The BMC user.
+    pub username: String,
+    /// The system's path, when the configuration names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// The subnet scanned by refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+}
+
 /// A host as `GET /v1/hosts` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -206,72 +234,9 @@ pub struct HostView {
     /// Its management block, without the variables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub management: Option<ManagementView>,
-}
-
-impl HostView {
-    /// The view of a host and its deployment; `bmc_address` is the BMC address found
-    /// (given or from the ARP table), `power_state` the state queried, if any.
-    pub fn new(
-        state: &HostState<'_>,
-        bmc_address: Option<String>,
-        power_state: Option<PowerState>,
-    ) -> Self {
-        let host: &Host = state.host;
-        let configuration = match &state.deployment {
-            Deployment::NotDeployed => None,
-            Deployment::Deployed(c) => Some(ConfigurationView::from(&**c)),
-            Deployment::Dangling(target) => Some(ConfigurationView {
-                name: target.clone(),
-                bootloader: None,
-                dangling: true,
-            }),
-        };
-        HostView {
-            name: host.name.to_string(),
-            mac_addresses: host.mac_addresses.clone(),
-            configuration,
-            power_state,
-            ipmi: host.ipmi.as_ref().map(|i| IpmiView {
-                mac_address: i.address.mac_address,
-                hostname: bmc_address.clone().or_else(|| i.address.hostname.clone()),
-                username: i.username.clone(),
-                interface: i.interface.clone(),
-                subnet: i.address.subnet.clone(),
-            }),
-            management: host.management.as_ref().map(|m| ManagementView {
-                mac_address: m.address.mac_address,
-                ip_address: bmc_address.clone().or_else(|| m.address.hostname.clone()),
-                adapter: m.adapter.clone(),
-                subnet: m.address.subnet.clone(),
-            }),
-        }
-    }
-}
-
-/// The JSON array of `items`, byte for byte what `serde_json::to_vec` of their `Vec` gives,
-/// written one item at a time: a listing of 10,000 hosts never holds 10,000 [`HostView`]s.
-/// `capacity` is the expected size in bytes; 0: the size of the first item times the number
-/// of items the iterator announces, and a little more.
-pub fn json_array<T: Serialize>(
-    items: impl IntoIterator<Item = T>,
-    capacity: usize,
-) -> serde_json::Result<Vec<u8>> {
-    let mut items = items.into_iter();
-    let mut out = Vec::with_capacity(capacity);
-    out.push(b'[');
-    if let Some(first) = items.next() {
-        serde_json::to_writer(&mut out, &first)?;
-        if capacity == 0 {
-            let each = out.len() + 1;
-            out.reserve(each.saturating_mul(items.size_hint().0) / 16 * 17 + 1);
-        }
-    }
-    for item in items {
-        out.push(b',');
-        serde_json::to_writer(&mut out, &item)?;
-    }
-    out.push(b']');
-    Ok(out)
+    /// Its Redfish block, without the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redfish: Option<RedfishView>,
 }
 
 /// The body of every error answer: `{"message": "..."}`.
@@ -301,32 +266,6 @@ impl VersionView {
         VersionView {
             name: Self::NAME.to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_json_array_written_item_by_item_is_the_vec_s_json() {
-        let views = |n: usize| -> Vec<ConfigurationView> {
-            (0..n)
-                .map(|i| ConfigurationView {
-                    name: format!("c\"{i}"),
-                    bootloader: None,
-                    dangling: i % 2 == 1,
-                })
-                .collect()
-        };
-        for n in [0, 1, 3, 100] {
-            for capacity in [0, 10] {
-                assert_eq!(
-                    json_array(views(n), capacity).unwrap(),
-                    serde_json::to_vec(&views(n)).unwrap()
-                );
-            }
         }
     }
 }

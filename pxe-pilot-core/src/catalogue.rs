@@ -8,7 +8,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::inventory::Bootloader;
+use crate::beneath;
+use crate::bootloader::Bootloader;
 use crate::names::ConfigName;
 
 /// The largest configuration file shown by [`Catalogue::content`], in bytes.
@@ -222,10 +223,12 @@ impl Catalogue {
         let not_a_file = || CatalogueError::NotAFile {
             name: configuration.name.to_string(),
         };
-        let file = match open_beneath(&self.directory, &configuration.path) {
-            Ok(file) => file,
-            // A link that leads out of the catalogue (EXDEV), or a link where none may be.
-            Err(e) if matches!(e.raw_os_error(), Some(18 | 40)) => return Err(not_a_file()),
+        let flags = rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK;
+        let opened = beneath::open_folder(&self.directory)
+            .and_then(|folder| beneath::open_beneath(&folder, &configuration.path, flags));
+        let file = match opened {
+            Ok(fd) => std::fs::File::from(fd),
+            Err(e) if beneath::leads_outside(&e) => return Err(not_a_file()),
             Err(e) => return Err(io(e)),
         };
         let meta = file.metadata().map_err(io)?;
@@ -248,57 +251,6 @@ impl Catalogue {
         }
         Ok(bytes)
     }
-}
-
-/// Opens `relative` below `folder` for reading, following no link that leads out of
-/// `folder` (nor `/proc` magic links), without blocking on a FIFO. Where the kernel has no
-/// `openat2` (before Linux 5.6), no link is followed at all.
-fn open_beneath(folder: &Path, relative: &Path) -> std::io::Result<std::fs::File> {
-    use rustix::fs::{openat, openat2, Mode, OFlags, ResolveFlags, CWD};
-    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
-    let dir = openat(
-        CWD,
-        folder,
-        OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
-    let fd = match openat2(&dir, relative, flags, Mode::empty(), resolve) {
-        Err(rustix::io::Errno::NOSYS) => {
-            openat2_fallback(&dir, relative, flags).map_err(std::io::Error::from)?
-        }
-        other => other?,
-    };
-    Ok(std::fs::File::from(fd))
-}
-
-/// `open_beneath` without `openat2`: one component at a time, refusing every link.
-fn openat2_fallback(
-    dir: &rustix::fd::OwnedFd,
-    relative: &Path,
-    flags: rustix::fs::OFlags,
-) -> rustix::io::Result<rustix::fd::OwnedFd> {
-    use rustix::fs::{openat, Mode, OFlags};
-    let mut names: Vec<&std::ffi::OsStr> = Vec::new();
-    for component in relative.components() {
-        match component {
-            std::path::Component::Normal(name) => names.push(name),
-            _ => return Err(rustix::io::Errno::XDEV),
-        }
-    }
-    let Some((last, folders)) = names.split_last() else {
-        return Err(rustix::io::Errno::NOENT);
-    };
-    let mut current = openat(dir, ".", OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
-    for name in folders {
-        current = openat(
-            &current,
-            *name,
-            OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-    }
-    openat(&current, *last, flags | OFlags::NOFOLLOW, Mode::empty())
 }
 
 /// True when `path` is a regular file, or a link to one, that stays inside `root`.

@@ -1,5 +1,5 @@
-//! The inventory: the hosts pxe-pilot manages, their MAC addresses and their power management,
-//! and the bootloaders the catalogue is organised by. Built by [`crate::settings`], read-only after.
+//! The inventory: the hosts pxe-pilot manages, their MAC addresses and their power management.
+//! Built by [`crate::settings`], read-only after.
 
 use std::path::PathBuf;
 
@@ -13,14 +13,74 @@ pub struct Host {
     pub name: HostName,
     /// Its MAC addresses, never empty; the first one's entry points at the configuration.
     pub mac_addresses: Vec<MacAddress>,
-    /// Power management through `ipmitool`, as the original's `ipmi:` block (boxed: most
-    /// hosts have none, and an inventory of 10,000 hosts stays small).
-    pub ipmi: Option<Box<Ipmi>>,
-    /// Power management through a named command adapter (`management:` block), boxed too.
-    pub management: Option<Box<Management>>,
+    /// How its power is managed, if it is (boxed: most hosts have none, and an inventory of
+    /// 10,000 hosts stays small).
+    pub bmc: Option<Box<Bmc>>,
+    /// Whether a deploy with reboot first makes the next boot a network boot, once
+    /// (`netboot_once`, true by default), where the BMC can.
+    pub netboot_once: bool,
+    /// How the host's firmware boots, when its BMC must be told (`boot_mode`).
+    pub boot_mode: Option<BootMode>,
+    /// The host's own values for boot scripts served over HTTP (`vars`), sorted by name.
+    pub vars: Vec<(String, String)>,
+}
+
+/// How a host's firmware boots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootMode {
+    /// UEFI.
+    Uefi,
+    /// Legacy BIOS.
+    Bios,
+}
+
+/// How a host's power is managed: one BMC, driven one of three ways.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bmc {
+    /// `ipmitool` (the original's `ipmi:` block).
+    Ipmi(Ipmi),
+    /// A named command adapter (`management:` block).
+    Adapter(Management),
+    /// The BMC's Redfish API (`redfish:` block).
+    Redfish(Redfish),
+}
+
+impl Bmc {
+    /// Where the BMC is.
+    pub fn address(&self) -> &BmcAddress {
+        match self {
+            Bmc::Ipmi(i) => &i.address,
+            Bmc::Adapter(m) => &m.address,
+            Bmc::Redfish(r) => &r.address,
+        }
+    }
 }
 
 impl Host {
+    /// The host's `ipmi:` block, if its power goes through ipmitool.
+    pub fn ipmi(&self) -> Option<&Ipmi> {
+        match self.bmc.as_deref() {
+            Some(Bmc::Ipmi(i)) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// The host's `management:` block, if its power goes through an adapter.
+    pub fn management(&self) -> Option<&Management> {
+        match self.bmc.as_deref() {
+            Some(Bmc::Adapter(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The host's `redfish:` block, if its power goes through Redfish.
+    pub fn redfish(&self) -> Option<&Redfish> {
+        match self.bmc.as_deref() {
+            Some(Bmc::Redfish(r)) => Some(r),
+            _ => None,
+        }
+    }
+
     /// The MAC address whose entry points at the configuration (the first one).
     pub fn first_mac(&self) -> MacAddress {
         // The settings loader refuses hosts without MAC addresses.
@@ -68,6 +128,39 @@ impl std::fmt::Debug for Ipmi {
             .field("interface", &self.interface)
             .field("port", &self.port)
             .field("cipher_suite", &self.cipher_suite)
+            .finish()
+    }
+}
+
+/// A `redfish:` block: power management through the BMC's Redfish API.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Redfish {
+    /// Where the BMC is: `hostname` is the address given (`address:`, a URL or a host), or the
+    /// MAC address found through the ARP table.
+    pub address: BmcAddress,
+    /// The BMC user.
+    pub username: String,
+    /// The BMC password: never logged, never returned by the API.
+    pub password: String,
+    /// The system's path (`/redfish/v1/Systems/1`); `None`: the only member of
+    /// `/redfish/v1/Systems`.
+    pub system: Option<String>,
+    /// Whether the BMC's TLS certificate is checked (`tls_verify`, true by default).
+    pub tls_verify: bool,
+    /// A CA certificate file (PEM) the BMC's certificate is checked against, instead of the
+    /// system's (`ca_file`).
+    pub ca_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Redfish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redfish")
+            .field("address", &self.address)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .field("system", &self.system)
+            .field("tls_verify", &self.tls_verify)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -124,21 +217,8 @@ pub struct Adapter {
     pub power_off: Option<AdapterCommand>,
     /// Reset (reboot).
     pub power_reset: Option<AdapterCommand>,
-}
-
-/// A bootloader: a folder of the catalogue holds its configurations.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Bootloader {
-    /// The bootloader's name, also the name of its folder in the catalogue.
-    pub name: String,
-    /// The file the DHCP server hands out (`pxelinux.0`, `grubnetx64.efi.signed`).
-    pub file: String,
-    /// Where the bootloader reads its own configuration (informative, as in the original).
-    pub config_path: String,
-    /// Where this bootloader's per-MAC entries live, relative to the TFTP root, with `{mac}`
-    /// placeholders (`grub/grub.cfg-01-{mac}`); `None`: only `pxelinux.cfg/01-<mac>`.
-    #[serde(skip)]
-    pub mac_entry: Option<String>,
+    /// Make the next boot a network boot, once (`boot_pxe_once`).
+    pub boot_pxe_once: Option<AdapterCommand>,
 }
 
 /// The hosts, with look-ups by name and by any MAC address.
@@ -211,4 +291,8 @@ pub struct Paths {
     pub tftp_root: PathBuf,
     /// The catalogue of configurations (`configuration.directory`), inside the TFTP root.
     pub catalogue: PathBuf,
+    /// Whether a listing of an entry folder may be reused while the folder has not changed
+    /// (`tftp.cache_listings`, true by default; false where folder times cannot be trusted,
+    /// as on some network file systems).
+    pub cache_listings: bool,
 }

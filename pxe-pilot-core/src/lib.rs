@@ -9,7 +9,7 @@
 //! ## Embedding
 //!
 //! ```
-//! use pxe_pilot_core::{api::HostQuery, Deployment, Pilot, Settings};
+//! use pxe_pilot_core::{Deployment, HostSelector, MacAddress, Pilot, Settings};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = tempfile::tempdir()?;
 //! # std::fs::create_dir_all(dir.path().join("pxelinux.cfg/conf"))?;
@@ -25,10 +25,10 @@
 //! let pilot = Pilot::open(settings)?;
 //!
 //! // Switch the host that owns this MAC to `local`, as an installer's last step does.
-//! let query = HostQuery { mac_address: Some("23:34:a3:e9:09:cc".into()), ..Default::default() };
-//! let (configuration, switched) = pilot.deploy("local", &[query])?;
-//! assert_eq!(configuration.name.as_str(), "local");
-//! assert_eq!(switched[0].host.name.as_str(), "h1");
+//! let mac = MacAddress::parse("23:34:a3:e9:09:cc")?;
+//! let deployed = pilot.deploy("local", &[HostSelector::by_mac(mac)])?;
+//! assert_eq!(deployed.configuration.name.as_str(), "local");
+//! assert_eq!(deployed.hosts[0].host.name.as_str(), "h1");
 //!
 //! // Read back what every host boots, straight from the disk.
 //! for state in pilot.hosts()? {
@@ -39,26 +39,49 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod action;
 pub mod api;
-pub mod arp;
-pub mod catalogue;
-pub mod command;
-mod group_sync;
-pub mod inventory;
 pub mod mac;
 pub mod names;
-pub mod pilot;
-pub mod power;
-pub mod settings;
-pub mod store;
-pub mod symlink_store;
 
-pub use catalogue::{Catalogue, CatalogueError, Configuration};
-pub use inventory::{Bootloader, Host, Inventory};
+pub use action::PowerAction;
 pub use mac::{MacAddress, MacAddressError};
 pub use names::{ConfigName, HostName, NameError};
-pub use pilot::{Deployment, ErrorKind, HostState, Pilot, PilotError, Switched};
-pub use power::{Power, PowerAction, PowerError};
-pub use settings::{Settings, SettingsError, Warning};
-pub use store::{Entries, Resolved, Store, StoreError, Target};
-pub use symlink_store::SymlinkStore;
+
+// The service (feature `service`, on by default).
+#[cfg(feature = "service")]
+pub mod arp;
+#[cfg(feature = "service")]
+mod beneath;
+#[cfg(feature = "service")]
+pub mod bootloader;
+#[cfg(feature = "service")]
+pub mod catalogue;
+#[cfg(feature = "service")]
+pub mod command;
+#[cfg(feature = "service")]
+mod group_sync;
+#[cfg(feature = "service")]
+pub mod inventory;
+#[cfg(feature = "service")]
+pub mod pilot;
+#[cfg(feature = "service")]
+pub mod power;
+#[cfg(feature = "service")]
+pub mod settings;
+#[cfg(feature = "service")]
+pub mod store;
+
+#[cfg(feature = "service")]
+pub use {
+    bootloader::{Bootloader, MacEntryPattern},
+    catalogue::{Catalogue, CatalogueError, Configuration},
+    inventory::{Bmc, BootMode, Host, Inventory},
+    pilot::{
+        Deployed, Deployment, ErrorKind, HostOutcome, HostSelector, HostState, Pilot, PilotError,
+        Switched,
+    },
+    power::{Netboot, PowerError, PowerReport, PowerService, PowerState},
+    settings::{Settings, SettingsError, Warning},
+    store::{Entries, MemoryStore, Resolved, Store, StoreError, SymlinkStore, Target},
+};

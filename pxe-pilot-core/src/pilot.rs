@@ -6,13 +6,13 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use crate::api::HostQuery;
+use crate::bootloader::Bootloader;
 use crate::catalogue::{Catalogue, CatalogueError, Configuration};
-use crate::inventory::{Bootloader, Host};
+use crate::inventory::Host;
 use crate::mac::{MacAddress, MacAddressError};
+use crate::names::HostName;
 use crate::settings::Settings;
-use crate::store::{Entries, Resolved, Store, StoreError, Target};
-use crate::symlink_store::SymlinkStore;
+use crate::store::{Entries, Resolved, Store, StoreError, SymlinkStore, Target};
 
 /// What a host boots now, read from the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,8 +53,80 @@ pub struct Switched<'a> {
     pub host: &'a Host,
     /// What it booted before.
     pub previous: Deployment,
-    /// Whether the request asked for a reboot of this host.
-    pub reboot: bool,
+}
+
+/// A host a request names: by name, by any of its MAC addresses, or both (they must agree).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostSelector {
+    /// The host's name.
+    pub name: Option<HostName>,
+    /// Any of its MAC addresses.
+    pub mac: Option<MacAddress>,
+}
+
+impl HostSelector {
+    /// The host named `name`.
+    pub fn by_name(name: HostName) -> Self {
+        HostSelector {
+            name: Some(name),
+            mac: None,
+        }
+    }
+
+    /// The host that owns `mac`.
+    pub fn by_mac(mac: MacAddress) -> Self {
+        HostSelector {
+            name: None,
+            mac: Some(mac),
+        }
+    }
+
+    /// Parses a request's name and MAC address (any spelling); an empty text counts as
+    /// absent. A name no host can have is an unknown host; a MAC that does not parse is a
+    /// bad request.
+    pub fn parse(name: Option<&str>, mac: Option<&str>) -> Result<Self, PilotError> {
+        let name = name
+            .filter(|n| !n.is_empty())
+            .map(|n| {
+                HostName::parse(n).map_err(|_| PilotError::UnknownHost {
+                    name: n.chars().take(128).collect(),
+                })
+            })
+            .transpose()?;
+        let mac = mac
+            .filter(|m| !m.is_empty())
+            .map(MacAddress::parse)
+            .transpose()?;
+        Ok(HostSelector { name, mac })
+    }
+}
+
+/// What [`Pilot::deploy`] did, host by host, in the request's order.
+#[derive(Debug)]
+pub struct Deployed<'a> {
+    /// The configuration deployed.
+    pub configuration: Configuration,
+    /// Each host named, and what became of it.
+    pub hosts: Vec<HostOutcome<'a>>,
+}
+
+/// What a deploy did to one host.
+#[derive(Debug)]
+pub struct HostOutcome<'a> {
+    /// The host.
+    pub host: &'a Host,
+    /// What it booted before.
+    pub previous: Deployment,
+    /// `Ok` when it was switched; the store's error when its write failed; `Err(None)` when it
+    /// was not tried because an earlier host's write failed.
+    pub result: Result<(), Option<StoreError>>,
+}
+
+impl Deployed<'_> {
+    /// True when every host was switched.
+    pub fn complete(&self) -> bool {
+        self.hosts.iter().all(|h| h.result.is_ok())
+    }
 }
 
 /// What an HTTP layer should answer for an error.
@@ -157,36 +229,43 @@ impl PilotError {
 
 /// The service: settings, catalogue and store, with per-host ordering of writes.
 #[derive(Debug)]
-pub struct Pilot<S: Store = SymlinkStore> {
-    settings: Settings,
+pub struct Pilot {
+    settings: Arc<Settings>,
     catalogue: Catalogue,
-    store: S,
+    store: Box<dyn Store>,
     /// One lock per host, by its position in the inventory: deploys of the same host are
     /// serialised, others run in parallel.
     host_locks: Vec<Mutex<()>>,
 }
 
-impl Pilot<SymlinkStore> {
-    /// Opens the symlink store of the settings' TFTP root and removes what a crash left.
-    pub fn open(settings: Settings) -> Result<Self, StoreError> {
-        let store = SymlinkStore::open(&settings.paths.tftp_root, &settings.paths.catalogue)?
-            .with_bootloaders(&settings.bootloaders)?;
-        let swept = store.sweep()?;
+impl Pilot {
+    /// Opens the symlink store of the settings' TFTP root (checking every entry folder) and
+    /// finishes what a crash interrupted.
+    pub fn open(settings: impl Into<Arc<Settings>>) -> Result<Self, StoreError> {
+        let settings = settings.into();
+        let store = SymlinkStore::open(
+            &settings.paths.tftp_root,
+            &settings.paths.catalogue,
+            &settings.bootloaders,
+            settings.paths.cache_listings,
+        )?;
+        Pilot::with_store(settings, Box::new(store))
+    }
+
+    /// A service over any store; removes what an interrupted write left (see
+    /// [`Store::recover`] and [`Pilot::finish_interrupted`]).
+    pub fn with_store(
+        settings: impl Into<Arc<Settings>>,
+        store: Box<dyn Store>,
+    ) -> Result<Self, StoreError> {
+        let settings = settings.into();
+        let swept = store.recover()?;
         if swept > 0 {
             tracing::warn!(
                 swept,
                 "removed temporary entries left by an interrupted write"
             );
         }
-        let pilot = Pilot::with_store(settings, store);
-        pilot.finish_interrupted()?;
-        Ok(pilot)
-    }
-}
-
-impl<S: Store> Pilot<S> {
-    /// A service over any store.
-    pub fn with_store(settings: Settings, store: S) -> Self {
         let catalogue = Catalogue::new(&settings.paths.catalogue, settings.bootloaders.clone());
         let host_locks = settings
             .inventory
@@ -194,12 +273,14 @@ impl<S: Store> Pilot<S> {
             .iter()
             .map(|_| Mutex::new(()))
             .collect();
-        Pilot {
+        let pilot = Pilot {
             settings,
             catalogue,
             store,
             host_locks,
-        }
+        };
+        pilot.finish_interrupted()?;
+        Ok(pilot)
     }
 
     /// The settings it was opened with.
@@ -207,40 +288,24 @@ impl<S: Store> Pilot<S> {
         &self.settings
     }
 
-    /// The store it writes to.
-    pub fn store(&self) -> &S {
-        &self.store
+    /// The settings it was opened with, to share (with the power service).
+    pub fn shared_settings(&self) -> Arc<Settings> {
+        Arc::clone(&self.settings)
     }
 
-    /// Power management under the service's settings.
-    pub fn power(&self) -> crate::power::Power<'_> {
-        crate::power::Power::new(&self.settings)
+    /// The store it writes to.
+    pub fn store(&self) -> &dyn Store {
+        &*self.store
     }
 
     /// The host named `name`, or the error that says no host has that name.
-    fn named(&self, name: &str) -> Result<&Host, PilotError> {
+    pub fn named(&self, name: &str) -> Result<&Host, PilotError> {
         self.settings
             .inventory
             .by_name(name)
             .ok_or_else(|| PilotError::UnknownHost {
                 name: name.chars().take(128).collect(),
             })
-    }
-
-    /// Switches the power of the host named `name`.
-    pub fn power_action(
-        &self,
-        name: &str,
-        action: crate::power::PowerAction,
-    ) -> Result<&Host, PilotError> {
-        let host = self.named(name)?;
-        self.power().act(host, action)?;
-        Ok(host)
-    }
-
-    /// Scans the management subnets so the ARP table learns the BMCs' addresses.
-    pub fn refresh(&self) -> Result<Vec<String>, PilotError> {
-        Ok(self.power().refresh()?)
     }
 
     /// The declared bootloaders.
@@ -258,17 +323,9 @@ impl<S: Store> Pilot<S> {
         Ok(self.catalogue.content(name)?)
     }
 
-    /// Every host and what it boots, in the configuration file's order.
-    pub fn hosts(&self) -> Result<Vec<HostState<'_>>, PilotError> {
-        Ok(self.host_states()?.collect())
-    }
-
-    /// Every host and what it boots, in the configuration file's order, one at a time: the
-    /// store and the catalogue are read now, each host's state is worked out when the
-    /// iterator reaches it (a listing written as it goes holds no list of states).
-    pub fn host_states(
-        &self,
-    ) -> Result<impl ExactSizeIterator<Item = HostState<'_>> + '_, PilotError> {
+    /// Every host and what it boots, in the configuration file's order: the store and the
+    /// catalogue are read now, each host's state is worked out when the iterator reaches it.
+    pub fn hosts(&self) -> Result<impl ExactSizeIterator<Item = HostState<'_>> + '_, PilotError> {
         let entries = self.store.entries()?;
         let by_path = self.configurations_by_path()?;
         let bootloaders = self.bootloaders();
@@ -289,20 +346,14 @@ impl<S: Store> Pilot<S> {
         self.state_of(host)
     }
 
-    /// The host that owns MAC address `mac` (any spelling) and what it boots.
-    pub fn host_by_mac(&self, mac: &str) -> Result<HostState<'_>, PilotError> {
-        let mac = MacAddress::parse(mac)?;
+    /// The host that owns MAC address `mac` and what it boots.
+    pub fn host_by_mac(&self, mac: &MacAddress) -> Result<HostState<'_>, PilotError> {
         let host = self
             .settings
             .inventory
-            .by_mac(&mac)
-            .ok_or(PilotError::UnknownMac { mac })?;
+            .by_mac(mac)
+            .ok_or(PilotError::UnknownMac { mac: *mac })?;
         self.state_of(host)
-    }
-
-    /// The host that owns any of `macs` (a machine's NICs, for `--self`).
-    pub fn host_by_any_mac(&self, macs: &[MacAddress]) -> Option<&Host> {
-        macs.iter().find_map(|m| self.settings.inventory.by_mac(m))
     }
 
     /// What one host boots: its own entries only, unless one of them leads to another MAC's
@@ -325,34 +376,27 @@ impl<S: Store> Pilot<S> {
 
     /// The hosts a request names, each once, in the request's order; checks everything
     /// and writes nothing.
-    pub fn resolve(&self, queries: &[HostQuery]) -> Result<Vec<(&Host, bool)>, PilotError> {
-        if queries.is_empty() {
+    pub fn select(&self, selectors: &[HostSelector]) -> Result<Vec<&Host>, PilotError> {
+        if selectors.is_empty() {
             return Err(PilotError::NoHosts);
         }
         let inventory = &self.settings.inventory;
         let mut seen = HashSet::new();
-        let mut hosts = Vec::with_capacity(queries.len());
-        for (i, query) in queries.iter().enumerate() {
-            let name = query.name.as_deref().filter(|n| !n.is_empty());
-            let mac = query
-                .mac_address
-                .as_deref()
-                .filter(|m| !m.is_empty())
-                .map(MacAddress::parse)
-                .transpose()?;
-            let host = match (name, mac) {
+        let mut hosts = Vec::with_capacity(selectors.len());
+        for (i, selector) in selectors.iter().enumerate() {
+            let host = match (&selector.name, selector.mac) {
                 (None, None) => return Err(PilotError::EmptyQuery { index: i + 1 }),
-                (Some(name), None) => self.named(name)?,
+                (Some(name), None) => self.named(name.as_str())?,
                 (None, Some(mac)) => inventory
                     .by_mac(&mac)
                     .ok_or(PilotError::UnknownMac { mac })?,
                 (Some(name), Some(mac)) => {
-                    let named = self.named(name)?;
+                    let named = self.named(name.as_str())?;
                     match inventory.by_mac(&mac) {
                         Some(owner) if owner.name == named.name => named,
                         owner => {
                             return Err(PilotError::NameMacMismatch {
-                                name: name.to_owned(),
+                                name: name.to_string(),
                                 mac,
                                 owner: owner
                                     .map(|o| format!("host {:?}", o.name.as_str()))
@@ -367,40 +411,67 @@ impl<S: Store> Pilot<S> {
                     name: host.name.to_string(),
                 });
             }
-            hosts.push((host, query.reboot));
+            hosts.push(host);
         }
         Ok(hosts)
     }
 
     /// Points every host the request names at configuration `name`. All hosts are checked
-    /// before anything is written; each host is switched atomically.
+    /// before anything is written; each host is switched atomically, one after the other. If
+    /// a host's write fails, the hosts after it are not tried, and the answer says which
+    /// hosts were switched (an error is returned only when no host was).
     pub fn deploy(
         &self,
         name: &str,
-        queries: &[HostQuery],
-    ) -> Result<(Configuration, Vec<Switched<'_>>), PilotError> {
+        selectors: &[HostSelector],
+    ) -> Result<Deployed<'_>, PilotError> {
         // One listing of the catalogue for the configuration and the previous deployments.
         let all = self.catalogue.list()?;
         let configuration = Catalogue::pick(&all, name)?;
-        let hosts = self.resolve(queries)?;
+        let hosts = self.select(selectors)?;
         let by_path = by_path(all);
-        let mut switched = Vec::with_capacity(hosts.len());
-        for (host, reboot) in hosts {
+        let mut outcomes: Vec<HostOutcome<'_>> = Vec::with_capacity(hosts.len());
+        let mut failed = false;
+        for host in hosts {
+            if failed {
+                outcomes.push(HostOutcome {
+                    host,
+                    previous: Deployment::NotDeployed,
+                    result: Err(None),
+                });
+                continue;
+            }
             let _guard = self.lock(host);
-            let previous = deployment_of(
-                host,
-                &self.store.entries_for(&host.mac_addresses)?,
-                &by_path,
-                self.bootloaders(),
-            );
-            self.store.deploy(&host.mac_addresses, &configuration)?;
-            switched.push(Switched {
-                host,
-                previous,
-                reboot,
-            });
+            let write = self
+                .store
+                .entries_for(&host.mac_addresses)
+                .map(|entries| deployment_of(host, &entries, &by_path, self.bootloaders()))
+                .and_then(|previous| {
+                    self.store
+                        .deploy(&host.mac_addresses, &configuration)
+                        .map(|()| previous)
+                });
+            match write {
+                Ok(previous) => outcomes.push(HostOutcome {
+                    host,
+                    previous,
+                    result: Ok(()),
+                }),
+                Err(error) if outcomes.is_empty() => return Err(error.into()),
+                Err(error) => {
+                    failed = true;
+                    outcomes.push(HostOutcome {
+                        host,
+                        previous: Deployment::NotDeployed,
+                        result: Err(Some(error)),
+                    });
+                }
+            }
         }
-        Ok((configuration, switched))
+        Ok(Deployed {
+            configuration,
+            hosts: outcomes,
+        })
     }
 
     /// Removes the host's entries: it falls back to the bootloader's default.
@@ -415,23 +486,20 @@ impl<S: Store> Pilot<S> {
             self.bootloaders(),
         );
         self.store.undeploy(&host.mac_addresses)?;
-        Ok(Switched {
-            host,
-            previous,
-            reboot: false,
-        })
+        Ok(Switched { host, previous })
     }
 
-    /// Finishes what a crash interrupted: a host whose first NIC has no entry while its other
-    /// NICs' entries are links to that entry (a first deploy stopped before its last rename,
-    /// or an undeploy stopped after its first removal) boots the default on every NIC already;
-    /// its leftover links are removed so that every entry leads somewhere. Hosts whose other
-    /// entries were made by hand are left alone. Returns how many hosts were cleaned.
+    /// Finishes what a crash interrupted: a host whose first NIC has no `pxelinux.cfg/` entry
+    /// while its other NICs' entries are links to that entry (a first deploy stopped before
+    /// its last rename, or an undeploy stopped after its first removal) boots the default on
+    /// every NIC already; those leftover links are removed so that every entry leads
+    /// somewhere. Nothing else is touched: hosts whose other entries were made by hand, and
+    /// every bootloader's own entries, stay. Returns how many hosts were cleaned.
     pub fn finish_interrupted(&self) -> Result<usize, StoreError> {
         let mut cleaned = 0;
         for host in self.settings.inventory.hosts() {
             let first = host.first_mac();
-            let entries = self.store.entries_for(&host.mac_addresses)?;
+            let entries = self.store.entries_for(&host.mac_addresses)?.pxelinux;
             if entries.get(&first).is_some() || entries.is_empty() {
                 continue;
             }
@@ -442,7 +510,8 @@ impl<S: Store> Pilot<S> {
                 continue;
             }
             let _guard = self.lock(host);
-            self.store.undeploy(&host.mac_addresses)?;
+            let leftovers: Vec<MacAddress> = entries.iter().map(|(mac, _)| *mac).collect();
+            self.store.remove_entries(&leftovers)?;
             tracing::warn!(
                 host = %host.name,
                 links = entries.len(),
@@ -493,12 +562,10 @@ fn deployment_of(
         },
         Resolved::Broken(what) => Deployment::Dangling(what),
     };
-    let own_entries = bootloaders.iter().filter_map(|b| {
-        let pattern = b.mac_entry.as_deref()?;
-        let pattern = crate::symlink_store::MacEntryPattern::parse(pattern).ok()?;
-        Some((b.name.as_str(), pattern))
-    });
-    match found(entries.resolve(&first)) {
+    let own_entries = bootloaders
+        .iter()
+        .filter_map(|b| Some((b.name.as_str(), b.mac_entry.as_ref()?)));
+    match found(entries.pxelinux.resolve(&first)) {
         Deployment::Deployed(configuration) => {
             let Some(bootloader) = configuration.bootloader.as_ref() else {
                 return Deployment::Deployed(configuration);
@@ -508,7 +575,10 @@ fn deployment_of(
             else {
                 return Deployment::Deployed(configuration);
             };
-            let problem = match entries.resolve_bootloader(name, &first) {
+            let resolved = entries
+                .bootloader(name)
+                .map_or(Resolved::NotDeployed, |t| t.resolve(&first));
+            let problem = match resolved {
                 Resolved::Configuration(path) if path == configuration.path => {
                     return Deployment::Deployed(configuration)
                 }
@@ -523,7 +593,8 @@ fn deployment_of(
             ))
         }
         Deployment::NotDeployed => own_entries
-            .map(|(name, _)| found(entries.resolve_bootloader(name, &first)))
+            .filter_map(|(name, _)| entries.bootloader(name))
+            .map(|targets| found(targets.resolve(&first)))
             .find(|d| *d != Deployment::NotDeployed)
             .unwrap_or(Deployment::NotDeployed),
         dangling => dangling,

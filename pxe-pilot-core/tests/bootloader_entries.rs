@@ -5,8 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use pxe_pilot_core::api::{BootloaderView, HostQuery};
-use pxe_pilot_core::{Deployment, MacAddress, Pilot, Settings};
+use pxe_pilot_core::{Deployment, HostName, HostSelector, MacAddress, Pilot, Settings};
 
 const MACS: [&str; 2] = ["52:54:00:aa:00:01", "52:54:00:aa:00:02"];
 
@@ -52,11 +51,8 @@ fn world() -> World {
     }
 }
 
-fn uefi() -> HostQuery {
-    HostQuery {
-        name: Some("uefi".into()),
-        ..Default::default()
-    }
+fn uefi() -> HostSelector {
+    HostSelector::by_name(HostName::parse("uefi").unwrap())
 }
 
 fn mac(text: &str) -> MacAddress {
@@ -83,19 +79,22 @@ impl World {
 }
 
 #[test]
-fn the_bootloader_view_shows_where_its_entries_live() {
+fn each_bootloader_knows_where_its_entries_live() {
     let w = world();
-    let views: Vec<BootloaderView> = w.pilot.bootloaders().iter().map(Into::into).collect();
-    assert_eq!(views[0].mac_entry, None);
+    let patterns: Vec<Option<&str>> = w
+        .pilot
+        .bootloaders()
+        .iter()
+        .map(|b| b.mac_entry.as_ref().map(|p| p.as_str()))
+        .collect();
     assert_eq!(
-        views[1].mac_entry.as_deref(),
-        Some("grub/grub.cfg-01-{mac}")
+        patterns,
+        [
+            None,
+            Some("grub/grub.cfg-01-{mac}"),
+            Some("ipxe/{mac_hex}.ipxe")
+        ]
     );
-    let json = serde_json::to_string(&views[0]).unwrap();
-    assert!(!json.contains("mac_entry"), "absent when none: {json}");
-    assert!(serde_json::to_string(&views[1])
-        .unwrap()
-        .contains(r#""mac_entry":"grub/grub.cfg-01-{mac}""#));
 }
 
 #[test]
@@ -174,7 +173,7 @@ fn a_host_with_only_a_bootloader_entry_boots_what_it_leads_to() {
     std::os::unix::fs::symlink("525400aa0001.ipxe", folder.join("525400aa0002.ipxe")).unwrap();
     let entries = pxe_pilot_core::Store::entries(w.pilot.store()).unwrap();
     assert_eq!(
-        entries.resolve_bootloader("ipxe", &mac(MACS[1])),
+        entries.bootloader("ipxe").unwrap().resolve(&mac(MACS[1])),
         pxe_pilot_core::Resolved::Configuration("ipxe/boot".into())
     );
     // An undeploy removes every bootloader's entries.

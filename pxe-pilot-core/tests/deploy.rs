@@ -5,9 +5,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use pxe_pilot_core::api::HostQuery;
-use pxe_pilot_core::symlink_store::TEMP_PREFIX;
-use pxe_pilot_core::{Deployment, ErrorKind, MacAddress, Pilot, Settings};
+use pxe_pilot_core::store::TEMP_PREFIX;
+use pxe_pilot_core::{
+    Deployment, ErrorKind, HostSelector, MacAddress, Pilot, PilotError, Settings,
+};
 
 const YAML: &str = "
 hosts:
@@ -41,18 +42,28 @@ fn world() -> World {
     World { dir, pilot }
 }
 
-fn by_name(name: &str) -> HostQuery {
-    HostQuery {
-        name: Some(name.into()),
-        ..Default::default()
-    }
+/// A host named as a request names it: by name, by MAC (any spelling), or both.
+type Query = (Option<&'static str>, Option<&'static str>);
+
+fn by_name(name: &'static str) -> Query {
+    (Some(name), None)
 }
 
-fn by_mac(mac: &str) -> HostQuery {
-    HostQuery {
-        mac_address: Some(mac.into()),
-        ..Default::default()
-    }
+fn by_mac(mac: &'static str) -> Query {
+    (None, Some(mac))
+}
+
+/// Parses the queries as the server's edge does, then deploys.
+fn deploy<'a>(
+    pilot: &'a Pilot,
+    configuration: &str,
+    queries: &[Query],
+) -> Result<pxe_pilot_core::Deployed<'a>, PilotError> {
+    let selectors = queries
+        .iter()
+        .map(|(name, mac)| HostSelector::parse(*name, *mac))
+        .collect::<Result<Vec<_>, _>>()?;
+    pilot.deploy(configuration, &selectors)
 }
 
 impl World {
@@ -102,12 +113,19 @@ impl World {
 #[test]
 fn a_host_named_by_name_by_any_mac_or_both_is_switched() {
     let w = world();
-    let (conf, switched) = w
-        .pilot
-        .deploy("installer", &[by_name("h1"), by_mac("00-00-00-00-0C-03")])
-        .unwrap();
-    assert_eq!(conf.name.as_str(), "installer");
-    let names: Vec<&str> = switched.iter().map(|s| s.host.name.as_str()).collect();
+    let deployed = deploy(
+        &w.pilot,
+        "installer",
+        &[by_name("h1"), by_mac("00-00-00-00-0C-03")],
+    )
+    .unwrap();
+    assert_eq!(deployed.configuration.name.as_str(), "installer");
+    assert!(deployed.complete());
+    let names: Vec<&str> = deployed
+        .hosts
+        .iter()
+        .map(|s| s.host.name.as_str())
+        .collect();
     assert_eq!(names, ["h1", "h3"]);
     for mac in [
         "00:00:00:00:0b:01",
@@ -117,13 +135,8 @@ fn a_host_named_by_name_by_any_mac_or_both_is_switched() {
     ] {
         assert_eq!(w.boots(mac).as_deref(), Some("installer"), "{mac}");
     }
-    let both = HostQuery {
-        name: Some("h3".into()),
-        mac_address: Some("0000.0000.0d03".into()),
-        reboot: true,
-    };
-    let (_, switched) = w.pilot.deploy("local", &[both]).unwrap();
-    assert!(switched[0].reboot);
+    let both = (Some("h3"), Some("0000.0000.0d03"));
+    let switched = deploy(&w.pilot, "local", &[both]).unwrap().hosts;
     assert!(
         matches!(&switched[0].previous, Deployment::Deployed(c) if c.name.as_str() == "installer")
     );
@@ -137,9 +150,9 @@ fn a_host_named_by_name_by_any_mac_or_both_is_switched() {
 #[test]
 fn a_bad_request_writes_nothing_and_says_why() {
     let w = world();
-    w.pilot.deploy("local", &[by_name("h1")]).unwrap();
+    deploy(&w.pilot, "local", &[by_name("h1")]).unwrap();
     let before = w.snapshot();
-    let cases: Vec<(&str, Vec<HostQuery>, ErrorKind, &str)> = vec![
+    let cases: Vec<(&str, Vec<Query>, ErrorKind, &str)> = vec![
         (
             "nope",
             vec![by_name("h1")],
@@ -178,24 +191,20 @@ fn a_bad_request_writes_nothing_and_says_why() {
         ),
         (
             "installer",
-            vec![HostQuery {
-                name: Some("h1".into()),
-                mac_address: Some("00:00:00:00:0b:02".into()),
-                reboot: false,
-            }],
+            vec![(Some("h1"), Some("00:00:00:00:0b:02"))],
             ErrorKind::Conflict,
             "belongs to host \"h2\", not to host \"h1\"",
         ),
         (
             "installer",
-            vec![HostQuery::default()],
+            vec![(None, Some(""))],
             ErrorKind::BadRequest,
             "neither a name nor a macAddress",
         ),
         ("installer", vec![], ErrorKind::BadRequest, "names no host"),
     ];
     for (configuration, queries, kind, message) in cases {
-        let err = w.pilot.deploy(configuration, &queries).unwrap_err();
+        let err = deploy(&w.pilot, configuration, &queries).unwrap_err();
         assert_eq!(err.kind(), kind, "{err}");
         assert!(
             err.to_string().contains(message),
@@ -212,13 +221,13 @@ fn links_made_by_hand_and_missing_files_are_seen_on_the_next_read() {
     assert!(
         matches!(w.configuration_of("h2"), Deployment::Deployed(c) if c.name.as_str() == "rescue")
     );
-    w.pilot.deploy("rescue", &[by_name("h1")]).unwrap();
+    deploy(&w.pilot, "rescue", &[by_name("h1")]).unwrap();
     fs::remove_file(w.dir.path().join("pxelinux.cfg/conf/rescue")).unwrap();
     assert_eq!(
         w.configuration_of("h1"),
         Deployment::Dangling("rescue".into())
     );
-    let states = w.pilot.hosts().unwrap();
+    let states: Vec<_> = w.pilot.hosts().unwrap().collect();
     assert_eq!(states.len(), 3);
     assert_eq!(states[1].deployment, Deployment::Dangling("rescue".into()));
 }
@@ -226,7 +235,7 @@ fn links_made_by_hand_and_missing_files_are_seen_on_the_next_read() {
 #[test]
 fn undeploy_removes_the_entries_of_every_nic() {
     let w = world();
-    w.pilot.deploy("local", &[by_name("h3")]).unwrap();
+    deploy(&w.pilot, "local", &[by_name("h3")]).unwrap();
     let switched = w.pilot.undeploy("h3").unwrap();
     assert!(matches!(switched.previous, Deployment::Deployed(_)));
     for mac in [
@@ -277,7 +286,7 @@ fn a_first_deploy_switches_every_nic_with_its_last_rename_and_a_restart_cleans_a
     assert_eq!(w.boots("00:00:00:00:0b:02").as_deref(), Some("rescue"));
 
     // A whole deploy leaves every NIC on the configuration.
-    restarted.deploy("installer", &[by_name("h3")]).unwrap();
+    deploy(&restarted, "installer", &[by_name("h3")]).unwrap();
     for mac in [
         "00:00:00:00:0b:03",
         "00:00:00:00:0c:03",
@@ -299,7 +308,7 @@ fn looking_a_host_up_by_any_mac_spelling() {
     let w = world();
     assert_eq!(
         w.pilot
-            .host_by_mac("00-00-00-00-0D-03")
+            .host_by_mac(&MacAddress::parse("00-00-00-00-0D-03").unwrap())
             .unwrap()
             .host
             .name
@@ -307,11 +316,16 @@ fn looking_a_host_up_by_any_mac_spelling() {
         "h3"
     );
     assert_eq!(
-        w.pilot.host_by_mac("00:00:00:00:ff:ff").unwrap_err().kind(),
+        w.pilot
+            .host_by_mac(&MacAddress::parse("00:00:00:00:ff:ff").unwrap())
+            .unwrap_err()
+            .kind(),
         ErrorKind::NotFound
     );
     assert_eq!(
-        w.pilot.host_by_mac("nonsense").unwrap_err().kind(),
+        HostSelector::parse(None, Some("nonsense"))
+            .unwrap_err()
+            .kind(),
         ErrorKind::BadRequest
     );
 }
@@ -344,7 +358,7 @@ proptest! {
         for step in &steps {
             match *step {
                 Step::Deploy(h, c) => {
-                    w.pilot.deploy(configurations[c], &[by_name(hosts[h])]).unwrap();
+                    deploy(&w.pilot, configurations[c], &[by_name(hosts[h])]).unwrap();
                     expected[h] = Some(configurations[c]);
                 }
                 Step::Undeploy(h) => {
@@ -372,13 +386,13 @@ fn two_services_deploying_the_same_host_at_once_leave_it_consistent() {
     let w = world();
     let (settings, _) = Settings::from_yaml(YAML, Path::new("test.yml"), w.dir.path()).unwrap();
     let other = Pilot::open(settings).unwrap();
-    w.pilot.deploy("local", &[by_name("h3")]).unwrap();
+    deploy(&w.pilot, "local", &[by_name("h3")]).unwrap();
     std::thread::scope(|scope| {
         for (i, pilot) in [&w.pilot, &other].into_iter().enumerate() {
             scope.spawn(move || {
                 for round in 0..150 {
                     let configuration = ["local", "installer", "rescue"][(round + i) % 3];
-                    pilot.deploy(configuration, &[by_name("h3")]).unwrap();
+                    deploy(pilot, configuration, &[by_name("h3")]).unwrap();
                 }
             });
         }

@@ -116,10 +116,12 @@ proptest! {
         let yaml = "hosts:\n  - {name: h1, mac_addresses: ['00:00:00:00:0b:01']}\n  - {name: h2, mac_addresses: ['00:00:00:00:0b:02', '00:00:00:00:0c:02']}\ntftp: {root: tftp}\nconfiguration: {directory: tftp/pxelinux.cfg/conf}\n";
         let (settings, _) = Settings::from_yaml(yaml, Path::new("t.yml"), dir.path()).unwrap();
         let pilot = Pilot::open(settings).unwrap();
-        let queries: Vec<_> = names.iter().zip(macs.iter().chain(std::iter::repeat(&String::new()))).map(|(n, m)| {
-            pxe_pilot_core::api::HostQuery { name: Some(n.clone()), mac_address: Some(m.clone()).filter(|m| !m.is_empty()), reboot: false }
+        let selectors: Result<Vec<_>, _> = names.iter().zip(macs.iter().chain(std::iter::repeat(&String::new()))).map(|(n, m)| {
+            pxe_pilot_core::HostSelector::parse(Some(n), Some(m))
         }).collect();
-        let _ = pilot.deploy(&configuration, &queries);
+        if let Ok(selectors) = selectors {
+            let _ = pilot.deploy(&configuration, &selectors);
+        }
         // Only the two hosts' entries may exist besides the catalogue.
         let allowed = ["conf", "01-00-00-00-00-0b-01", "01-00-00-00-00-0b-02", "01-00-00-00-00-0c-02"];
         for item in fs::read_dir(dir.path().join("tftp/pxelinux.cfg")).unwrap() {
@@ -188,12 +190,12 @@ proptest! {
         let yaml = "hosts:\n  - {name: h1, mac_addresses: ['00:00:00:00:0b:01']}\n  - {name: h2, mac_addresses: ['00:00:00:00:0b:02', '00:00:00:00:0c:02']}\ntftp: {root: tftp}\nconfiguration: {directory: tftp/pxelinux.cfg/conf}\n";
         let (settings, _) = Settings::from_yaml(yaml, Path::new("t.yml"), dir.path()).unwrap();
         let pilot = Pilot::open(settings).unwrap();
-        let hosts = pilot.hosts();
+        let hosts = pilot.hosts().map(|h| h.count());
         prop_assert!(hosts.is_ok(), "{:?}", hosts.err());
         for name in ["h1", "h2"] {
             prop_assert!(pilot.host(name).is_ok());
         }
-        let query = |name: &str| pxe_pilot_core::api::HostQuery { name: Some(name.into()), ..Default::default() };
+        let query = |name: &str| pxe_pilot_core::HostSelector::parse(Some(name), None).unwrap();
         pilot.deploy("local", &[query("h1"), query("h2")]).unwrap();
         for entry in ["01-00-00-00-00-0b-01", "01-00-00-00-00-0b-02", "01-00-00-00-00-0c-02"] {
             let read = fs::read_to_string(cfg.join(entry)).ok();

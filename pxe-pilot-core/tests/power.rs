@@ -1,13 +1,14 @@
 //! Power management with stand-ins for ipmitool and fping (`tests/fake-tools/` of the
 //! workspace): the original's fixture configuration, refresh, status, on/off/reboot, a BMC that
-//! hangs, and a variable value that tries to add a shell command.
+//! hangs, a variable value that tries to add a shell command, passwords kept off command
+//! lines, and the server-wide limit and cache of BMC commands.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Once;
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
 
-use pxe_pilot_core::api::PowerState;
-use pxe_pilot_core::{ErrorKind, Pilot, PowerAction, Settings};
+use pxe_pilot_core::{Host, PowerAction, PowerError, PowerService, PowerState, Settings};
 
 fn fake_tools() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fake-tools")
@@ -28,15 +29,16 @@ fn use_fake_tools() {
 
 struct World {
     dir: tempfile::TempDir,
-    pilot: Pilot,
+    power: PowerService,
 }
 
 fn world(extra_hosts: &str) -> World {
-    world_with("", extra_hosts)
+    world_with("", extra_hosts, "")
 }
 
-/// A world whose configuration file also declares `extra_adapters` (list items).
-fn world_with(extra_adapters: &str, extra_hosts: &str) -> World {
+/// A world whose configuration file also declares `extra_adapters` (list items) and ends
+/// with `extra` (top-level keys).
+fn world_with(extra_adapters: &str, extra_hosts: &str, extra: &str) -> World {
     use_fake_tools();
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join("pxelinux.cfg/conf")).unwrap();
@@ -61,22 +63,45 @@ fn world_with(extra_adapters: &str, extra_hosts: &str) -> World {
             "host_management_adapters:\n",
             &format!("host_management_adapters:\n{extra_adapters}"),
         )
-        + "arp_table: arp\ncommand_timeout: 2\n";
+        + "arp_table: arp\ncommand_timeout: 2\n"
+        + extra;
     let (settings, _) = Settings::from_yaml(&yaml, Path::new("test.yml"), dir.path()).unwrap();
     World {
-        pilot: Pilot::open(settings).unwrap(),
+        power: PowerService::new(Arc::new(settings)),
         dir,
     }
 }
 
 impl World {
-    /// Runs `f` with the fake tools' environment of this world (each test has its own).
+    /// The fake tools' environment of this world (each test has its own).
     fn env(&self) -> Vec<(&'static str, PathBuf)> {
         vec![
             ("FAKE_BMC_STATE", self.dir.path().join("bmc")),
             ("FAKE_ARP_TABLE", self.dir.path().join("arp")),
             ("FAKE_ARP_ENTRIES", self.dir.path().join("arp-entries")),
         ]
+    }
+
+    fn host(&self, name: &str) -> &Host {
+        self.power.settings().inventory.by_name(name).unwrap()
+    }
+
+    fn act(&self, name: &str, action: PowerAction) -> Result<(), PowerError> {
+        self.power.act(self.host(name), action)
+    }
+
+    fn calls(&self) -> String {
+        fs::read_to_string(self.dir.path().join("bmc/calls.log")).unwrap_or_default()
+    }
+
+    fn overview(&self) -> Vec<(String, Option<String>, Option<PowerState>)> {
+        let hosts: Vec<_> = self.power.settings().inventory.hosts().iter().collect();
+        let reports = self.power.overview(&hosts, true, Duration::from_secs(5));
+        hosts
+            .iter()
+            .zip(reports)
+            .map(|(h, r)| (h.name.to_string(), r.bmc_address, r.state))
+            .collect()
     }
 }
 
@@ -89,17 +114,9 @@ fn with_env<T>(w: &World, f: impl FnOnce() -> T) -> T {
     for (key, value) in w.env() {
         std::env::set_var(key, value);
     }
-    f()
-}
-
-fn overview(w: &World) -> Vec<(String, Option<String>, Option<PowerState>)> {
-    let hosts: Vec<_> = w.pilot.settings().inventory.hosts().iter().collect();
-    let views = w.pilot.power().overview(&hosts, true);
-    hosts
-        .iter()
-        .zip(views)
-        .map(|(h, (ip, state))| (h.name.to_string(), ip, state))
-        .collect()
+    let result = f();
+    std::env::remove_var("FAKE_BMC_SLEEP");
+    result
 }
 
 #[test]
@@ -107,20 +124,19 @@ fn refresh_then_status_then_on_off_reboot_like_the_original() {
     let w = world("");
     with_env(&w, || {
         // Before a refresh the ARP table is empty: addresses unknown, states Unknown.
-        let before = overview(&w);
+        let before = w.overview();
         assert_eq!(before[0], ("h1".into(), None, Some(PowerState::Unknown)));
         assert_eq!(
             before[2],
             ("h3".into(), None, None),
             "no power management: no state"
         );
-        let err = w.pilot.power_action("h4", PowerAction::On).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Conflict);
+        let err = w.act("h4", PowerAction::On).unwrap_err();
         assert!(err.to_string().contains("host refresh"), "{err}");
 
-        let scanned = w.pilot.refresh().unwrap();
+        let scanned = w.power.refresh().unwrap();
         assert_eq!(scanned, ["10.69.70.0/24"], "one scan per distinct subnet");
-        let after = overview(&w);
+        let after = w.overview();
         assert_eq!(
             after[0],
             (
@@ -138,26 +154,20 @@ fn refresh_then_status_then_on_off_reboot_like_the_original() {
             )
         );
 
-        w.pilot.power_action("h4", PowerAction::On).unwrap();
-        assert_eq!(overview(&w)[3].2, Some(PowerState::On));
-        w.pilot.power_action("h4", PowerAction::Reboot).unwrap();
-        w.pilot.power_action("h4", PowerAction::Off).unwrap();
-        assert_eq!(overview(&w)[3].2, Some(PowerState::Off));
+        // An action forgets the state kept: the next listing shows the new one.
+        w.act("h4", PowerAction::On).unwrap();
+        assert_eq!(w.overview()[3].2, Some(PowerState::On));
+        w.act("h4", PowerAction::Reboot).unwrap();
+        w.act("h4", PowerAction::Off).unwrap();
+        assert_eq!(w.overview()[3].2, Some(PowerState::Off));
         // Reboot of a host that is off powers it on, as the original does.
-        w.pilot.power_action("h1", PowerAction::Reboot).unwrap();
-        assert_eq!(overview(&w)[0].2, Some(PowerState::On));
+        w.act("h1", PowerAction::Reboot).unwrap();
+        assert_eq!(w.overview()[0].2, Some(PowerState::On));
 
-        let err = w.pilot.power_action("h3", PowerAction::On).unwrap_err();
+        let err = w.act("h3", PowerAction::On).unwrap_err();
         assert_eq!(
             err.to_string(),
             "no power management configured for host h3"
-        );
-        assert_eq!(
-            w.pilot
-                .power_action("ghost", PowerAction::On)
-                .unwrap_err()
-                .kind(),
-            ErrorKind::NotFound
         );
     });
 }
@@ -167,8 +177,8 @@ fn a_value_with_a_shell_command_stays_one_argument_and_is_never_shown() {
     let evil = "  - name: evil\n    mac_addresses: ['00:00:00:00:0b:66']\n    management:\n      hostname: 10.69.70.66\n      adapter: ipmitool-with-variables\n      vars:\n        - {name: username, value: 'root user'}\n        - {name: password, value: 'pw; rm -rf /'}\n";
     let w = world(evil);
     with_env(&w, || {
-        w.pilot.power_action("evil", PowerAction::On).unwrap();
-        let calls = fs::read_to_string(w.dir.path().join("bmc/calls.log")).unwrap();
+        w.act("evil", PowerAction::On).unwrap();
+        let calls = w.calls();
         let args: Vec<&str> = calls.lines().collect();
         assert!(args.contains(&"pw; rm -rf /"), "{args:?}");
         assert!(args.contains(&"root user"), "{args:?}");
@@ -186,10 +196,10 @@ fn a_hanging_bmc_costs_one_timeout_and_reads_unknown() {
     let hanging = "  - name: slow1\n    mac_addresses: ['00:00:00:00:0b:71']\n    ipmi: {hostname: 10.69.70.99, username: u, password: secretpw}\n  - name: slow2\n    mac_addresses: ['00:00:00:00:0b:72']\n    ipmi: {hostname: 10.69.70.99, username: u, password: secretpw}\n";
     let w = world(hanging);
     with_env(&w, || {
-        let started = std::time::Instant::now();
-        let all = overview(&w);
+        let started = Instant::now();
+        let all = w.overview();
         assert!(
-            started.elapsed() < std::time::Duration::from_secs(6),
+            started.elapsed() < Duration::from_secs(6),
             "{:?}",
             started.elapsed()
         );
@@ -202,11 +212,7 @@ fn a_hanging_bmc_costs_one_timeout_and_reads_unknown() {
             )
         );
         assert_eq!(all[1].2, Some(PowerState::Unknown));
-        let err = w
-            .pilot
-            .power_action("slow1", PowerAction::On)
-            .unwrap_err()
-            .to_string();
+        let err = w.act("slow1", PowerAction::On).unwrap_err().to_string();
         assert!(err.contains("did not finish within 2 s"), "{err}");
         assert!(!err.contains("secretpw"), "{err}");
     });
@@ -216,8 +222,8 @@ fn a_hanging_bmc_costs_one_timeout_and_reads_unknown() {
 fn the_bmc_password_never_appears_on_a_command_line() {
     let w = world("  - name: h9\n    mac_addresses: ['00:00:00:00:0b:09']\n    ipmi: {hostname: 10.69.70.19, username: u, password: 'pw-9-secret', port: 6230, cipher_suite: 3}\n");
     with_env(&w, || {
-        w.pilot.power_action("h9", PowerAction::On).unwrap();
-        let calls = fs::read_to_string(w.dir.path().join("bmc/calls.log")).unwrap();
+        w.act("h9", PowerAction::On).unwrap();
+        let calls = w.calls();
         let argv: Vec<&str> = calls.lines().filter(|l| !l.starts_with("env ")).collect();
         assert!(!calls.is_empty());
         assert!(!argv.iter().any(|a| a.contains("pw-9-secret")), "{argv:?}");
@@ -236,15 +242,99 @@ fn the_bmc_password_never_appears_on_a_command_line() {
 fn an_adapter_passes_a_password_in_the_environment() {
     let adapter = "  - name: ipmi-env\n    env: [{name: IPMI_PASSWORD, value: '{{.password}}'}]\n    power_on: {cmd: 'ipmitool -I lanplus -H {{.ip_address}} -U {{.username}} -E power on'}\n";
     let host = "  - name: h8\n    mac_addresses: ['00:00:00:00:0b:08']\n    management: {hostname: 10.69.70.18, adapter: ipmi-env, vars: [{name: username, value: u}, {name: password, value: 'pw 8; x'}]}\n";
-    let w = world_with(adapter, host);
+    let w = world_with(adapter, host, "");
     with_env(&w, || {
-        w.pilot.power_action("h8", PowerAction::On).unwrap();
-        let calls = fs::read_to_string(w.dir.path().join("bmc/calls.log")).unwrap();
+        w.act("h8", PowerAction::On).unwrap();
+        let calls = w.calls();
         assert!(calls.contains("env IPMI_PASSWORD=pw 8; x"), "{calls}");
         assert_eq!(
             calls.matches("pw 8; x").count(),
             1,
             "only in the environment: {calls}"
+        );
+    });
+}
+
+/// `n` hosts with an `ipmi` block each, BMCs 10.69.71.1 and up.
+fn many_hosts(n: usize) -> String {
+    (1..=n)
+        .map(|i| {
+            format!(
+                "  - name: m{i}\n    mac_addresses: ['00:00:00:01:{:02x}:{:02x}']\n    ipmi: {{hostname: 10.69.71.{i}, username: u, password: p}}\n",
+                i / 256,
+                i % 256
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_burst_of_listings_asks_each_bmc_once_and_never_runs_more_than_the_limit() {
+    let w = world_with(
+        "",
+        &many_hosts(40),
+        "power: {max_parallel: 4, status_ttl: 60}\n",
+    );
+    with_env(&w, || {
+        std::env::set_var("FAKE_BMC_SLEEP", "0.2");
+        std::thread::scope(|scope| {
+            for _ in 0..20 {
+                scope.spawn(|| w.overview());
+            }
+        });
+        let calls = w.calls();
+        for i in 1..=40 {
+            let asked = calls.matches(&format!("10.69.71.{i}\n")).count();
+            assert_eq!(asked, 1, "BMC 10.69.71.{i} asked {asked} times");
+        }
+        let most = fs::read_to_string(w.dir.path().join("bmc/concurrency.log"))
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().parse::<usize>().unwrap())
+            .max()
+            .unwrap();
+        assert!(most <= 4, "{most} commands ran at once, the limit is 4");
+        // Within the TTL, listings are answered from what was read.
+        let before = calls.len();
+        w.overview();
+        assert_eq!(
+            w.calls().len(),
+            before,
+            "no BMC asked again within status_ttl"
+        );
+    });
+}
+
+#[test]
+fn a_listing_waits_status_wait_at_most_and_the_reads_go_on() {
+    let w = world_with(
+        "",
+        &many_hosts(8),
+        "power: {max_parallel: 2, status_wait: 0.3}\n",
+    );
+    with_env(&w, || {
+        std::env::set_var("FAKE_BMC_SLEEP", "0.5");
+        let hosts: Vec<_> = w.power.settings().inventory.hosts().iter().collect();
+        let wait = w.power.settings().power.status_wait;
+        let started = Instant::now();
+        let cold = w.power.overview(&hosts, true, wait);
+        assert!(
+            started.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            started.elapsed()
+        );
+        let unknown = cold[..8]
+            .iter()
+            .filter(|r| r.state == Some(PowerState::Unknown))
+            .count();
+        assert!(unknown >= 6, "slow BMCs are Unknown at first: {cold:?}");
+        // The reads went on in the background: a later listing has every state.
+        std::thread::sleep(Duration::from_secs(3));
+        let warm = w.power.overview(&hosts, true, wait);
+        let slow = &warm[..8];
+        assert!(
+            slow.iter().all(|r| r.state == Some(PowerState::Off)),
+            "{slow:?}"
         );
     });
 }

@@ -73,7 +73,7 @@ fn the_original_readme_example_loads_unchanged() {
     let hosts = settings.inventory.hosts();
     assert_eq!(hosts.len(), 3);
     assert_eq!(hosts[2].mac_addresses.len(), 2);
-    let ipmi = hosts[1].ipmi.as_ref().unwrap();
+    let ipmi = hosts[1].ipmi().unwrap();
     assert_eq!(
         (
             ipmi.username.as_str(),
@@ -105,10 +105,7 @@ fn the_original_test_template_loads_with_warnings_for_the_keys_it_ignored() {
     assert_eq!(settings.adapters.len(), 2);
     assert_eq!(settings.discovery_cmd, "fping -c 1 -D -q -g {{.subnet}}");
     let h2 = settings.inventory.by_name("h2").unwrap();
-    assert_eq!(
-        h2.management.as_ref().unwrap().adapter,
-        "ipmitool-with-variables"
-    );
+    assert_eq!(h2.management().unwrap().adapter, "ipmitool-with-variables");
     let h3 = settings
         .inventory
         .by_mac(&MacAddress::parse("00-00-00-00-0D-03").unwrap())

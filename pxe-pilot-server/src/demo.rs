@@ -12,7 +12,7 @@ use std::fs;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use pxe_pilot_core::api::HostQuery;
+use pxe_pilot_core::HostSelector;
 use pxe_pilot_core::Pilot;
 
 /// The configuration file's name inside the demo folder.
@@ -123,12 +123,9 @@ impl Demo {
         if !self.fresh {
             return Ok(());
         }
-        let query = HostQuery {
-            name: Some("db-1".into()),
-            ..Default::default()
-        };
+        let db1 = HostSelector::parse(Some("db-1"), None).map_err(|e| e.to_string())?;
         pilot
-            .deploy("ubuntu-24.04", &[query])
+            .deploy("ubuntu-24.04", &[db1])
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
@@ -199,7 +196,9 @@ mod tests {
             .map(|c| c.name.to_string())
             .collect();
         assert_eq!(names, ["grml-rescue", "local", "ubuntu-24.04"]);
-        let db1 = pilot.host_by_mac(SEED_MAC).unwrap();
+        let db1 = pilot
+            .host_by_mac(&pxe_pilot_core::MacAddress::parse(SEED_MAC).unwrap())
+            .unwrap();
         assert_eq!(db1.host.name.as_str(), "db-1");
         assert!(
             matches!(db1.deployment, Deployment::Deployed(ref c) if c.name.as_str() == "ubuntu-24.04")

@@ -157,6 +157,12 @@ pub fn json_fallback<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandl
     )))
 }
 
+impl From<serde_json::Error> for ApiError {
+    fn from(e: serde_json::Error) -> Self {
+        ApiError::Internal(format!("cannot write the answer's JSON: {e}"))
+    }
+}
+
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(_: actix_web::error::BlockingError) -> Self {
         ApiError::Internal("the server is shutting down or overloaded: try again".into())

@@ -1,14 +1,14 @@
 //! # pxe-pilot-server
 //!
 //! The pxe-pilot HTTP service as a library: [`app`] builds the actix-web application over an
-//! [`AppState`] (the core's [`Pilot`](pxe_pilot_core::Pilot), a power backend, the bearer
-//! token), and [`run`] serves it on an already bound listener until a shutdown future
-//! completes. The `pxe-pilot-server` binary only parses its arguments, sets up logging, and
+//! [`AppState`] (the core's [`Pilot`](pxe_pilot_core::Pilot) and
+//! [`PowerService`](pxe_pilot_core::PowerService), the bearer token), and [`run`] serves it on
+//! an already bound listener until a shutdown future completes. The `pxe-pilot-server` binary only parses its arguments, sets up logging, and
 //! calls [`startup::open`], [`startup::bind`] and [`run`].
 //!
-//! Data flows one way: request -> [`routes`] -> `Pilot` (in `web::block`, the disk is
-//! blocking) -> store -> filesystem, and back through the shared JSON types of
-//! `pxe_pilot_core::api`. Every error is an [`ApiError`], answered once as
+//! Data flows one way: request -> [`routes`] (parse at the edge) -> `Pilot` (in `web::block`,
+//! the disk is blocking) -> store -> filesystem, and back through [`views`] into the shared
+//! JSON types of `pxe_pilot_core::api`. Every error is an [`ApiError`], answered once as
 //! `{"message": "..."}`.
 //!
 //! ```no_run
@@ -30,12 +30,11 @@ pub mod body;
 pub mod demo;
 pub mod error;
 pub mod limits;
-pub mod listing;
 pub mod openapi;
-pub mod power;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod views;
 
 use std::future::Future;
 use std::net::TcpListener;

@@ -7,18 +7,24 @@
 //! worker. Every change is logged once, as one line: who (peer address), which host, and the
 //! old and new configuration.
 
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use pxe_pilot_core::api::{
     BootloaderView, ConfigurationContent, ConfigurationView, DeployRequest, DeployResponse,
-    DeployedHost, ErrorBody, HostView, Rebooted, VersionView,
+    DeployedHost, ErrorBody, HostView, NetbootView, Rebooted, VersionView,
 };
-use pxe_pilot_core::{Deployment, Host, HostName, HostState, PilotError, PowerAction};
+use pxe_pilot_core::{
+    Deployment, Host, HostSelector, HostState, MacAddress, Netboot, PilotError, PowerAction,
+};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::views;
 
 /// Registers every route (without prefix) with a JSON 405 for the other methods.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -83,7 +89,7 @@ pub(crate) async fn bootloaders(state: web::Data<AppState>) -> web::Json<Vec<Boo
             .pilot
             .bootloaders()
             .iter()
-            .map(BootloaderView::from)
+            .map(views::bootloader)
             .collect(),
     )
 }
@@ -96,9 +102,7 @@ pub(crate) async fn configurations(
 ) -> Result<web::Json<Vec<ConfigurationView>>, ApiError> {
     let pilot = state.pilot.clone();
     let list = web::block(move || pilot.configurations()).await??;
-    Ok(web::Json(
-        list.iter().map(ConfigurationView::from).collect(),
-    ))
+    Ok(web::Json(list.iter().map(views::configuration).collect()))
 }
 
 /// `GET /v1/configurations/{name}`: the file's text.
@@ -126,6 +130,7 @@ pub(crate) async fn configuration(
     request_body(content = DeployRequest, description = "The hosts, by name or any MAC address; read as JSON whatever the Content-Type"),
     responses(
         (status = 200, description = "Every host switched", body = DeployResponse),
+        (status = 207, description = "A host's write failed after others were switched: each host says what became of it", body = DeployResponse),
         (status = 400, description = "Malformed body or MAC address", body = ErrorBody),
         (status = 401, description = "server.token is set and the request lacks it", body = ErrorBody),
         (status = 404, description = "Unknown configuration, host or MAC", body = ErrorBody),
@@ -136,57 +141,107 @@ pub(crate) async fn deploy(
     state: web::Data<AppState>,
     name: web::Path<String>,
     body: JsonBody<DeployRequest>,
-) -> Result<web::Json<DeployResponse>, ApiError> {
-    let pilot = state.pilot.clone();
-    let name = name.into_inner();
-    let request = body.0;
-    let (configuration, switched) = web::block(move || {
-        let (configuration, switched) = pilot.deploy(&name, &request.hosts)?;
-        let switched: Vec<(HostName, Deployment, bool)> = switched
-            .into_iter()
-            .map(|s| (s.host.name.clone(), s.previous, s.reboot))
-            .collect();
-        Ok::<_, PilotError>((configuration.name.to_string(), switched))
-    })
-    .await??;
+) -> Result<HttpResponse, ApiError> {
+    // Parsed at the edge: the core gets names and MAC addresses it can trust.
+    let hosts = body.0.hosts;
+    let selectors = hosts
+        .iter()
+        .map(|q| HostSelector::parse(q.name.as_deref(), q.mac_address.as_deref()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let reboots: Vec<bool> = hosts.iter().map(|q| q.reboot).collect();
     let peer = peer(&req);
-    let mut hosts = Vec::with_capacity(switched.len());
-    for (host_name, previous, reboot) in switched {
-        tracing::info!(
-            peer = %peer,
-            host = %host_name,
-            change = %format_args!("{} -> {configuration}", previous.label()),
-            "configuration deployed"
-        );
-        let rebooted = if reboot {
-            reboot_after_deploy(&state, &host_name, &peer).await
-        } else {
-            Rebooted::No
-        };
-        hosts.push(DeployedHost {
-            name: host_name.to_string(),
-            configuration: configuration.clone(),
-            rebooted,
-        });
-    }
-    Ok(web::Json(DeployResponse { hosts }))
+    let name = name.into_inner();
+    let state = state.into_inner();
+    let (status, answer) =
+        web::block(move || deploy_hosts(&state, &name, &selectors, &reboots, &peer)).await??;
+    Ok(HttpResponse::build(status).json(answer))
 }
 
-/// The reboot a deploy asked for; a failure does not undo the deploy.
-async fn reboot_after_deploy(state: &AppState, host_name: &HostName, peer: &str) -> Rebooted {
-    let Some(host) = state.pilot.settings().inventory.by_name(host_name.as_str()) else {
-        return Rebooted::Error;
+/// Deploys configuration `name` to the hosts `selectors` names, logs each change, and
+/// reboots those whose `reboots` flag is set (a network boot once first, where the BMC can).
+fn deploy_hosts(
+    state: &AppState,
+    name: &str,
+    selectors: &[HostSelector],
+    reboots: &[bool],
+    peer: &str,
+) -> Result<(StatusCode, DeployResponse), ApiError> {
+    let deployed = state.pilot.deploy(name, selectors)?;
+    let configuration = deployed.configuration.name.to_string();
+    let mut answers = Vec::with_capacity(deployed.hosts.len());
+    let mut failure = None;
+    for (outcome, &reboot) in deployed.hosts.iter().zip(reboots) {
+        let host = outcome.host;
+        let mut answer = DeployedHost {
+            name: host.name.to_string(),
+            configuration: configuration.clone(),
+            rebooted: Rebooted::No,
+            netboot: None,
+            error: None,
+        };
+        match &outcome.result {
+            Ok(()) => {
+                tracing::info!(
+                    peer = %peer,
+                    host = %host.name,
+                    change = %format_args!("{} -> {configuration}", outcome.previous.label()),
+                    "configuration deployed"
+                );
+                if reboot {
+                    let (netboot, rebooted) = reboot_after_deploy(state, host, peer);
+                    answer.netboot = Some(netboot);
+                    answer.rebooted = rebooted;
+                }
+            }
+            Err(Some(error)) => {
+                tracing::error!(peer = %peer, host = %host.name, "deploy of {configuration} failed: {error}");
+                failure = Some(format!("host {} was not switched: {error}", host.name));
+                answer.error = Some(error.to_string());
+            }
+            Err(None) => {
+                answer.error = Some("not tried: an earlier host's write failed".into());
+            }
+        }
+        answers.push(answer);
+    }
+    let status = match failure {
+        Some(_) => StatusCode::MULTI_STATUS,
+        None => StatusCode::OK,
     };
-    match state.power.act(host, PowerAction::Reboot).await {
+    Ok((
+        status,
+        DeployResponse {
+            hosts: answers,
+            message: failure,
+        },
+    ))
+}
+
+/// The reboot a deploy asked for: the next boot made a network boot once (where the BMC can
+/// and the host allows), then a reset (a power on when off). A failure undoes nothing.
+fn reboot_after_deploy(state: &AppState, host: &Host, peer: &str) -> (NetbootView, Rebooted) {
+    let netboot = match state.power.netboot_once(host) {
+        Ok(Netboot::Once) => {
+            tracing::info!(peer = %peer, host = %host.name, "next boot is a network boot, once");
+            NetbootView::Once
+        }
+        Ok(Netboot::Skipped) => NetbootView::Skipped,
+        Err(e) => {
+            tracing::warn!(peer = %peer, host = %host.name, "network boot once failed: {e}");
+            NetbootView::Error
+        }
+    };
+    let rebooted = match state.power.act(host, PowerAction::Reboot) {
         Ok(()) => {
-            tracing::info!(peer = %peer, host = %host_name, "host rebooted after deploy");
+            tracing::info!(peer = %peer, host = %host.name, "host rebooted after deploy");
             Rebooted::Yes
         }
         Err(e) => {
-            tracing::warn!(peer = %peer, host = %host_name, "reboot after deploy failed: {e}");
+            tracing::warn!(peer = %peer, host = %host.name, "reboot after deploy failed: {e}");
             Rebooted::Error
         }
-    }
+    };
+    (netboot, rebooted)
 }
 
 /// The query string of `GET /v1/hosts` and `GET /v1/hosts/{name}`.
@@ -216,34 +271,19 @@ impl HostsQuery {
     }
 }
 
-/// A host's view, with what power management reports (the power state when `status`).
-async fn view(state: &AppState, host: &Host, deployment: Deployment, status: bool) -> HostView {
-    let report = state
-        .power
-        .overview(&[host], status)
-        .await
-        .pop()
-        .unwrap_or_default();
-    HostView::new(
-        &HostState { host, deployment },
-        report.bmc_address,
-        report.state,
-    )
+/// How long a request for one host waits for its power state: a whole command.
+fn one_host_wait(state: &AppState) -> Duration {
+    state.pilot.settings().command_timeout + Duration::from_secs(1)
 }
 
-/// The host named `name` in the inventory (memory only).
-fn host_named<'a>(state: &'a AppState, name: &str) -> Result<&'a Host, ApiError> {
-    state
-        .pilot
-        .settings()
-        .inventory
-        .by_name(name)
-        .ok_or_else(|| {
-            PilotError::UnknownHost {
-                name: name.chars().take(128).collect(),
-            }
-            .into()
-        })
+/// The view of one host and what it boots, with its power state when `status`.
+fn host_view(state: &AppState, host: HostState<'_>, status: bool) -> HostView {
+    let report = state
+        .power
+        .overview(&[host.host], status, one_host_wait(state))
+        .pop()
+        .unwrap_or_default();
+    views::host(&host, report)
 }
 
 /// `GET /v1/hosts?status=true|false`, or `?mac=...` for one host.
@@ -257,39 +297,36 @@ pub(crate) async fn hosts(
     query: web::Query<HostsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let status = query.status()?;
-    let pilot = state.pilot.clone();
-    if let Some(mac) = query.into_inner().mac {
-        let (name, deployment) = web::block(move || {
-            pilot
-                .host_by_mac(&mac)
-                .map(|s| (s.host.name.clone(), s.deployment))
-        })
-        .await??;
-        let host = host_named(&state, name.as_str())?;
-        return Ok(HttpResponse::Ok().json(view(&state, host, deployment, status).await));
-    }
-    let hosts: Vec<&Host> = state.pilot.settings().inventory.hosts().iter().collect();
-    let reports = state.power.overview(&hosts, status).await;
-    // Read the state and write the JSON in one go, one host at a time (no list of states or
-    // views), on the listing thread (see `crate::listing`).
-    let body = state
-        .lister
-        .body(move |capacity| {
-            let views = pilot
-                .host_states()?
-                .zip(
-                    reports
-                        .into_iter()
-                        .chain(std::iter::repeat_with(Default::default)),
-                )
-                .map(|(state, report)| HostView::new(&state, report.bmc_address, report.state));
-            pxe_pilot_core::api::json_array(views, capacity)
-                .map_err(|e| ApiError::Internal(format!("cannot write the hosts' JSON: {e}")))
-        })
-        .await?;
+    let mac = query
+        .mac
+        .as_deref()
+        .map(MacAddress::parse)
+        .transpose()
+        .map_err(PilotError::from)?;
+    let state = state.into_inner();
+    let body = web::block(move || -> Result<Vec<u8>, ApiError> {
+        if let Some(mac) = mac {
+            let view = host_view(&state, state.pilot.host_by_mac(&mac)?, status);
+            return Ok(serde_json::to_vec(&view)?);
+        }
+        let inventory = &state.pilot.settings().inventory;
+        let hosts: Vec<&Host> = inventory.hosts().iter().collect();
+        let wait = state.pilot.settings().power.status_wait;
+        let reports = state.power.overview(&hosts, status, wait);
+        // The JSON is written host by host as the states are worked out: no list of views.
+        let views = state
+            .pilot
+            .hosts()?
+            .zip(reports)
+            .map(|(host, report)| views::host(&host, report));
+        let mut body = Vec::with_capacity(hosts.len() * 160 + 2);
+        serde::Serializer::collect_seq(&mut serde_json::Serializer::new(&mut body), views)?;
+        Ok(body)
+    })
+    .await??;
     Ok(HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())
-        .body(crate::listing::Pieces::new(body)))
+        .body(body))
 }
 
 /// `GET /v1/hosts/{name}`.
@@ -304,14 +341,12 @@ pub(crate) async fn host(
     query: web::Query<HostsQuery>,
 ) -> Result<web::Json<HostView>, ApiError> {
     let status = query.status()?;
-    let pilot = state.pilot.clone();
-    let name = name.into_inner();
-    let deployment = {
-        let name = name.clone();
-        web::block(move || pilot.host(&name).map(|s| s.deployment)).await??
-    };
-    let host = host_named(&state, &name)?;
-    Ok(web::Json(view(&state, host, deployment, status).await))
+    let state = state.into_inner();
+    let view = web::block(move || -> Result<HostView, ApiError> {
+        Ok(host_view(&state, state.pilot.host(&name)?, status))
+    })
+    .await??;
+    Ok(web::Json(view))
 }
 
 /// `DELETE /v1/hosts/{name}/configuration`: the host falls back to the bootloader's default.
@@ -327,26 +362,29 @@ pub(crate) async fn undeploy(
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> Result<web::Json<HostView>, ApiError> {
-    let pilot = state.pilot.clone();
-    let name = name.into_inner();
-    let previous = {
-        let name = name.clone();
-        web::block(move || pilot.undeploy(&name).map(|s| s.previous)).await??
-    };
-    let host = host_named(&state, &name)?;
-    if previous == Deployment::NotDeployed {
-        tracing::debug!(peer = %peer(&req), host = %host.name, "undeploy: nothing was deployed");
-    } else {
-        tracing::info!(
-            peer = %peer(&req),
-            host = %host.name,
-            change = %format_args!("{} -> -", previous.label()),
-            "configuration removed"
-        );
-    }
-    Ok(web::Json(
-        view(&state, host, Deployment::NotDeployed, false).await,
-    ))
+    let peer = peer(&req);
+    let state = state.into_inner();
+    let view = web::block(move || -> Result<HostView, ApiError> {
+        let switched = state.pilot.undeploy(&name)?;
+        let host = switched.host;
+        if switched.previous == Deployment::NotDeployed {
+            tracing::debug!(peer = %peer, host = %host.name, "undeploy: nothing was deployed");
+        } else {
+            tracing::info!(
+                peer = %peer,
+                host = %host.name,
+                change = %format_args!("{} -> -", switched.previous.label()),
+                "configuration removed"
+            );
+        }
+        let now = HostState {
+            host,
+            deployment: Deployment::NotDeployed,
+        };
+        Ok(host_view(&state, now, false))
+    })
+    .await??;
+    Ok(web::Json(view))
 }
 
 /// `PATCH /v1/hosts/{name}/reboot|on|off`: 204, 404 unknown host, 409 power refused or failed.
@@ -356,9 +394,15 @@ async fn power(
     name: web::Path<String>,
     action: PowerAction,
 ) -> Result<HttpResponse, ApiError> {
-    let host = host_named(&state, &name)?;
-    state.power.act(host, action).await?;
-    tracing::info!(peer = %peer(&req), host = %host.name, action = action.as_str(), "power action done");
+    let peer = peer(&req);
+    let state = state.into_inner();
+    web::block(move || -> Result<(), ApiError> {
+        let host = state.pilot.named(&name)?;
+        state.power.act(host, action).map_err(PilotError::from)?;
+        tracing::info!(peer = %peer, host = %host.name, action = action.as_str(), "power action done");
+        Ok(())
+    })
+    .await??;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -421,7 +465,10 @@ pub(crate) async fn refresh(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let subnets = state.power.refresh().await?;
+    let power = state.power.clone();
+    let subnets = web::block(move || power.refresh())
+        .await?
+        .map_err(PilotError::from)?;
     tracing::info!(peer = %peer(&req), subnets = %subnets.join(" "), "refresh done");
     Ok(HttpResponse::NoContent().finish())
 }

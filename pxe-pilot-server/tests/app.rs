@@ -5,17 +5,15 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use actix_web::http::{header, StatusCode};
 use actix_web::test;
-use pxe_pilot_core::api::PowerState;
-use pxe_pilot_core::{Host, Pilot, PilotError, PowerAction, PowerError, Settings};
-use pxe_pilot_server::power::{NoPower, Power, PowerFuture, PowerReport};
-use pxe_pilot_server::{app, run, ApiError, AppState};
+use pxe_pilot_core::{MemoryStore, Pilot, Settings};
+use pxe_pilot_server::{app, run, AppState};
 use serde_json::{json, Value};
 
-/// A temporary TFTP root with `local` and hosts h1 (one NIC) and h2 (two NICs).
+/// A temporary catalogue with `local`, hosts h1 (one NIC) and h2 (two NICs), entries kept in
+/// memory (the catalogue is read from the disk).
 fn pilot(dir: &Path, extra: &str) -> Pilot {
     std::fs::create_dir_all(dir.join("tftp/pxelinux.cfg/conf")).unwrap();
     std::fs::write(dir.join("tftp/pxelinux.cfg/conf/local"), "LOCALBOOT 0\n").unwrap();
@@ -24,74 +22,64 @@ fn pilot(dir: &Path, extra: &str) -> Pilot {
     );
     std::fs::write(dir.join("pxe-pilot.yml"), yaml).unwrap();
     let (settings, _) = Settings::load(&dir.join("pxe-pilot.yml")).unwrap();
-    Pilot::open(settings).unwrap()
+    let store = MemoryStore::new(&settings.bootloaders);
+    Pilot::with_store(settings, Box::new(store)).unwrap()
 }
 
-/// A power backend that records what it is asked; `act` fails for h2.
-#[derive(Default)]
-struct Recorder {
-    calls: Mutex<Vec<String>>,
+/// Hosts h1 and h2 with a command adapter that logs each command it runs to `log`; h2's
+/// reset fails.
+fn recorded_hosts(log: &Path) -> String {
+    let log = log.display();
+    format!(
+        "host_management_adapters:
+  - name: recorder
+    vars: [{{name: log, value: {log}}}]
+    power_status: {{cmd: \"sh -c 'echo status {{{{.host}}}} >> {{{{.log}}}}; echo on'\", pattern_on: 'on', pattern_off: 'off'}}
+    power_off: {{cmd: \"sh -c 'echo off {{{{.host}}}} >> {{{{.log}}}}'\"}}
+    power_reset: {{cmd: \"sh -c 'echo reboot {{{{.host}}}} >> {{{{.log}}}}; test {{{{.host}}}} = h1'\"}}
+hosts:
+  - name: h1
+    mac_addresses: ['00:00:00:00:0b:01']
+    management: {{hostname: 10.0.0.1, adapter: recorder, vars: [{{name: host, value: h1}}]}}
+  - name: h2
+    mac_addresses: ['00:00:00:00:0b:02', '00:00:00:00:0c:02']
+    management: {{hostname: 10.0.0.2, adapter: recorder, vars: [{{name: host, value: h2}}]}}
+"
+    )
 }
 
-impl Power for Recorder {
-    fn overview<'a>(
-        &'a self,
-        hosts: &'a [&'a Host],
-        query: bool,
-    ) -> PowerFuture<'a, Vec<PowerReport>> {
-        self.calls
-            .lock()
-            .unwrap()
-            .push(format!("overview {} query={query}", hosts.len()));
-        let reports = hosts
-            .iter()
-            .map(|_| PowerReport {
-                bmc_address: Some("10.0.0.1".into()),
-                state: query.then_some(PowerState::On),
-            })
-            .collect();
-        Box::pin(std::future::ready(reports))
-    }
-
-    fn act<'a>(
-        &'a self,
-        host: &'a Host,
-        action: PowerAction,
-    ) -> PowerFuture<'a, Result<(), ApiError>> {
-        self.calls
-            .lock()
-            .unwrap()
-            .push(format!("{} {}", action.as_str(), host.name));
-        let result = if host.name.as_str() == "h2" {
-            Err(PilotError::Power(PowerError::NotConfigured { host: "h2".into() }).into())
-        } else {
-            Ok(())
-        };
-        Box::pin(std::future::ready(result))
-    }
-
-    fn refresh(&self) -> PowerFuture<'_, Result<Vec<String>, ApiError>> {
-        self.calls.lock().unwrap().push("refresh".into());
-        Box::pin(std::future::ready(Ok(vec![])))
-    }
+/// The configuration file of [`pilot`] with other hosts.
+fn pilot_with_hosts(dir: &Path, hosts: &str) -> Pilot {
+    std::fs::create_dir_all(dir.join("tftp/pxelinux.cfg/conf")).unwrap();
+    std::fs::write(dir.join("tftp/pxelinux.cfg/conf/local"), "LOCALBOOT 0\n").unwrap();
+    let yaml = format!(
+        "{hosts}tftp:\n  root: tftp\nconfiguration:\n  directory: tftp/pxelinux.cfg/conf\n"
+    );
+    std::fs::write(dir.join("pxe-pilot.yml"), yaml).unwrap();
+    let (settings, _) = Settings::load(&dir.join("pxe-pilot.yml")).unwrap();
+    let store = MemoryStore::new(&settings.bootloaders);
+    Pilot::with_store(settings, Box::new(store)).unwrap()
 }
 
 #[actix_web::test]
 async fn power_is_asked_only_as_the_request_says() {
     let dir = tempfile::tempdir().unwrap();
-    let recorder = Arc::new(Recorder::default());
-    let state = AppState::new(pilot(dir.path(), "")).with_power(recorder.clone());
+    let log = dir.path().join("commands.log");
+    let state = AppState::new(pilot_with_hosts(dir.path(), &recorded_hosts(&log)));
     let service = test::init_service(app(state)).await;
+    let commands = || std::fs::read_to_string(&log).unwrap_or_default();
 
     let req = test::TestRequest::get()
         .uri("/v1/hosts?status=false")
         .to_request();
     let hosts: Value = test::call_and_read_body_json(&service, req).await;
-    assert!(hosts[0].get("powerState").is_none(), "{hosts}");
+    assert_eq!(hosts[0]["powerState"], "Unknown", "{hosts}");
+    assert_eq!(commands(), "", "status=false runs no command");
     let req = test::TestRequest::get().uri("/hosts").to_request();
     let hosts: Value = test::call_and_read_body_json(&service, req).await;
     assert_eq!(hosts[1]["powerState"], "On");
-    assert_eq!(hosts[1]["ipmi"], Value::Null, "no ipmi block in the file");
+    assert_eq!(hosts[1]["management"]["ipAddress"], "10.0.0.2");
+    assert_eq!(commands().lines().count(), 2, "{}", commands());
 
     let req = test::TestRequest::put()
         .uri("/v1/configurations/local/deploy")
@@ -101,8 +89,8 @@ async fn power_is_asked_only_as_the_request_says() {
     assert_eq!(
         answer,
         json!({"hosts": [
-            {"name": "h1", "configuration": "local", "rebooted": "YES"},
-            {"name": "h2", "configuration": "local", "rebooted": "ERROR"},
+            {"name": "h1", "configuration": "local", "rebooted": "YES", "netboot": "SKIPPED"},
+            {"name": "h2", "configuration": "local", "rebooted": "ERROR", "netboot": "SKIPPED"},
         ]})
     );
     let req = test::TestRequest::patch()
@@ -112,28 +100,19 @@ async fn power_is_asked_only_as_the_request_says() {
         test::call_service(&service, req).await.status(),
         StatusCode::NO_CONTENT
     );
-    let req = test::TestRequest::patch().uri("/refresh").to_request();
-    assert_eq!(
-        test::call_service(&service, req).await.status(),
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        *recorder.calls.lock().unwrap(),
-        [
-            "overview 2 query=false",
-            "overview 2 query=true",
-            "reboot h1",
-            "reboot h2",
-            "off h1",
-            "refresh"
-        ]
-    );
+    let done: Vec<String> = commands()
+        .lines()
+        .skip(2)
+        .filter(|l| !l.starts_with("status"))
+        .map(String::from)
+        .collect();
+    assert_eq!(done, ["reboot h1", "reboot h2", "off h1"]);
 }
 
 #[actix_web::test]
 async fn without_power_management_power_routes_are_409_and_unknown_hosts_404() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::new(pilot(dir.path(), "")).with_power(Arc::new(NoPower));
+    let state = AppState::new(pilot(dir.path(), ""));
     let service = test::init_service(app(state)).await;
     for action in ["reboot", "on", "off"] {
         let req = test::TestRequest::patch()
@@ -159,8 +138,7 @@ async fn without_power_management_power_routes_are_409_and_unknown_hosts_404() {
 #[actix_web::test]
 async fn the_token_guards_changes_and_leaves_reads_open() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::new(pilot(dir.path(), "server:\n  token: s3cret-t0ken\n"))
-        .with_power(Arc::new(NoPower));
+    let state = AppState::new(pilot(dir.path(), "server:\n  token: s3cret-t0ken\n"));
     let service = test::init_service(app(state)).await;
     let body = r#"{"hosts":[{"name":"h1"}]}"#;
 
@@ -191,10 +169,13 @@ async fn the_token_guards_changes_and_leaves_reads_open() {
         let message = answer["message"].as_str().unwrap();
         assert!(!message.contains("s3cret-t0ken"), "{message}");
     }
-    assert!(!dir
-        .path()
-        .join("tftp/pxelinux.cfg/01-00-00-00-00-0b-01")
-        .exists());
+    let deployed = || {
+        let req = test::TestRequest::get()
+            .uri("/v1/hosts/h1?status=false")
+            .to_request();
+        test::call_and_read_body_json::<_, _, Value>(&service, req)
+    };
+    assert_eq!(deployed().await["configuration"], Value::Null);
 
     for (method, uri) in [
         ("DELETE", "/v1/hosts/h1/configuration"),
@@ -221,16 +202,13 @@ async fn the_token_guards_changes_and_leaves_reads_open() {
         test::call_service(&service, req).await.status(),
         StatusCode::OK
     );
-    assert!(dir
-        .path()
-        .join("tftp/pxelinux.cfg/01-00-00-00-00-0b-01")
-        .is_symlink());
+    assert_eq!(deployed().await["configuration"]["name"], "local");
 }
 
 #[actix_web::test]
 async fn a_body_over_64_kib_is_413_json() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::new(pilot(dir.path(), "")).with_power(Arc::new(NoPower));
+    let state = AppState::new(pilot(dir.path(), ""));
     let service = test::init_service(app(state)).await;
     let padding = " ".repeat(pxe_pilot_server::body::BODY_LIMIT);
     let req = test::TestRequest::put()
@@ -249,7 +227,7 @@ async fn a_body_over_64_kib_is_413_json() {
 #[actix_web::test]
 async fn run_serves_a_port_0_listener_until_its_shutdown_future_completes() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::new(pilot(dir.path(), "")).with_power(Arc::new(NoPower));
+    let state = AppState::new(pilot(dir.path(), ""));
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

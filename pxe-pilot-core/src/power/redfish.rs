@@ -1,0 +1,230 @@
+//! Redfish, the BMC's HTTPS API (DMTF DSP0266), for a host's `redfish:` block: the power state
+//! is the system's `PowerState`; on, off and reboot are `Actions/ComputerSystem.Reset`
+//! (`On`, `ForceOff`, `ForceRestart`); a network boot once is a `PATCH` of the system's `Boot`
+//! (`BootSourceOverrideTarget: Pxe`, `BootSourceOverrideEnabled: Once`).
+//!
+//! Basic authentication, over HTTPS checked against the system's certificates (or `ca_file`),
+//! unless `tls_verify: false` (BMCs often have a self-signed certificate). Every request has
+//! the settings' command timeout. The password is only ever in the `Authorization` header: a
+//! BMC's error message is passed on with it masked.
+
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{json, Value};
+use ureq::config::RedirectAuthHeaders;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::Agent;
+
+use crate::command::mask_secrets;
+use crate::inventory::{BootMode, Redfish};
+
+use super::PowerState;
+
+/// The path of the systems collection.
+const SYSTEMS: &str = "/redfish/v1/Systems";
+
+/// A connection to one BMC's Redfish service.
+pub(super) struct Session<'a> {
+    redfish: &'a Redfish,
+    base: String,
+    agent: Agent,
+    authorization: String,
+}
+
+/// What went wrong talking to the BMC, as one line (the password masked).
+pub(super) type Failure = String;
+
+impl<'a> Session<'a> {
+    /// A session with the BMC at `address` (`https://10.0.0.21`, `10.0.0.21:8443`, or the IP
+    /// address the ARP table gave).
+    pub(super) fn new(
+        redfish: &'a Redfish,
+        address: &str,
+        timeout: Duration,
+    ) -> Result<Self, Failure> {
+        let base = if address.starts_with("https://") || address.starts_with("http://") {
+            address.trim_end_matches('/').to_owned()
+        } else {
+            format!("https://{address}")
+        };
+        let mut tls = TlsConfig::builder().disable_verification(!redfish.tls_verify);
+        if let Some(ca) = &redfish.ca_file {
+            let pem = std::fs::read(ca)
+                .map_err(|e| format!("cannot read ca_file {}: {e}", ca.display()))?;
+            let certificate = Certificate::from_pem(&pem)
+                .map_err(|e| format!("ca_file {} is not a PEM certificate: {e}", ca.display()))?;
+            tls = tls.root_certs(RootCerts::Specific(std::sync::Arc::new(vec![certificate])));
+        }
+        let agent: Agent = Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .redirect_auth_headers(RedirectAuthHeaders::SameHost)
+            .tls_config(tls.build())
+            .build()
+            .into();
+        let credentials = format!("{}:{}", redfish.username, redfish.password);
+        Ok(Session {
+            redfish,
+            base,
+            agent,
+            authorization: format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(credentials)
+            ),
+        })
+    }
+
+    fn mask(&self, text: &str) -> String {
+        mask_secrets(text, std::slice::from_ref(&self.redfish.password))
+    }
+
+    /// Sends `method` to `path` with `body` (JSON) and reads the answer's JSON (`Null` when it
+    /// has none); a failure says what the BMC said.
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, Failure> {
+        let url = format!("{}{path}", self.base);
+        let what = format!("{method} {path}");
+        let sent = match (method, body) {
+            ("GET", _) => self
+                .agent
+                .get(&url)
+                .header("Authorization", &self.authorization)
+                .header("Accept", "application/json")
+                .call(),
+            (_, body) => {
+                let request = match method {
+                    "PATCH" => self.agent.patch(&url),
+                    _ => self.agent.post(&url),
+                };
+                request
+                    .header("Authorization", &self.authorization)
+                    .header("Accept", "application/json")
+                    .send_json(body.unwrap_or(Value::Null))
+            }
+        };
+        let mut response = sent.map_err(|e| self.mask(&format!("{what}: {e}")))?;
+        let status = response.status();
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| self.mask(&format!("{what}: cannot read the answer: {e}")))?;
+        if !status.is_success() {
+            return Err(self.mask(&format!(
+                "{what}: HTTP {}: {}",
+                status.as_u16(),
+                bmc_message(&text)
+            )));
+        }
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| self.mask(&format!("{what}: the answer is not JSON: {e}")))
+    }
+
+    /// The system's path: the configured one, or the only member of the systems collection.
+    fn system(&self) -> Result<String, Failure> {
+        if let Some(system) = &self.redfish.system {
+            return Ok(system.clone());
+        }
+        let collection = self.call("GET", SYSTEMS, None)?;
+        let members: Vec<&str> = collection["Members"]
+            .as_array()
+            .map(|m| m.iter().filter_map(|m| m["@odata.id"].as_str()).collect())
+            .unwrap_or_default();
+        match members.as_slice() {
+            [only] => Ok((*only).to_owned()),
+            [] => Err(format!("{SYSTEMS} lists no system")),
+            several => Err(format!(
+                "{SYSTEMS} lists {} systems ({}): name the host's with `system:`",
+                several.len(),
+                several.join(", ")
+            )),
+        }
+    }
+
+    /// The system's power state.
+    pub(super) fn status(&self) -> Result<PowerState, Failure> {
+        let system = self.call("GET", &self.system()?, None)?;
+        match system["PowerState"].as_str() {
+            Some("On") | Some("PoweringOn") => Ok(PowerState::On),
+            Some("Off") | Some("PoweringOff") => Ok(PowerState::Off),
+            other => Err(format!(
+                "the system's PowerState is {other:?}, neither On nor Off"
+            )),
+        }
+    }
+
+    /// Resets the system: `On`, `ForceOff` or `ForceRestart`.
+    pub(super) fn reset(&self, reset_type: &str) -> Result<(), Failure> {
+        let path = self.system()?;
+        let system = self.call("GET", &path, None)?;
+        let target = system["Actions"]["#ComputerSystem.Reset"]["target"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("{path}/Actions/ComputerSystem.Reset"));
+        self.call("POST", &target, Some(json!({ "ResetType": reset_type })))
+            .map(drop)
+    }
+
+    /// Makes the system's next boot a network boot, once.
+    pub(super) fn boot_pxe_once(&self, mode: Option<BootMode>) -> Result<(), Failure> {
+        let path = self.system()?;
+        let mut boot = json!({
+            "BootSourceOverrideTarget": "Pxe",
+            "BootSourceOverrideEnabled": "Once",
+        });
+        match mode {
+            Some(BootMode::Uefi) => boot["BootSourceOverrideMode"] = json!("UEFI"),
+            Some(BootMode::Bios) => boot["BootSourceOverrideMode"] = json!("Legacy"),
+            None => {}
+        }
+        self.call("PATCH", &path, Some(json!({ "Boot": boot })))
+            .map(drop)
+    }
+}
+
+/// The message of a Redfish error answer (`error.message`, then each extended info's
+/// `Message`), or the start of the body.
+fn bmc_message(body: &str) -> String {
+    let Ok(value) = serde_json::from_str::<Value>(body) else {
+        return body.chars().take(200).collect::<String>().trim().to_owned();
+    };
+    let error = &value["error"];
+    let mut parts: Vec<String> = error["message"]
+        .as_str()
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    if let Some(infos) = error["@Message.ExtendedInfo"].as_array() {
+        parts.extend(
+            infos
+                .iter()
+                .filter_map(|i| i["Message"].as_str())
+                .filter(|m| !parts.iter().any(|p| p == m))
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+        );
+    }
+    if parts.is_empty() {
+        "no error message".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bmc_error_messages_are_read_from_the_redfish_envelope() {
+        let body = r#"{"error":{"code":"Base.1.0.GeneralError","message":"Incorrect username or password","@Message.ExtendedInfo":[{"MessageId":"Base.1.0.GeneralError"},{"Message":"Try again"}]}}"#;
+        assert_eq!(
+            bmc_message(body),
+            "Incorrect username or password; Try again"
+        );
+        assert_eq!(bmc_message("<html>oops</html>"), "<html>oops</html>");
+        assert_eq!(bmc_message("{}"), "no error message");
+    }
+}

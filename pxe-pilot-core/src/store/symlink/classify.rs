@@ -1,0 +1,196 @@
+//! What the text of a link found in an entry folder means: a configuration of the catalogue,
+//! another MAC's entry of the same folder, or something else. Relative links are what
+//! pxe-pilot writes (`conf/local`, `01-aa-...`); absolute ones are what the original PXE Pilot
+//! wrote, read the same way.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use crate::mac::MacAddress;
+use crate::store::Target;
+
+/// The catalogue's absolute spellings, to recognise links that lead into it.
+#[derive(Debug, Clone)]
+pub(super) struct Classifier {
+    /// The catalogue folder as configured and with links resolved (absolute, normalised).
+    catalogue: Vec<PathBuf>,
+}
+
+impl Classifier {
+    /// A classifier for the catalogue spelt `catalogue` (each absolute).
+    pub(super) fn new(catalogue: Vec<PathBuf>) -> Self {
+        Classifier {
+            catalogue: dedup(catalogue.iter().map(|p| normalize(p)).collect()),
+        }
+    }
+
+    /// What `link`, found in the folder spelt `folder` (absolute spellings), means;
+    /// `mac_of` reads that folder's entry names.
+    pub(super) fn classify(
+        &self,
+        folder: &[PathBuf],
+        mac_of: &dyn Fn(&str) -> Option<MacAddress>,
+        link: &Path,
+        seen: &mut Seen,
+    ) -> Target {
+        let Some(spelt) = folder.first() else {
+            return Target::Foreign(link.display().to_string());
+        };
+        let absolute = normalize(&spelt.join(link));
+        for catalogue in &self.catalogue {
+            if let Ok(rest) = absolute.strip_prefix(catalogue) {
+                if rest.as_os_str().is_empty() {
+                    break;
+                }
+                return Target::Configuration(seen.share(rest));
+            }
+        }
+        // A link to an entry of the same folder: relative (`01-aa-...`), or absolute through
+        // any spelling of the folder.
+        for spelling in folder {
+            let absolute = if link.is_absolute() {
+                normalize(link)
+            } else {
+                normalize(&spelling.join(link))
+            };
+            if absolute.parent() == Some(spelling.as_path()) {
+                if let Some(mac) = absolute
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(mac_of)
+                {
+                    return Target::Entry(mac);
+                }
+            }
+        }
+        Target::Foreign(link.display().to_string())
+    }
+}
+
+/// `path` with `.` and `..` folded away, without touching the disk.
+pub(super) fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The relative path that leads from folder `from` to `to` (both absolute and normalised).
+pub(super) fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..from.len() {
+        out.push("..");
+    }
+    for component in &to[common..] {
+        out.push(component);
+    }
+    out
+}
+
+/// `paths` without repeats, in order.
+pub(super) fn dedup(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::with_capacity(paths.len());
+    for path in paths {
+        if !out.contains(&path) {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The configuration paths one listing has met, so that the thousands of entries that lead to
+/// the same file share one [`Target::Configuration`] instead of a copy each.
+#[derive(Debug, Default)]
+pub(super) struct Seen(Vec<Arc<Path>>);
+
+impl Seen {
+    /// At most this many different paths are remembered (a catalogue rarely has more).
+    const MAX: usize = 64;
+
+    fn share(&mut self, path: &Path) -> Arc<Path> {
+        if let Some(known) = self.0.iter().find(|known| ***known == *path) {
+            return Arc::clone(known);
+        }
+        let path: Arc<Path> = Arc::from(path);
+        if self.0.len() < Self::MAX {
+            self.0.push(Arc::clone(&path));
+        }
+        path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mac(last: u8) -> MacAddress {
+        MacAddress::new([0x23, 0x34, 0xa3, 0xe9, 0x09, last])
+    }
+
+    #[test]
+    fn links_lead_to_the_catalogue_to_an_entry_or_elsewhere() {
+        let classifier = Classifier::new(vec!["/tftp/pxelinux.cfg/conf".into()]);
+        let folder = [
+            PathBuf::from("/tftp/pxelinux.cfg"),
+            "/real/pxelinux.cfg".into(),
+        ];
+        let classify = |link: &str| {
+            classifier.classify(
+                &folder,
+                &MacAddress::from_entry_name,
+                Path::new(link),
+                &mut Seen::default(),
+            )
+        };
+        let conf = |p: &str| Target::Configuration(Arc::from(Path::new(p)));
+        assert_eq!(classify("conf/local"), conf("local"));
+        assert_eq!(classify("conf/grub/x"), conf("grub/x"));
+        assert_eq!(classify("./conf/../conf/local"), conf("local"));
+        assert_eq!(classify("/tftp/pxelinux.cfg/conf/local"), conf("local"));
+        assert_eq!(classify("01-23-34-a3-e9-09-01"), Target::Entry(mac(1)));
+        assert_eq!(
+            classify("/real/pxelinux.cfg/01-23-34-a3-e9-09-01"),
+            Target::Entry(mac(1))
+        );
+        for foreign in [
+            "conf",
+            "01-23-34-A3-E9-09-01",
+            "default",
+            "/etc/passwd",
+            "other/local",
+            "",
+        ] {
+            assert_eq!(
+                classify(foreign),
+                Target::Foreign(foreign.into()),
+                "{foreign}"
+            );
+        }
+    }
+
+    #[test]
+    fn relative_paths_are_computed_between_folders() {
+        assert_eq!(
+            relative_path(Path::new("/a/b"), Path::new("/a/b/c")),
+            PathBuf::from("c")
+        );
+        assert_eq!(
+            relative_path(Path::new("/a/b"), Path::new("/a/d")),
+            PathBuf::from("../d")
+        );
+        assert_eq!(
+            normalize(Path::new("/a/b/../c/./d")),
+            PathBuf::from("/a/c/d")
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! One folder of per-MAC entries (`pxelinux.cfg/`, or a bootloader's, like `grub/`), always
+//! used through a descriptor opened below the TFTP root (see [`crate::beneath`]): a folder
+//! that is, or becomes, a link out of the root is refused, never followed.
+//!
+//! Its listing is kept and reused while the folder has not changed: the folder's change
+//! times and identity are compared on every read. A listing taken within [`RACY`] of the
+//! folder's last change is not trusted (a change in the same clock tick would leave the
+//! times as they were, like git's "racily clean" index entries) and is taken again next time.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use rustix::fd::OwnedFd;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+
+use crate::beneath;
+use crate::group_sync::GroupSync;
+use crate::mac::MacAddress;
+use crate::store::{StoreError, Target, Targets};
+
+use super::classify::{dedup, normalize, Classifier, Seen};
+use super::write::TEMP_PREFIX;
+
+/// A listing taken less than this after the folder's last change is read again next time.
+const RACY: Duration = Duration::from_secs(1);
+
+/// A folder of entries below the TFTP root.
+#[derive(Debug)]
+pub(super) struct EntryFolder {
+    /// The TFTP root (absolute, as configured).
+    root: PathBuf,
+    /// The folder, relative to the root (`pxelinux.cfg`, `grub`).
+    relative: PathBuf,
+    /// The folder's absolute spellings: as configured, and with links resolved.
+    spellings: OnceLock<Vec<PathBuf>>,
+    /// The syncs of the folder, shared by writes that finish at the same time.
+    sync: GroupSync,
+    /// The last listing, when reusing it is allowed.
+    cache: Option<Mutex<Option<Listing>>>,
+}
+
+/// A listing and the state of the folder it was taken from.
+#[derive(Debug)]
+struct Listing {
+    stamp: Stamp,
+    targets: Arc<Targets>,
+}
+
+/// What changes when a folder's entries change: its identity, modification and change times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    device: u64,
+    inode: u64,
+    modified: (i64, i64),
+    changed: (i64, i64),
+}
+
+impl Stamp {
+    fn of(dir: &OwnedFd) -> std::io::Result<Self> {
+        let s = rustix::fs::fstat(dir)?;
+        Ok(Stamp {
+            device: s.st_dev as u64,
+            inode: s.st_ino as u64,
+            modified: (s.st_mtime as i64, s.st_mtime_nsec as i64),
+            changed: (s.st_ctime as i64, s.st_ctime_nsec as i64),
+        })
+    }
+
+    /// The last change, as a time.
+    fn last_change(&self) -> SystemTime {
+        let (secs, nanos) = self.modified.max(self.changed);
+        SystemTime::UNIX_EPOCH
+            + Duration::new(secs.max(0) as u64, nanos.clamp(0, 999_999_999) as u32)
+    }
+}
+
+impl EntryFolder {
+    /// The folder `relative` of the TFTP root `root`; `cache` allows reusing a listing.
+    pub(super) fn new(root: &Path, relative: &Path, cache: bool) -> Self {
+        EntryFolder {
+            root: root.to_owned(),
+            relative: relative.to_owned(),
+            spellings: OnceLock::new(),
+            sync: GroupSync::default(),
+            cache: cache.then(Mutex::default),
+        }
+    }
+
+    /// The same folder, without its listing or syncs: for work done on another thread.
+    pub(super) fn detached(&self) -> EntryFolder {
+        EntryFolder::new(&self.root, &self.relative, false)
+    }
+
+    /// The folder's path, for messages.
+    pub(super) fn path(&self) -> PathBuf {
+        self.root.join(&self.relative)
+    }
+
+    /// The error of `action` on `name` of this folder.
+    pub(super) fn error(
+        &self,
+        action: &'static str,
+        name: &str,
+    ) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+        let path = if name.is_empty() {
+            self.path()
+        } else {
+            self.path().join(name)
+        };
+        move |source| StoreError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    /// Opens the folder; `None` when it does not exist and `create` is false. With `create`,
+    /// the missing folders are made (below the root only) and their parents synced.
+    pub(super) fn open(&self, create: bool) -> Result<Option<OwnedFd>, StoreError> {
+        let root = beneath::open_folder(&self.root).map_err(|source| StoreError::Io {
+            action: "open the TFTP root",
+            path: self.root.clone(),
+            source,
+        })?;
+        let folder = OFlags::RDONLY | OFlags::DIRECTORY;
+        let opened = if self.relative.as_os_str().is_empty() {
+            Ok(root)
+        } else {
+            match beneath::open_beneath(&root, &self.relative, folder) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => self.create(&root),
+                other => other,
+            }
+        };
+        match opened {
+            Ok(dir) => {
+                self.spellings.get_or_init(|| self.spell());
+                Ok(Some(dir))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if beneath::leads_outside(&e) => Err(StoreError::Invalid(format!(
+                "{} leads out of the TFTP root {}: make it a folder inside the root",
+                self.path().display(),
+                self.root.display()
+            ))),
+            Err(source) => Err(StoreError::Io {
+                action: "open folder",
+                path: self.path(),
+                source,
+            }),
+        }
+    }
+
+    /// Makes the missing folders of `relative` below `root`, one at a time, each synced in
+    /// its parent so that an answered deploy survives a power cut.
+    fn create(&self, root: &OwnedFd) -> std::io::Result<OwnedFd> {
+        let folder = OFlags::RDONLY | OFlags::DIRECTORY;
+        let mut current = beneath::open_beneath(root, Path::new("."), folder)?;
+        for name in self.relative.iter() {
+            match beneath::open_beneath(&current, Path::new(name), folder) {
+                Ok(next) => current = next,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    match rustix::fs::mkdirat(&current, name, Mode::from_raw_mode(0o755)) {
+                        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                    rustix::fs::fsync(&current)?;
+                    current = beneath::open_beneath(&current, Path::new(name), folder)?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(current)
+    }
+
+    /// The folder's absolute spellings: as configured, and with links resolved.
+    fn spell(&self) -> Vec<PathBuf> {
+        let configured = normalize(&self.path());
+        let real = std::fs::canonicalize(&configured).unwrap_or_else(|_| configured.clone());
+        dedup(vec![configured, real])
+    }
+
+    /// The folder with links resolved (once it has been opened), for relative link targets.
+    pub(super) fn real_path(&self) -> PathBuf {
+        let spellings = self.spellings.get_or_init(|| self.spell());
+        spellings.last().cloned().unwrap_or_else(|| self.path())
+    }
+
+    /// Every entry of the folder whose name `mac_of` reads as a MAC address, with what it
+    /// leads to; reuses the last listing while the folder has not changed.
+    pub(super) fn entries(
+        &self,
+        classifier: &Classifier,
+        mac_of: &dyn Fn(&str) -> Option<MacAddress>,
+    ) -> Result<Arc<Targets>, StoreError> {
+        let Some(dir) = self.open(false)? else {
+            return Ok(Arc::default());
+        };
+        let Some(cache) = &self.cache else {
+            return Ok(Arc::new(self.list(&dir, classifier, mac_of)?));
+        };
+        let started = SystemTime::now();
+        let stamp = Stamp::of(&dir).map_err(self.error("read folder", ""))?;
+        if let Some(listing) = lock(cache).as_ref().filter(|l| l.stamp == stamp) {
+            return Ok(Arc::clone(&listing.targets));
+        }
+        let targets = Arc::new(self.list(&dir, classifier, mac_of)?);
+        // Trusted only when no change in the same clock tick as the last one can follow.
+        let trusted = started
+            .duration_since(stamp.last_change())
+            .is_ok_and(|since| since >= RACY);
+        *lock(cache) = trusted.then(|| Listing {
+            stamp,
+            targets: Arc::clone(&targets),
+        });
+        Ok(targets)
+    }
+
+    /// Reads the folder's entries now.
+    fn list(
+        &self,
+        dir: &OwnedFd,
+        classifier: &Classifier,
+        mac_of: &dyn Fn(&str) -> Option<MacAddress>,
+    ) -> Result<Targets, StoreError> {
+        let failed = || self.error("read folder", "");
+        let spellings = self.spellings.get_or_init(|| self.spell());
+        let mut listing = rustix::fs::Dir::read_from(dir).map_err(|e| failed()(e.into()))?;
+        let mut seen = Seen::default();
+        let mut targets = Vec::new();
+        while let Some(item) = listing.read() {
+            let item = item.map_err(|e| failed()(e.into()))?;
+            let Some(name) = item.file_name().to_str().ok() else {
+                continue;
+            };
+            if name.starts_with(TEMP_PREFIX) {
+                continue;
+            }
+            let Some(mac) = mac_of(name) else { continue };
+            let kind = match item.file_type() {
+                FileType::Unknown => match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+                {
+                    Ok(stat) => FileType::from_raw_mode(stat.st_mode),
+                    Err(_) => continue,
+                },
+                kind => kind,
+            };
+            if let Some(target) =
+                self.target(dir, name, kind, classifier, spellings, mac_of, &mut seen)
+            {
+                targets.push((mac, target));
+            }
+        }
+        Ok(Targets::new(targets))
+    }
+
+    /// What the entry `name` (of type `kind`) leads to; `None` when it is no entry (a folder)
+    /// or vanished since the folder was listed.
+    #[allow(clippy::too_many_arguments)]
+    fn target(
+        &self,
+        dir: &OwnedFd,
+        name: &str,
+        kind: FileType,
+        classifier: &Classifier,
+        spellings: &[PathBuf],
+        mac_of: &dyn Fn(&str) -> Option<MacAddress>,
+        seen: &mut Seen,
+    ) -> Option<Target> {
+        match kind {
+            FileType::Symlink => {
+                let link = rustix::fs::readlinkat(dir, name, Vec::new()).ok()?;
+                let link = Path::new(std::ffi::OsStr::from_bytes(link.as_bytes()));
+                Some(classifier.classify(spellings, mac_of, link, seen))
+            }
+            FileType::RegularFile => Some(Target::Foreign(format!("{name} is a file"))),
+            _ => None,
+        }
+    }
+
+    /// The entries of `names` only (name, MAC), read now.
+    pub(super) fn entries_of(
+        &self,
+        names: &[(String, MacAddress)],
+        classifier: &Classifier,
+        mac_of: &dyn Fn(&str) -> Option<MacAddress>,
+    ) -> Result<Targets, StoreError> {
+        let Some(dir) = self.open(false)? else {
+            return Ok(Targets::default());
+        };
+        let spellings = self.spellings.get_or_init(|| self.spell());
+        let mut seen = Seen::default();
+        let mut targets = Vec::with_capacity(names.len());
+        for (name, mac) in names {
+            let Ok(stat) = rustix::fs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+            else {
+                continue;
+            };
+            let kind = FileType::from_raw_mode(stat.st_mode);
+            if let Some(target) =
+                self.target(&dir, name, kind, classifier, spellings, mac_of, &mut seen)
+            {
+                targets.push((*mac, target));
+            }
+        }
+        Ok(Targets::new(targets))
+    }
+
+    /// Makes every write made to the folder before this call durable. Concurrent callers
+    /// share one `fsync` (group commit): each returns after a sync that started after its call.
+    pub(super) fn sync(&self, dir: &OwnedFd) -> Result<(), StoreError> {
+        self.sync
+            .commit(|| super::write::sync(dir))
+            .map_err(self.error("sync folder", ""))
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+use std::os::unix::ffi::OsStrExt;
