@@ -78,6 +78,12 @@ url=$(sed -n 's/^pxe-pilot-server listening on //p' "$out")
 say "the service listens on $url"
 
 curl -fsS -o /dev/null -w '%{http_code}\n' "$url/v1/healthcheck" | grep -qx 204 || fail "healthcheck"
+[ "$(stat -c '%a %U:%G' /etc/pxe-pilot/token)" = "640 root:pxe-pilot" ] \
+  || fail "/etc/pxe-pilot/token is $(stat -c '%a %U:%G' /etc/pxe-pilot/token)"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X PATCH "$url/v1/refresh")
+[ "$code" = 401 ] || fail "a change without the token answered $code, not 401"
+/usr/bin/pxe-pilot -s "$url" --token-file /etc/pxe-pilot/token host refresh \
+  || fail "the generated token does not unlock changes"
 curl -fsS "$url/v1/version" | grep -q '"name":"pxe-pilot"' || fail "/v1/version"
 tmp=$(mktemp)
 curl -fsS -o "$tmp" "$url/v1/client/pxe-pilot"

@@ -7,6 +7,7 @@ mod cli;
 mod common;
 
 use std::fs;
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
@@ -162,4 +163,53 @@ fn completions_and_the_man_page_need_no_server_and_print_no_colour() {
         "{help}"
     );
     assert!(!help.contains('\u{1b}'));
+}
+
+/// The server's peak resident memory, in KiB (`VmHWM`).
+fn peak_memory_kib(pid: u32) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn forty_downloads_at_once_do_not_hold_forty_copies_of_the_client() {
+    let world = Fixture::new().yaml("client:\n  binary: client/big").build();
+    let folder = world.path().join("client");
+    fs::create_dir_all(&folder).unwrap();
+    let size = 10 * 1024 * 1024;
+    let bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    fs::write(folder.join("big"), &bytes).unwrap();
+    let server = Server::start_in(world);
+    let before = peak_memory_kib(server.pid());
+    // Forty installers start the download and read slowly: the answers wait in the server.
+    let mut streams: Vec<std::net::TcpStream> = (0..40)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(server.authority()).unwrap();
+            write!(
+                stream,
+                "GET /v1/client/pxe-pilot HTTP/1.1\r\nHost: pxe\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let grew_mib = peak_memory_kib(server.pid()).saturating_sub(before) / 1024;
+    for stream in &mut streams {
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        assert!(
+            answer.ends_with(&bytes[size - 1000..]),
+            "the whole file arrives"
+        );
+    }
+    // Forty copies would be 400 MiB; streamed, each download holds a small buffer.
+    assert!(
+        grew_mib < 60,
+        "the server grew {grew_mib} MiB for 40 downloads of 10 MiB"
+    );
 }

@@ -84,9 +84,25 @@ fn the_unit_runs_the_server_hardened_as_its_own_user() {
     ] {
         assert_eq!(unit_values(&unit, key), [value], "{key}");
     }
+    for (key, value) in [
+        ("CapabilityBoundingSet", ""),
+        ("SystemCallFilter", "@system-service"),
+        ("ProtectProc", "invisible"),
+        ("StateDirectory", "pxe-pilot"),
+    ] {
+        assert_eq!(unit_values(&unit, key), [value], "{key}");
+    }
+    // Every writable folder is optional (`-`): a missing one never stops the service.
     let writable = unit_values(&unit, "ReadWritePaths").join(" ");
+    for folder in ["pxelinux.cfg", "grub", "ipxe"] {
+        let path = format!("-/srv/tftp/{folder}");
+        assert!(
+            writable.split(' ').any(|p| p == path),
+            "{path} in {writable}"
+        );
+    }
     assert!(
-        writable.split(' ').any(|p| p == "/srv/tftp/pxelinux.cfg"),
+        writable.split(' ').all(|p| p.starts_with('-')),
         "{writable}"
     );
 }
@@ -124,10 +140,16 @@ fn the_default_configuration_starts_the_server_and_hands_out_the_client() {
     let client = dir.path().join("usr/bin/pxe-pilot");
     fs::create_dir_all(client.parent().unwrap()).unwrap();
     fs::copy(binary("pxe-pilot"), &client).unwrap();
+    let token = dir.path().join("token");
+    fs::write(&token, "0123456789abcdef\n").unwrap();
+    let state = dir.path().join("var/lib/pxe-pilot");
+    fs::create_dir_all(&state).unwrap();
     let yaml = fs::read_to_string(repo().join("packaging/pxe-pilot.yml"))
         .unwrap()
         .replace("/srv/tftp", &root.display().to_string())
-        .replace("/usr/bin/pxe-pilot", &client.display().to_string());
+        .replace("/usr/bin/pxe-pilot", &client.display().to_string())
+        .replace("/etc/pxe-pilot/token", &token.display().to_string())
+        .replace("/var/lib/pxe-pilot", &state.display().to_string());
     let config = dir.path().join("pxe-pilot.yml");
     fs::write(&config, yaml).unwrap();
 
@@ -147,6 +169,21 @@ fn the_default_configuration_starts_the_server_and_hands_out_the_client() {
         .text()
         .unwrap();
     assert_eq!(hosts, "[]");
+    // Open to the network, but no change without the token the package generated.
+    let client = reqwest::blocking::Client::new();
+    let refused = client
+        .patch(format!("{url}/v1/refresh"))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(refused, reqwest::StatusCode::UNAUTHORIZED);
+    let done = client
+        .patch(format!("{url}/v1/refresh"))
+        .bearer_auth("0123456789abcdef")
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(done, reqwest::StatusCode::NO_CONTENT);
     let _ = child.kill();
     let out = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
@@ -260,6 +297,8 @@ fn the_deb_package_holds_binaries_unit_conffile_man_page_completions_and_scripts
         "dpkg-statoverride",
         "pxelinux.cfg/conf",
         "deb-systemd-helper",
+        "/etc/pxe-pilot/token",
+        "/dev/urandom",
     ] {
         assert!(postinst.contains(word), "postinst lacks {word}");
     }

@@ -728,3 +728,37 @@ fn an_invalid_configuration_stops_the_binary_with_one_line_and_code_1() {
     assert!(stderr.starts_with("pxe-pilot-server: "), "{stderr}");
     assert!(stderr.contains("pxe-pilot.yml:"), "{stderr}");
 }
+
+#[test]
+fn a_deploy_that_fails_half_way_says_what_became_of_each_host_and_logs_each_change() {
+    let world = World::new();
+    // h2's entry cannot be replaced: a folder stands where its link would go.
+    fs::create_dir(world.entry(H2_MAC)).unwrap();
+    let server = Server::start_in(world);
+    let body = format!(r#"{{"hosts":[{{"name":"{H1}"}},{{"name":"{H2}"}},{{"name":"{H3}"}}]}}"#);
+    let (status, answer) = answer(deploy(&server, "local", &body));
+    assert_eq!(status, StatusCode::MULTI_STATUS, "{answer}");
+    assert_eq!(answer["hosts"][0]["name"], H1);
+    assert!(answer["hosts"][0].get("error").is_none(), "{answer}");
+    assert!(
+        answer["hosts"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("replace entry"),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["hosts"][2]["error"],
+        "not tried: an earlier host's write failed"
+    );
+    assert!(answer["message"].as_str().unwrap().contains(H2), "{answer}");
+    assert_eq!(server.world().deployed(SEED_MAC).as_deref(), Some("local"));
+    assert_eq!(server.world().deployed(H3_MACS[0]), None);
+    let logs = server.logs();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("configuration deployed") && l.contains(&format!("host={H1}"))),
+        "the switched host's change is logged: {logs}"
+    );
+    assert!(logs.contains("deploy of local failed"), "{logs}");
+}

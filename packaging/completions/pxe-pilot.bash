@@ -164,7 +164,7 @@ _pxe__pilot() {
 
     case "${cmd}" in
         pxe__pilot)
-            opts="-s -o -d -h -V --server --output --token --retry-for --debug --sysfs-net --help --version bootloader config host version completions man help"
+            opts="-s -o -d -h -V --server --output --token --token-file --retry-for --debug --sysfs-net --help --version bootloader config host version completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -190,6 +190,10 @@ _pxe__pilot() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -206,7 +210,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__bootloader)
-            opts="-s -o -d -h --server --output --token --retry-for --debug --help list help"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -229,6 +233,10 @@ _pxe__pilot() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -286,7 +294,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__bootloader__subcmd__list)
-            opts="-s -o -d -h --server --output --token --retry-for --debug --help"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,6 +317,10 @@ _pxe__pilot() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -324,7 +336,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__completions)
-            opts="-s -o -d -h --server --output --token --retry-for --debug --help bash elvish fish powershell zsh"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -347,6 +359,10 @@ _pxe__pilot() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -362,7 +378,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__config)
-            opts="-s -o -d -h --server --output --token --retry-for --debug --help list show deploy help"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help list show deploy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -388,6 +404,10 @@ _pxe__pilot() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -400,7 +420,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__config__subcmd__deploy)
-            opts="-n -s -o -d -h --now --self --server --output --token --retry-for --debug --help"
+            opts="-n -s -o -d -h --now --self --server --output --token --token-file --retry-for --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -423,6 +443,10 @@ _pxe__pilot() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -508,7 +532,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__config__subcmd__list)
-            opts="-s -o -d -h --server --output --token --retry-for --debug --help"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -531,6 +555,10 @@ _pxe__pilot() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -546,7 +574,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__config__subcmd__show)
-            opts="-s -o -d -h --server --output --token --retry-for --debug --help"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -569,6 +597,10 @@ _pxe__pilot() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -822,7 +854,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__host)
-            opts="-s -o -d -h --server --output --token --retry-for --debug --help list reboot on off refresh help"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help list reboot on off refresh help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -845,6 +877,10 @@ _pxe__pilot() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -958,7 +994,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__host__subcmd__list)
-            opts="-s -o -d -h --server --output --token --retry-for --debug --help"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -981,6 +1017,10 @@ _pxe__pilot() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -996,7 +1036,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__host__subcmd__off)
-            opts="-s -o -d -h --server --output --token --retry-for --debug --help"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1019,6 +1059,10 @@ _pxe__pilot() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1034,7 +1078,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__host__subcmd__on)
-            opts="-s -o -d -h --server --output --token --retry-for --debug --help"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1057,6 +1101,10 @@ _pxe__pilot() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1072,7 +1120,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__host__subcmd__reboot)
-            opts="-s -o -d -h --server --output --token --retry-for --debug --help"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1095,6 +1143,10 @@ _pxe__pilot() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1110,7 +1162,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__host__subcmd__refresh)
-            opts="-s -o -d -h --server --output --token --retry-for --debug --help"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1136,6 +1188,10 @@ _pxe__pilot() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1148,7 +1204,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__man)
-            opts="-s -o -d -h --server --output --token --retry-for --debug --help"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1171,6 +1227,10 @@ _pxe__pilot() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1186,7 +1246,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__version)
-            opts="-s -o -d -h --server --output --token --retry-for --debug --help"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1209,6 +1269,10 @@ _pxe__pilot() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pxe_pilot_global_optspecs
-    string join \n s/server= o/output= token= retry-for= d/debug sysfs-net= h/help V/version
+    string join \n s/server= o/output= token= token-file= retry-for= d/debug sysfs-net= h/help V/version
 end
 
 function __fish_pxe_pilot_needs_command
@@ -27,7 +27,8 @@ end
 complete -c pxe-pilot -n "__fish_pxe_pilot_needs_command" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_needs_command" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_needs_command" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_needs_command" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_needs_command" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_needs_command" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_needs_command" -l sysfs-net -d 'Folder whose `*/address` files give this machine\'s MAC addresses for `--self` (a testing aid; the environment variable is the documented way to set it)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_needs_command" -s d -l debug -d 'Print each request and its answer\'s status on stderr'
@@ -43,7 +44,8 @@ complete -c pxe-pilot -n "__fish_pxe_pilot_needs_command" -f -a "help" -d 'Print
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and not __fish_seen_subcommand_from list help" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and not __fish_seen_subcommand_from list help" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and not __fish_seen_subcommand_from list help" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and not __fish_seen_subcommand_from list help" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and not __fish_seen_subcommand_from list help" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and not __fish_seen_subcommand_from list help" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and not __fish_seen_subcommand_from list help" -s d -l debug -d 'Print each request and its answer\'s status on stderr'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and not __fish_seen_subcommand_from list help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -52,7 +54,8 @@ complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and not 
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and __fish_seen_subcommand_from list" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and __fish_seen_subcommand_from list" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and __fish_seen_subcommand_from list" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and __fish_seen_subcommand_from list" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and __fish_seen_subcommand_from list" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and __fish_seen_subcommand_from list" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and __fish_seen_subcommand_from list" -s d -l debug -d 'Print each request and its answer\'s status on stderr'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -61,7 +64,8 @@ complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand bootloader; and __fi
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and not __fish_seen_subcommand_from list show deploy help" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and not __fish_seen_subcommand_from list show deploy help" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and not __fish_seen_subcommand_from list show deploy help" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and not __fish_seen_subcommand_from list show deploy help" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and not __fish_seen_subcommand_from list show deploy help" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and not __fish_seen_subcommand_from list show deploy help" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and not __fish_seen_subcommand_from list show deploy help" -s d -l debug -d 'Print each request and its answer\'s status on stderr'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and not __fish_seen_subcommand_from list show deploy help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -72,21 +76,24 @@ complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and not __fi
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from list" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from list" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from list" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from list" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from list" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from list" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from list" -s d -l debug -d 'Print each request and its answer\'s status on stderr'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from show" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from show" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from show" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from show" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from show" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from show" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from show" -s d -l debug -d 'Print each request and its answer\'s status on stderr'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from deploy" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from deploy" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from deploy" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from deploy" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from deploy" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from deploy" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from deploy" -s n -l now -d 'Reboot (or power on) the hosts once their configuration is switched'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_seen_subcommand_from deploy" -l self -d 'Deploy to the machine this command runs on: the host that owns one of its MAC addresses (read from /sys/class/net). For an installer\'s last step'
@@ -99,7 +106,8 @@ complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand config; and __fish_s
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and not __fish_seen_subcommand_from list reboot on off refresh help" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and not __fish_seen_subcommand_from list reboot on off refresh help" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and not __fish_seen_subcommand_from list reboot on off refresh help" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and not __fish_seen_subcommand_from list reboot on off refresh help" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and not __fish_seen_subcommand_from list reboot on off refresh help" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and not __fish_seen_subcommand_from list reboot on off refresh help" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and not __fish_seen_subcommand_from list reboot on off refresh help" -s d -l debug -d 'Print each request and its answer\'s status on stderr'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and not __fish_seen_subcommand_from list reboot on off refresh help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -112,35 +120,40 @@ complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and not __fish
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from list" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from list" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from list" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from list" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from list" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from list" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from list" -s d -l debug -d 'Print each request and its answer\'s status on stderr'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from reboot" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from reboot" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from reboot" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from reboot" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from reboot" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from reboot" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from reboot" -s d -l debug -d 'Print each request and its answer\'s status on stderr'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from reboot" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from on" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from on" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from on" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from on" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from on" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from on" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from on" -s d -l debug -d 'Print each request and its answer\'s status on stderr'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from on" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from off" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from off" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from off" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from off" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from off" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from off" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from off" -s d -l debug -d 'Print each request and its answer\'s status on stderr'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from off" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from refresh" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from refresh" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from refresh" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from refresh" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from refresh" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from refresh" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from refresh" -s d -l debug -d 'Print each request and its answer\'s status on stderr'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_seen_subcommand_from refresh" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -153,21 +166,24 @@ complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand host; and __fish_see
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand version" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand version" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand version" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand version" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand version" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand version" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand version" -s d -l debug -d 'Print each request and its answer\'s status on stderr'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand version" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand completions" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand completions" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand completions" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand completions" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand completions" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand completions" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand completions" -s d -l debug -d 'Print each request and its answer\'s status on stderr'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand man" -s s -l server -d 'URL of the pxe-pilot server ("http://" is assumed when no scheme is given)' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand man" -s o -l output -d 'How to print the answer: `table` for people, `json` (the server\'s JSON, pretty) for scripts' -r -f -a "table\t'ASCII tables, as the original PXE Pilot prints them'
 json\t'The server\'s JSON answer, pretty-printed (nothing for answers without a body)'"
-complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand man" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand man" -l token -d 'Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`. Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user' -r
+complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand man" -l token-file -d 'A file whose first line is the token (the Debian package\'s /etc/pxe-pilot/token)' -r -F
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand man" -l retry-for -d 'Keep retrying reads and deploys this long while the server cannot be reached or fails (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request' -r
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand man" -s d -l debug -d 'Print each request and its answer\'s status on stderr'
 complete -c pxe-pilot -n "__fish_pxe_pilot_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'

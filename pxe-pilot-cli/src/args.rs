@@ -48,6 +48,7 @@ pub struct Cli {
     pub output: Output,
 
     /// Token the server asks for (`server.token`), sent as `Authorization: Bearer TOKEN`.
+    /// Prefer PXE_PILOT_TOKEN or --token-file: a command line is visible to every local user.
     #[arg(
         long,
         global = true,
@@ -56,6 +57,16 @@ pub struct Cli {
         value_name = "TOKEN"
     )]
     pub token: Option<String>,
+
+    /// A file whose first line is the token (the Debian package's /etc/pxe-pilot/token).
+    #[arg(
+        long,
+        global = true,
+        env = "PXE_PILOT_TOKEN_FILE",
+        value_name = "FILE",
+        conflicts_with = "token"
+    )]
+    pub token_file: Option<std::path::PathBuf>,
 
     /// Keep retrying reads and deploys this long while the server cannot be reached or fails
     /// (5xx); 0 tries once. Power commands are never retried, nor a refused (4xx) request.

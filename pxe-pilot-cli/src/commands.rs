@@ -32,10 +32,14 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), Error> {
         }
         _ => {}
     }
+    let token = match &cli.token_file {
+        Some(file) => Some(read_token(file)?),
+        None => cli.token.clone(),
+    };
     let client = Client::new(
         &cli.server,
         ClientOptions {
-            token: cli.token.clone(),
+            token,
             retry: Some(RetryPolicy {
                 retry_for: Duration::from_secs(cli.retry_for),
             }),
@@ -202,6 +206,20 @@ fn deploy_self(
             .collect::<Vec<_>>()
             .join(", "),
     })
+}
+
+/// The token in `file`: its first line, which must not be empty.
+fn read_token(file: &std::path::Path) -> Result<String, Error> {
+    let bad = |reason: String| Error::TokenFile {
+        file: file.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(file).map_err(|e| bad(e.to_string()))?;
+    let token = text.lines().next().unwrap_or("").trim();
+    if token.is_empty() {
+        return Err(bad("its first line is empty: write the token there".into()));
+    }
+    Ok(token.to_owned())
 }
 
 fn with_newline(text: &str) -> String {

@@ -52,6 +52,14 @@ pub enum Error {
         /// The addresses tried, with their interfaces.
         macs: String,
     },
+    /// `--token-file` cannot be used.
+    #[error("cannot read the token from {file}: {reason}")]
+    TokenFile {
+        /// The file.
+        file: String,
+        /// Why.
+        reason: String,
+    },
     /// The server switched some hosts of a deploy, not all (its answer was a 207).
     #[error("{message}")]
     Partial {
@@ -72,6 +80,7 @@ impl Error {
             Error::LocalMacs(_)
             | Error::NotAHost { .. }
             | Error::Partial { .. }
+            | Error::TokenFile { .. }
             | Error::Output(_) => 1,
         }
     }

@@ -351,3 +351,92 @@ fn a_failed_reboot_is_shown_and_said_but_the_deploy_stands() {
         r#"{"hosts":[{"name":"h1","reboot":true}]}"#
     );
 }
+
+#[test]
+fn a_deploy_that_reboots_is_not_sent_again_when_its_answer_is_lost() {
+    // The server receives the request, then the connection breaks: the reboot may have
+    // happened. Sending it again could reset the host twice.
+    let server = FakeServer::start(vec![(0, ""), (0, ""), (0, "")]);
+    let output = pxe_pilot(
+        &[
+            "-s",
+            &server.url,
+            "--retry-for",
+            "3",
+            "config",
+            "deploy",
+            "--now",
+            "local",
+            "h1",
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(server.received().len(), 1, "sent once only");
+    // A deploy without reboot is idempotent: sent again.
+    let server = FakeServer::start(vec![(0, ""), (200, DEPLOYED_H1)]);
+    let output = pxe_pilot(
+        &[
+            "-s",
+            &server.url,
+            "--retry-for",
+            "3",
+            "config",
+            "deploy",
+            "local",
+            "h1",
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(server.received().len(), 2);
+}
+
+#[test]
+fn the_token_can_come_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    fs::write(&file, "s3cret\nsecond line ignored\n").unwrap();
+    let server = FakeServer::start(vec![(200, DEPLOYED_H1)]);
+    let output = pxe_pilot(
+        &[
+            "-s",
+            &server.url,
+            "--token-file",
+            file.to_str().unwrap(),
+            "config",
+            "deploy",
+            "local",
+            "h1",
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let received = server.received();
+    assert!(
+        received[0]
+            .headers
+            .iter()
+            .any(|h| h == "authorization: Bearer s3cret"),
+        "{:?}",
+        received[0].headers
+    );
+    fs::write(&file, "\n").unwrap();
+    let output = pxe_pilot(
+        &[
+            "-s",
+            &server.url,
+            "--token-file",
+            file.to_str().unwrap(),
+            "host",
+            "list",
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("first line is empty"),
+        "{}",
+        stderr(&output)
+    );
+}

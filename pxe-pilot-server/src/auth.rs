@@ -1,40 +1,44 @@
 //! The bearer token of `server.token`: when it is set, every request that changes something
 //! (any method but `GET`, `HEAD` and `OPTIONS`: deploy, undeploy, power, refresh) must carry
 //! `Authorization: Bearer <token>`, else it is answered 401 before any route runs. Reads stay
-//! open. The comparison takes the same time whatever the token sent, and the token is never
-//! logged nor returned.
+//! open. The SHA-256 digests of the token sent and of the server's are compared in constant
+//! time: neither where they differ nor the token's length shows in the time an answer takes.
+//! The token is never logged nor returned.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::web;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The server's bearer token; its `Debug` shows `***`.
+/// The server's bearer token, kept as its SHA-256 digest; its `Debug` shows `***`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
+pub struct Token([u8; 32]);
 
 impl Token {
     /// A token; `None` for an empty one (an empty token would protect nothing).
     pub fn new(token: impl Into<String>) -> Option<Self> {
         let token = token.into();
-        (!token.is_empty()).then_some(Token(token))
+        (!token.is_empty()).then(|| Token(Sha256::digest(token.as_bytes()).into()))
     }
 
-    /// Whether `candidate` is this token, in time independent of where they differ.
+    /// Whether `candidate` is this token: the digests, of the same size whatever the
+    /// lengths, are compared in constant time.
     pub fn matches(&self, candidate: &str) -> bool {
-        self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
+        let digest: [u8; 32] = Sha256::digest(candidate.as_bytes()).into();
+        self.0.ct_eq(&digest).into()
     }
 
     /// Checks a request's `Authorization` header value (`Bearer <token>`, scheme in any case).
     pub fn check(&self, authorization: Option<&[u8]>) -> Result<(), ApiError> {
         let Some(value) = authorization else {
             return Err(ApiError::Unauthorized(
-                "this server needs a token for changes: send `Authorization: Bearer <token>` (pxe-pilot --token or PXE_PILOT_TOKEN)",
+                "this server needs a token for changes: send `Authorization: Bearer <token>` (pxe-pilot: PXE_PILOT_TOKEN or --token-file)",
             ));
         };
         let value = std::str::from_utf8(value).unwrap_or_default().trim();

@@ -502,16 +502,21 @@ pub(crate) async fn client_binary(
     let Some(path) = state.pilot.settings().client_binary.clone() else {
         return Err(ApiError::NoClient);
     };
-    let bytes = {
-        let path = path.clone();
-        web::block(move || std::fs::read(&path)).await?
-    }
-    .map_err(|e| {
-        ApiError::Internal(format!("cannot read client.binary {}: {e}", path.display()))
-    })?;
-    tracing::debug!(peer = %peer(&req), bytes = bytes.len(), "static client handed out");
-    Ok(HttpResponse::Ok()
-        .content_type("application/octet-stream")
-        .insert_header(("Content-Disposition", "attachment; filename=\"pxe-pilot\""))
-        .body(bytes))
+    // Streamed from the file in pieces: forty downloads at once cost forty small buffers,
+    // not forty copies of the binary.
+    let file = actix_files::NamedFile::open_async(&path)
+        .await
+        .map_err(|e| {
+            ApiError::Internal(format!("cannot read client.binary {}: {e}", path.display()))
+        })?;
+    tracing::debug!(peer = %peer(&req), "static client handed out");
+    Ok(file
+        .set_content_type(actix_web::mime::APPLICATION_OCTET_STREAM)
+        .set_content_disposition(actix_web::http::header::ContentDisposition {
+            disposition: actix_web::http::header::DispositionType::Attachment,
+            parameters: vec![actix_web::http::header::DispositionParam::Filename(
+                "pxe-pilot".into(),
+            )],
+        })
+        .into_response(&req))
 }

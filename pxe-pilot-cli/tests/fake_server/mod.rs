@@ -18,7 +18,8 @@ pub struct Received {
     pub body: String,
 }
 
-/// A server answering `replies` in order (then 500 to anything more).
+/// A server answering `replies` in order (then 500 to anything more); a reply of status 0
+/// closes the connection without an answer (an answer lost on the way).
 pub struct FakeServer {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
@@ -89,6 +90,9 @@ fn serve(
         headers,
         body: String::from_utf8_lossy(&content).into_owned(),
     });
+    if status == 0 {
+        return Some(());
+    }
     let answer = format!(
         "HTTP/1.1 {status} Whatever\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
