@@ -370,6 +370,7 @@
     if (of) {
       const x = of(a);
       const y = of(b);
+      if (key === 'boot' && (x === '') !== (y === '')) return x === '' ? 1 : -1; // never booted: last
       const c = typeof x === 'number' ? x - y : collator.compare(x, y);
       if (c !== 0) return c * dir;
     }
@@ -425,7 +426,9 @@
     const th = event.target.closest('th[data-sort]');
     if (!th || !event.target.closest('button')) return;
     const key = th.dataset.sort;
-    state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : 1 };
+    // A first click sorts up, the last boot newest first; a second click reverses.
+    const first = key === 'boot' ? -1 : 1;
+    state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : first };
     sortRows();
   });
 
