@@ -135,6 +135,8 @@ impl Browser {
             .tempdir()
             .expect("a profile folder");
         let log = artifacts().join(format!("{test}.chromedriver.log"));
+        // A failure's screenshot is of this run only.
+        let _ = fs::remove_file(artifacts().join(format!("failure-{test}.png")));
         let mut last_error = String::new();
         for _ in 0..3 {
             let port = free_port();

@@ -580,7 +580,7 @@
     },
     undeploy: {
       verb: 'Undeploy',
-      done: 'undeployed (they boot the TFTP default)',
+      done: 'undeployed (the TFTP default at the next boot)',
       confirm: 'remove the configuration of the hosts below: they boot the TFTP default next time',
     },
   };
