@@ -752,14 +752,26 @@
     try {
       const { data } = await api('GET', '/v1/hosts?status=true');
       if (run !== state.statusRun) return;
-      showHosts(data || []);
+      showPower(data || []);
       ui.powerNote.textContent = `Power states read at ${formatTime(new Date()).slice(11)}`;
       ui.body.dataset.power = 'loaded';
     } catch (e) {
       if (run !== state.statusRun) return;
+      for (const entry of state.order) if (entry.powerState === 'pending') setPower(entry, 'Unknown');
       ui.powerNote.textContent = `Power states unavailable: ${e.message}`;
       ui.body.dataset.power = 'failed';
     }
+  }
+
+  // The power part of a listing with status: power states and BMC addresses only. Its
+  // configurations may be older than a deploy made while the BMCs were being asked.
+  function showPower(hosts) {
+    for (const host of hosts) {
+      const entry = state.entries.get(host.name);
+      if (!entry) continue;
+      updateEntry(entry, { ...host, configuration: entry.host.configuration });
+    }
+    if (state.sort.key === 'power') sortRows();
   }
 
   async function loadAll() {
