@@ -523,7 +523,15 @@ fn every_read_route_answers_the_same_without_the_prefix() {
 #[test]
 fn unknown_routes_and_wrong_methods_are_json() {
     let server = Server::start();
-    for path in ["/", "/v1", "/v1/nope", "/nope/deeper", "/v2/hosts"] {
+    // `/` is the operators' page (tests/browser_page.rs); `/ui` alone is no file of it.
+    for path in [
+        "/v1",
+        "/v1/nope",
+        "/nope/deeper",
+        "/v2/hosts",
+        "/ui",
+        "/ui/nope.js",
+    ] {
         assert_error(get(&server, path), StatusCode::NOT_FOUND, "no route GET");
     }
     for (method, path, allowed) in [

@@ -31,6 +31,7 @@ pub mod demo;
 pub mod error;
 pub mod limits;
 pub mod openapi;
+pub mod page;
 pub mod routes;
 pub mod startup;
 pub mod state;
@@ -50,7 +51,8 @@ pub use crate::state::AppState;
 /// How long in-flight requests may take to finish once shutdown is asked, in seconds.
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 
-/// The application: every route under `/v1` and without the prefix, JSON errors for
+/// The application: every route under `/v1` and without the prefix, the operators' web
+/// page at `/` ([`page`], outside `/v1`), JSON errors for
 /// everything (unknown route, wrong method, bad query, body too large...), the token check
 /// for changes, one log line per request, trailing slashes ignored.
 pub fn app(
@@ -76,6 +78,7 @@ pub fn app(
             web::PathConfig::default()
                 .error_handler(|e, _| ApiError::BadPath(format!("invalid path: {e}")).into()),
         )
+        .configure(page::configure)
         .service(web::scope("/v1").configure(routes::configure))
         .configure(routes::configure)
         .default_service(web::to(routes::no_route))

@@ -48,7 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// A resource whose other methods are answered 405 with the allowed ones.
-fn resource(path: &str, allowed: &'static [&'static str]) -> actix_web::Resource {
+pub(crate) fn resource(path: &str, allowed: &'static [&'static str]) -> actix_web::Resource {
     web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
         Err::<HttpResponse, _>(ApiError::MethodNotAllowed {
             method: req.method().to_string(),

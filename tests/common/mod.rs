@@ -62,6 +62,7 @@ pub struct Fixture {
     bootloaders: bool,
     arp: String,
     extra_yaml: String,
+    extra_hosts: usize,
 }
 
 impl Fixture {
@@ -93,6 +94,13 @@ impl Fixture {
     pub fn yaml(mut self, extra: &str) -> Self {
         self.extra_yaml.push_str(extra);
         self.extra_yaml.push('\n');
+        self
+    }
+
+    /// Adds `count` hosts after [`H4`]: `node-0001`, `node-0002`, ... with one NIC each,
+    /// [`node_mac`]`(i)`, and no power management (a large inventory).
+    pub fn extra_hosts(mut self, count: usize) -> Self {
+        self.extra_hosts = count;
         self
     }
 
@@ -160,6 +168,17 @@ configuration:
 "#,
             H3_MACS[0], H3_MACS[1], H3_MACS[2]
         );
+        if self.extra_hosts > 0 {
+            let mut hosts = String::new();
+            for i in 1..=self.extra_hosts {
+                hosts.push_str(&format!(
+                    "  - name: {}\n    mac_addresses: [\"{}\"]\n",
+                    node_name(i),
+                    node_mac(i)
+                ));
+            }
+            yaml = yaml.replacen("tftp:\n", &format!("{hosts}tftp:\n"), 1);
+        }
         if self.bootloaders {
             yaml.push_str(
                 "  bootloaders:\n    - {name: pxelinux, file: pxelinux.0, config_path: pxelinux.cfg}\n    - {name: grub, file: grubnetx64.efi.signed, config_path: grub/grub.cfg}\n",
@@ -261,6 +280,21 @@ impl Default for World {
     fn default() -> Self {
         World::new()
     }
+}
+
+/// The name of the `i`th host of [`Fixture::extra_hosts`] (from 1): `node-0001`.
+pub fn node_name(i: usize) -> String {
+    format!("node-{i:04}")
+}
+
+/// The MAC address of the `i`th host of [`Fixture::extra_hosts`] (from 1).
+pub fn node_mac(i: usize) -> String {
+    format!(
+        "02:00:00:{:02x}:{:02x}:{:02x}",
+        (i >> 16) & 0xff,
+        (i >> 8) & 0xff,
+        i & 0xff
+    )
 }
 
 /// `01-` + the MAC in lowercase with dashes, from `aa:bb:..` or `AA-BB-..`.
