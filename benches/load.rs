@@ -29,16 +29,18 @@
 //! `wrk`, it should cost the two CPUs as little as possible, so that the figures are the
 //! server's.
 
+#[path = "../tests/common/server.rs"]
+mod server;
+
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long the server may take to announce its address.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+use server::TestServer;
+
 /// The most requests of one latency phase, whatever the time left.
 const MAX_LISTINGS: usize = 60;
 /// The time a latency phase may take.
@@ -96,21 +98,29 @@ fn run() -> Result<(), String> {
         "load: {hosts} hosts generated in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let server = Server::start(&server_bin, &world.config, dir.path())?;
-    eprintln!("load: server pid {} on {}", server.pid(), server.addr);
+    let server = TestServer::builder()
+        .binary(&server_bin)
+        .config(&world.config)
+        .log_file(dir.path().join("server.log"))
+        .try_start()?;
+    let addr: SocketAddr = server
+        .authority()
+        .parse()
+        .map_err(|e| format!("unexpected address {:?}: {e}", server.base))?;
+    eprintln!("load: server pid {} on {addr}", server.pid());
     let memory_at_start = memory_of(server.pid())?;
 
-    let listing = measure_listing(server.addr, &world.folder, hosts)?;
+    let listing = measure_listing(addr, &world.folder, hosts)?;
     eprintln!("load: listing done");
     let fsync = measure_fsync(dir.path())?;
-    let deploys = measure_deploys(server.addr, clients, hosts, seconds)?;
+    let deploys = measure_deploys(addr, clients, hosts, seconds)?;
     check_deploys(&world.folder, &deploys)?;
     eprintln!("load: deploys done");
-    let small = measure_small_reads(server.addr, clients, seconds)?;
+    let small = measure_small_reads(addr, clients, seconds)?;
     eprintln!("load: small reads done");
     let memory = memory_of(server.pid())?;
     let cli = match &cli_bin {
-        Some(cli) => Some((cli.clone(), measure_cli(cli, server.addr, hosts)?)),
+        Some(cli) => Some((cli.clone(), measure_cli(cli, addr, hosts)?)),
         None => None,
     };
     let load_after = load_average();
@@ -216,61 +226,6 @@ impl World {
         let config = dir.join("pxe-pilot.yml");
         fs::write(&config, yaml).map_err(|e| format!("configuration file: {e}"))?;
         Ok(World { config, folder })
-    }
-}
-
-/// The server process; killed when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(bin: &Path, config: &Path, dir: &Path) -> Result<Server, String> {
-        let log = fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
-        let mut child = Command::new(bin)
-            .arg("-c")
-            .arg(config)
-            .args(["--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let announced = lines.next().and_then(Result::ok);
-            let _ = tx.send(announced);
-            // Keep reading so the server never blocks on a full pipe.
-            for _ in lines {}
-        });
-        let mut server = Server {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let line = rx
-            .recv_timeout(START_TIMEOUT)
-            .map_err(|_| "the server did not announce its address in time".to_string())?
-            .ok_or("the server exited before announcing its address")?;
-        server.addr = line
-            .rsplit("http://")
-            .next()
-            .and_then(|a| a.trim().parse().ok())
-            .ok_or_else(|| format!("unexpected announcement {line:?}"))?;
-        Ok(server)
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -24,9 +24,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use common::{
-    node_mac, node_name, Fixture, Server, World, H1, H2, H2_MAC, H3, H3_MACS, H4, SEED_MAC,
-};
+use common::{node_mac, node_name, Fixture, World, H1, H2, H2_MAC, H3, H3_MACS, H4, SEED_MAC};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
@@ -480,7 +478,8 @@ fn link(world: &World, mac: &str) -> Option<String> {
 /// and a strict policy; the API's JSON 404 stays for other paths. (No browser needed.)
 #[test]
 fn the_page_and_its_assets_are_served_from_the_binary() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     let http = reqwest::blocking::Client::new();
     for (path, content_type, needle) in [
         (
@@ -567,8 +566,8 @@ fn the_page_lists_filters_and_deploys() {
         return;
     };
     let _one = one_at_a_time();
-    let server = Server::start();
-    let world = server.world();
+    let world = World::new();
+    let server = world.serve();
     // h2: an entry written by hand that leads nowhere; h3 boots `local`.
     std::os::unix::fs::symlink("conf/gone-2016", world.entry(H2_MAC)).expect("a dangling link");
     api_deploy(&server.base, "local", &[H3.to_owned()], None);
@@ -621,7 +620,7 @@ fn the_page_lists_filters_and_deploys() {
         click(&c, "#deploy").await;
         let text = notice(&c, "ubuntu-16.04 deployed to h1").await;
         assert!(!notice_is_error(&c).await, "{text}");
-        assert_eq!(link(world, SEED_MAC).as_deref(), Some("conf/ubuntu-16.04"));
+        assert_eq!(link(&world, SEED_MAC).as_deref(), Some("conf/ubuntu-16.04"));
         assert_eq!(world.deployed(SEED_MAC).as_deref(), Some("ubuntu-16.04"));
         assert!(row_text(&c, H1).await.contains("ubuntu-16.04"));
 
@@ -638,7 +637,7 @@ fn the_page_lists_filters_and_deploys() {
         assert_eq!(focused.as_deref(), Some("confirm-cancel"));
         click(&c, "#confirm-cancel").await;
         wait_until(&c, "!document.getElementById('confirm').open", "the dialog closed").await;
-        assert_eq!(link(world, SEED_MAC).as_deref(), Some("conf/ubuntu-16.04"));
+        assert_eq!(link(&world, SEED_MAC).as_deref(), Some("conf/ubuntu-16.04"));
         click(&c, "#reboot").await;
 
         // Two hosts at once, one of them dangling before.
@@ -668,7 +667,7 @@ fn the_page_lists_filters_and_deploys() {
         wait_until(&c, "document.getElementById('confirm').open", "the confirmation").await;
         click(&c, "#confirm-ok").await;
         notice(&c, "Undeploy: h2 undeployed").await;
-        assert_eq!(link(world, H2_MAC), None);
+        assert_eq!(link(&world, H2_MAC), None);
         assert!(row_text(&c, H2).await.contains("none"));
 
         // From the keyboard: Space ticks a checkbox, Tab moves on with a visible focus ring.
@@ -693,14 +692,23 @@ fn the_page_lists_filters_and_deploys() {
         .await;
         assert_eq!(ring, json!(["configuration", "solid", "3px"]));
 
-        // Events: this server has no events route yet, and the page says so.
+        // Events: h1's deploys made from the page, newest first.
         click(&c, "#hosts tr[data-name=\"h1\"] button[data-events]").await;
         wait_until(
             &c,
-            "document.getElementById('events').open && document.getElementById('events-status').textContent === 'No events available.'",
+            "document.getElementById('events').open && document.getElementById('events-status').textContent.startsWith('The last')",
             "the events dialog",
         )
         .await;
+        let rows = js(
+            &c,
+            "return Array.from(document.querySelectorAll('#events-rows tr'), r => r.textContent);",
+        )
+        .await;
+        let rows: Vec<String> = serde_json::from_value(rows).unwrap();
+        assert!(rows.len() >= 2, "{rows:?}");
+        assert!(rows[0].contains("deploy") && rows[0].contains("grml-2017.05"), "{rows:?}");
+        assert!(rows[1].contains("ubuntu-16.04"), "{rows:?}");
         let title = c.find(Locator::Id("events-title")).await.unwrap().text().await.unwrap();
         assert_eq!(title, "Events of h1");
         click(&c, "#events-close").await;
@@ -740,16 +748,11 @@ fn power_actions_reach_the_bmc() {
         .arp("127.0.0.14       0x1         0x2         00:00:00:00:0a:04     *        eth0\n")
         .build();
     let bmc = tempfile::tempdir().expect("a folder for the fake BMC");
-    let path = format!(
-        "{}:{}",
-        cli::fake_tools().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let server = cli::FixedServer::start(
-        world,
-        cli::free_address(),
-        &[("PATH", Path::new(&path)), ("FAKE_BMC_STATE", bmc.path())],
-    );
+    let server = world
+        .server()
+        .env("PATH", cli::path_with_fake_tools())
+        .env("FAKE_BMC_STATE", bmc.path())
+        .start();
     let bmc_state = || fs::read_to_string(bmc.path().join("127.0.0.14")).unwrap_or_default();
     let calls = || fs::read_to_string(bmc.path().join("calls.log")).unwrap_or_default();
     // What the server answers for a host without power management.
@@ -843,8 +846,8 @@ fn the_token_is_asked_for_and_kept_for_the_tab() {
         return;
     };
     let _one = one_at_a_time();
-    let server = Server::start_in(Fixture::new().token("s3cret").build());
-    let world = server.world();
+    let world = Fixture::new().token("s3cret").build();
+    let server = world.serve();
 
     let browser = Browser::start("token", &tools, 1280, 800);
     let c = browser.client();
@@ -868,7 +871,7 @@ fn the_token_is_asked_for_and_kept_for_the_tab() {
             "the wrong token's message",
         )
         .await;
-        assert_eq!(link(world, H2_MAC), None);
+        assert_eq!(link(&world, H2_MAC), None);
         screenshot(&c, "page-token.png").await;
 
         // The right one: the deploy goes through, and the token stays for this tab.
@@ -911,8 +914,8 @@ fn a_thousand_hosts_are_listed() {
     };
     let _one = one_at_a_time();
     const NODES: usize = 996; // with h1..h4: 1,000 hosts
-    let server = Server::start_in(Fixture::new().extra_hosts(NODES).build());
-    let world = server.world();
+    let world = Fixture::new().extra_hosts(NODES).build();
+    let server = world.serve();
     // A third of them boot an installer, a few local.
     let installers: Vec<String> = (1..=NODES).filter(|i| i % 3 == 0).map(node_name).collect();
     api_deploy(&server.base, "ubuntu-16.04", &installers, None);

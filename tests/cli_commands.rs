@@ -5,10 +5,8 @@
 mod cli;
 mod common;
 
-use std::path::Path;
-
-use cli::{fake_sysfs, fake_tools, free_address, run, run_at, FixedServer};
-use common::{Fixture, Server, H3_MACS, SEED_MAC};
+use cli::{fake_sysfs, free_address, path_with_fake_tools, run, run_at};
+use common::{Fixture, World, H3_MACS, SEED_MAC};
 
 const HOST_LIST: &str = "\
 +------+---------------+-----------------------------------------------------------+-------------------+---------+-------------+
@@ -23,13 +21,15 @@ const HOST_LIST: &str = "\
 
 #[test]
 fn host_list_is_the_originals_table() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     assert_eq!(run(&server, &["host", "list"]).ok(), HOST_LIST);
 }
 
 #[test]
 fn deploy_by_name_and_by_mac_then_list() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     let out = run(
         &server,
         &["config", "deploy", "ubuntu-16.04", "h1", H3_MACS[1]],
@@ -46,7 +46,6 @@ fn deploy_by_name_and_by_mac_then_list() {
 +------+---------------+----------+
 "
     );
-    let world = server.world();
     assert_eq!(world.deployed(SEED_MAC).as_deref(), Some("ubuntu-16.04"));
     for mac in H3_MACS {
         assert_eq!(
@@ -64,7 +63,8 @@ fn deploy_by_name_and_by_mac_then_list() {
 
 #[test]
 fn config_list_show_and_bootloader_list() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     assert_eq!(
         run(&server, &["config", "list"]).ok(),
         "\
@@ -82,7 +82,8 @@ fn config_list_show_and_bootloader_list() {
         "DEFAULT install\nLABEL install\n  KERNEL ubuntu/1604/linux\n  APPEND initrd=ubuntu/1604/initrd.gz auto=true\n"
     );
 
-    let server = Server::start_in(Fixture::new().bootloaders().build());
+    let world = Fixture::new().bootloaders().build();
+    let server = world.serve();
     assert_eq!(
         run(&server, &["bootloader", "list"]).ok(),
         "\
@@ -115,16 +116,11 @@ fn power_commands_and_refresh_print_ok_tables() {
         .arp("127.0.0.14       0x1         0x2         00:00:00:00:0a:04     *        eth0\n")
         .build();
     let bmc = tempfile::tempdir().unwrap();
-    let path = format!(
-        "{}:{}",
-        fake_tools().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let server = FixedServer::start(
-        world,
-        free_address(),
-        &[("PATH", Path::new(&path)), ("FAKE_BMC_STATE", bmc.path())],
-    );
+    let server = world
+        .server()
+        .env("PATH", path_with_fake_tools())
+        .env("FAKE_BMC_STATE", bmc.path())
+        .start();
     let base = server.base.as_str();
     let h4_row = |state: &str| {
         format!(
@@ -153,7 +149,8 @@ fn power_commands_and_refresh_print_ok_tables() {
         .contains(&h4_row("Off")));
     assert_eq!(run_at(base, &["-o", "json", "host", "on", "h4"]).ok(), "");
 
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     assert_eq!(
         run(&server, &["host", "refresh"]).ok(),
         "+---------+\n| REFRESH |\n+---------+\n| OK      |\n+---------+\n"
@@ -162,7 +159,8 @@ fn power_commands_and_refresh_print_ok_tables() {
 
 #[test]
 fn json_output_is_the_servers_json_pretty() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     let out = run(&server, &["-o", "json", "config", "deploy", "local", "h2"]).ok();
     assert_eq!(
         out,
@@ -183,7 +181,8 @@ fn json_output_is_the_servers_json_pretty() {
 
 #[test]
 fn deploy_self_finds_this_machine_by_any_of_its_macs() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     let dir = tempfile::tempdir().unwrap();
     // A virtual-looking NIC the server does not know, then h3's second NIC.
     let net = fake_sysfs(
@@ -207,7 +206,7 @@ fn deploy_self_finds_this_machine_by_any_of_its_macs() {
 "
     );
     for mac in H3_MACS {
-        assert_eq!(server.world().deployed(mac).as_deref(), Some("local"));
+        assert_eq!(world.deployed(mac).as_deref(), Some("local"));
     }
 
     let other = tempfile::tempdir().unwrap();
@@ -230,7 +229,8 @@ fn deploy_self_finds_this_machine_by_any_of_its_macs() {
 
 #[test]
 fn refusals_exit_1_with_the_servers_message() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     for (args, words) in [
         (
             &["config", "deploy", "nope", "h1"][..],
@@ -257,7 +257,7 @@ fn refusals_exit_1_with_the_servers_message() {
             assert!(run.stderr.contains(word), "{args:?}: {}", run.stderr);
         }
     }
-    assert_eq!(server.world().entries(), vec![], "nothing was deployed");
+    assert_eq!(world.entries(), vec![], "nothing was deployed");
 }
 
 #[test]
@@ -276,7 +276,8 @@ fn an_unreachable_server_exits_2() {
 
 #[test]
 fn the_token_unlocks_changes() {
-    let server = Server::start_in(Fixture::new().token("s3cret").build());
+    let world = Fixture::new().token("s3cret").build();
+    let server = world.serve();
     assert!(
         run(&server, &["host", "list"]).code == Some(0),
         "reads stay open"
@@ -300,10 +301,7 @@ fn the_token_unlocks_changes() {
         .output()
         .unwrap();
     cli::Run::from(from_env).ok();
-    assert_eq!(
-        server.world().deployed(SEED_MAC).as_deref(),
-        Some("grml-2017.05")
-    );
+    assert_eq!(world.deployed(SEED_MAC).as_deref(), Some("grml-2017.05"));
     assert!(
         !server.logs().contains("s3cret"),
         "the token is never logged"

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cli::{fake_sysfs, free_address, FixedServer, Run};
+use cli::{fake_sysfs, free_address, Run};
 use common::{World, SEED_MAC};
 
 #[test]
@@ -28,7 +28,8 @@ fn deploy_self_waits_for_a_server_that_starts_late() {
         .spawn()
         .unwrap();
     thread::sleep(Duration::from_millis(1500));
-    let server = FixedServer::start(World::new(), address, &[]);
+    let world = World::new();
+    let _server = world.server().listen(address).start();
     let run = Run::from(client.wait_with_output().unwrap());
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(run.code, Some(0), "{run:?}");
@@ -57,5 +58,5 @@ fn deploy_self_waits_for_a_server_that_starts_late() {
         "{}",
         retries[0]
     );
-    assert_eq!(server.world.deployed(SEED_MAC).as_deref(), Some("local"));
+    assert_eq!(world.deployed(SEED_MAC).as_deref(), Some("local"));
 }

@@ -11,13 +11,14 @@ use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use common::{binary, Fixture, Server};
+use common::{binary, Fixture, World};
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-/// A world whose `client.binary` is a copy of the `pxe-pilot` binary of this build.
-fn server_with_client() -> (Server, Vec<u8>) {
+/// A world whose `client.binary` is a copy of the `pxe-pilot` binary of this build, and the
+/// bytes of that binary.
+fn world_with_client() -> (World, Vec<u8>) {
     let fixture = Fixture::new().yaml("client:\n  binary: client/pxe-pilot-static");
     // The file must exist when the server loads its configuration: build the world by hand.
     let world = fixture.build();
@@ -25,12 +26,13 @@ fn server_with_client() -> (Server, Vec<u8>) {
     fs::create_dir_all(&folder).unwrap();
     let bytes = fs::read(binary("pxe-pilot")).unwrap();
     fs::write(folder.join("pxe-pilot-static"), &bytes).unwrap();
-    (Server::start_in(world), bytes)
+    (world, bytes)
 }
 
 #[test]
 fn the_configured_client_is_served_and_runs_after_download() {
-    let (server, bytes) = server_with_client();
+    let (world, bytes) = world_with_client();
+    let server = world.serve();
     for path in ["/v1/client/pxe-pilot", "/client/pxe-pilot"] {
         let response = Client::new().get(server.url(path)).send().unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
@@ -69,7 +71,8 @@ fn the_configured_client_is_served_and_runs_after_download() {
 
 #[test]
 fn without_client_binary_the_route_is_a_json_404_that_says_what_to_set() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     let response = Client::new()
         .get(server.url("/v1/client/pxe-pilot"))
         .send()
@@ -87,7 +90,8 @@ fn without_client_binary_the_route_is_a_json_404_that_says_what_to_set() {
 
 #[test]
 fn the_server_tells_its_name_and_version() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     for path in ["/v1/version", "/version"] {
         let body: Value = Client::new()
             .get(server.url(path))
@@ -104,7 +108,8 @@ fn the_server_tells_its_name_and_version() {
 
 #[test]
 fn pxe_pilot_version_shows_the_client_then_the_server() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     let version = env!("CARGO_PKG_VERSION");
     let out = cli::run(&server, &["version"]).ok();
     assert_eq!(
@@ -183,7 +188,7 @@ fn forty_downloads_at_once_do_not_hold_forty_copies_of_the_client() {
     let size = 10 * 1024 * 1024;
     let bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
     fs::write(folder.join("big"), &bytes).unwrap();
-    let server = Server::start_in(world);
+    let server = world.serve();
     let before = peak_memory_kib(server.pid());
     // Forty installers start the download and read slowly: the answers wait in the server.
     let mut streams: Vec<std::net::TcpStream> = (0..40)

@@ -16,13 +16,15 @@
 //!
 //! Run alone with `cargo test --test e2e_demo`.
 
+mod common;
 mod e2e;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use e2e::{cli, log_tail, require, run_capture, Artifacts, Need, Server};
+use common::TestServer;
+use e2e::{cli, log_tail, require, run_capture, Artifacts, Need};
 
 /// How long the demo command may take to print its address (it compiles first).
 const BUILD_AND_START_LIMIT: Duration = Duration::from_secs(900);
@@ -136,20 +138,21 @@ fn a_fresh_clone_runs_the_readme_demo_and_the_cli_lists_its_hosts() {
     eprintln!("e2e_demo: `{demo}` in a fresh clone, target dir {why}");
     let demo_dir = dir.path().join("demo");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .args(&words[1..])
-        .arg(&demo_dir)
-        .args(["--listen", "127.0.0.1:0"])
-        .current_dir(&clone)
-        .env("CARGO_TARGET_DIR", &target)
-        .env("CARGO_TERM_COLOR", "never");
     // `cargo run` replaces itself with the server (exec), so the child is the server.
     let log = artifacts.path("cargo-run-demo.log");
-    let server = Server::spawn(command, &log, BUILD_AND_START_LIMIT);
+    let mut server = TestServer::builder()
+        .binary(cargo)
+        .args(&words[1..])
+        .arg(&demo_dir)
+        .current_dir(&clone)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_TERM_COLOR", "never")
+        .log_file(&log)
+        .timeout(BUILD_AND_START_LIMIT)
+        .start();
     eprintln!(
         "e2e_demo: the demo answers at {} after {:.1?}",
-        server.url,
+        server.base,
         started.elapsed()
     );
 
@@ -172,7 +175,8 @@ fn a_fresh_clone_runs_the_readme_demo_and_the_cli_lists_its_hosts() {
     }
     eprintln!("e2e_demo: `pxe-pilot host list` on the demo:\n{table}");
 
-    let status = server.stop(Duration::from_secs(10));
+    server.sigterm();
+    let status = server.wait_exit(Duration::from_secs(10));
     assert!(
         status.is_some_and(|s| s.success()),
         "the demo server did not exit 0 on SIGTERM ({status:?})\n{}",

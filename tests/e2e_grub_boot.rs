@@ -10,6 +10,7 @@
 //! `grub-mknetdir`). About 25 s on two cores. Run alone with
 //! `cargo build --workspace && cargo test --test e2e_grub_boot -- --nocapture`.
 
+mod common;
 mod e2e;
 
 use std::fs;
@@ -17,9 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use e2e::{
-    cli, link_target, log_tail, printable, require, run_bounded, Artifacts, Ended, Need, Server,
-};
+use e2e::{cli, link_target, log_tail, printable, require, run_bounded, Artifacts, Ended, Need};
 
 const HOST: &str = "uefi-1";
 /// The host's NICs; the VM boots from the second one.
@@ -138,7 +137,7 @@ fn grub_2_boots_the_configuration_deployed_to_its_mac_and_falls_back_once_it_is_
     let artifacts = Artifacts::new("grub-boot");
     let dir = tempfile::tempdir().expect("a temporary folder");
     let (root, config) = world(dir.path());
-    let server = Server::start(&config, &artifacts.path("server.log"));
+    let server = e2e::serve(&config, &artifacts);
 
     cli(&server, &["config", "deploy", "rescue", HOST]);
     let entry = root.join(format!("grub/grub.cfg-01-{}", MACS[1].replace(':', "-")));

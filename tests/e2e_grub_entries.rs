@@ -9,6 +9,7 @@
 //! Needs `tftpd-hpa`, `tftp-hpa`, `curl` and root, as `e2e_tftp_secure`. Run alone with
 //! `cargo build --workspace && cargo test --test e2e_grub_entries`.
 
+mod common;
 mod e2e;
 #[path = "e2e/tftpd.rs"]
 mod tftpd;
@@ -16,7 +17,8 @@ mod tftpd;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use e2e::{cli, curl, link_target, log_tail, require, Artifacts, Need, Server};
+use common::TestServer;
+use e2e::{cli, curl, link_target, log_tail, require, Artifacts, Need};
 use tftpd::Tftpd;
 
 /// A UEFI host with three NICs.
@@ -80,12 +82,12 @@ fn world(dir: &Path) -> (PathBuf, PathBuf) {
     (root, config)
 }
 
-fn assert_served(tftpd: &Tftpd, scratch: &Path, server: &Server, name: &str, expected: &str) {
+fn assert_served(tftpd: &Tftpd, scratch: &Path, server: &TestServer, name: &str, expected: &str) {
     match tftpd.get(name, scratch) {
         Ok(content) => assert_eq!(content, expected, "tftpd-hpa --secure served {name}"),
         Err(error) => panic!(
             "tftpd-hpa --secure could not serve {name}: {error}\n{}",
-            log_tail(&server.log, 20)
+            log_tail(server.log_file(), 20)
         ),
     }
 }
@@ -100,11 +102,11 @@ fn grub_entries_are_served_for_every_nic_and_disappear_when_the_host_switches_to
     let (root, config) = world(dir.path());
     let scratch = dir.path().join("fetched");
     fs::create_dir_all(&scratch).expect("create the download folder");
-    let server = Server::start(&config, &artifacts.path("server.log"));
+    let server = e2e::serve(&config, &artifacts);
     let tftpd = Tftpd::start(&root);
 
     // The server tells where GRUB's entries live.
-    let bootloaders = curl(&[&format!("{}/v1/bootloaders", server.url)]);
+    let bootloaders = curl(&[&format!("{}/v1/bootloaders", server.base)]);
     assert!(
         bootloaders.contains(r#""mac_entry":"grub/grub.cfg-01-{mac}""#),
         "{bootloaders}"
@@ -126,7 +128,7 @@ fn grub_entries_are_served_for_every_nic_and_disappear_when_the_host_switches_to
         "-f",
         "-X",
         "PUT",
-        &format!("{}/configurations/debian-installer/deploy", server.url),
+        &format!("{}/configurations/debian-installer/deploy", server.base),
         "-d",
         r#"{"hosts":[{"macAddress":"52:54:00:ef:00:02"}]}"#,
     ]);
@@ -140,7 +142,7 @@ fn grub_entries_are_served_for_every_nic_and_disappear_when_the_host_switches_to
         "../pxelinux.cfg/conf/grub/debian-installer"
     );
     // The listing reads the GRUB entries: the host boots the installer, under GRUB.
-    let host = curl(&[&format!("{}/v1/hosts/{HOST}?status=false", server.url)]);
+    let host = curl(&[&format!("{}/v1/hosts/{HOST}?status=false", server.base)]);
     assert!(
         host.contains(r#""name":"debian-installer""#) && host.contains(r#""name":"grub""#),
         "{host}"

@@ -1,4 +1,5 @@
-//! End-to-end: a real PXE boot under QEMU closes the install loop of USECASE.md.
+//! End-to-end: a real PXE boot under QEMU closes the install loop: a host boots the installer
+//! deployed to it, whose last step deploys `local` to that host, so that it boots `local` next.
 //!
 //! One VM (iPXE ROM, PXELINUX from Debian, QEMU's user network and TFTP) whose MAC belongs to a
 //! host of the configuration boots four times:
@@ -21,6 +22,7 @@
 //! (`cargo build -p pxe-pilot-cli --profile release-small --target x86_64-unknown-linux-musl`,
 //! which `.ci/run` does first). Run alone with `cargo test --test e2e_pxe_boot`.
 
+mod common;
 mod e2e;
 
 use std::fs;
@@ -29,7 +31,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use e2e::{cli, curl, link_target, log_tail, printable, require, Artifacts, Ended, Need, Server};
+use common::TestServer;
+use e2e::{cli, curl, link_target, log_tail, printable, require, Artifacts, Ended, Need};
 
 /// The VM's NIC: the *second* MAC of its host, so the per-MAC chain is exercised too.
 const VM_MAC: &str = "52:54:00:e2:e0:02";
@@ -305,7 +308,7 @@ enum Boot {
 struct Lab {
     root: PathBuf,
     artifacts: Artifacts,
-    server: Server,
+    server: TestServer,
     started: Instant,
 }
 
@@ -360,7 +363,7 @@ impl Lab {
             panic!(
                 "boot {n} ({expect:?}) after {took:.1?}: {why}\n{}\n{}",
                 log_tail(&log, 40),
-                log_tail(&self.server.log, 15)
+                log_tail(self.server.log_file(), 15)
             )
         };
         if matches!(ended, Ended::TimedOut) {
@@ -442,11 +445,11 @@ fn a_vm_pxe_boots_the_installer_calls_back_and_then_boots_local() {
     tftp_root(&root, &kernel, &initramfs);
     let config = dir.path().join("pxe-pilot.yml");
     e2e::write_server_config(&config, &root, &[NODE, BYSTANDER]);
-    let server = Server::start(&config, &artifacts.path("server.log"));
+    let server = e2e::serve(&config, &artifacts);
     // The guest reaches the host's 127.0.0.1 as 10.0.2.2 (QEMU user networking).
     fs::write(
         root.join("pxelinux.cfg/conf/installer"),
-        installer_conf(&format!("http://10.0.2.2:{}", server.port)),
+        installer_conf(&format!("http://10.0.2.2:{}", server.port())),
     )
     .expect("write conf/installer");
     let mut lab = Lab {
@@ -463,7 +466,7 @@ fn a_vm_pxe_boots_the_installer_calls_back_and_then_boots_local() {
         "PUT",
         "-H",
         "Content-Type: application/json",
-        &format!("{}/v1/configurations/installer/deploy", lab.server.url),
+        &format!("{}/v1/configurations/installer/deploy", lab.server.base),
         "-d",
         r#"{"hosts":[{"name":"node1"}]}"#,
     ]);
@@ -484,8 +487,8 @@ fn a_vm_pxe_boots_the_installer_calls_back_and_then_boots_local() {
     lab.boot(3, Boot::Installer);
     assert_eq!(lab.deployed(), "conf/local");
 
-    // Boot 4: re-armed once more, the seed's exact curl (USECASE.md: no /v1, form content
-    // type, by MAC) switches it back to local.
+    // Boot 4: re-armed once more, the seed's exact curl (the original's use case, as in the
+    // README: no /v1, form content type, by MAC) switches it back to local.
     cli(&lab.server, &["config", "deploy", "installer", NODE.0]);
     assert_eq!(lab.deployed(), "conf/installer");
     let body = format!(r#"{{"hosts":[{{"macAddress":"{VM_MAC}"}}]}}"#);
@@ -494,7 +497,7 @@ fn a_vm_pxe_boots_the_installer_calls_back_and_then_boots_local() {
         "PUT",
         &format!(
             "http://127.0.0.1:{}/configurations/local/deploy",
-            lab.server.port
+            lab.server.port()
         ),
         "-d",
         &body,

@@ -9,6 +9,7 @@
 //! Needs `tftpd-hpa` (`in.tftpd`), `tftp-hpa` (`tftp`), `curl`, and root. Run alone with
 //! `cargo test --test e2e_tftp_secure`.
 
+mod common;
 mod e2e;
 #[path = "e2e/tftpd.rs"]
 mod tftpd;
@@ -18,7 +19,8 @@ use std::path::{Path, PathBuf};
 
 use std::time::Instant;
 
-use e2e::{curl, link_target, log_tail, require, Artifacts, Need, Server};
+use common::TestServer;
+use e2e::{curl, link_target, log_tail, require, Artifacts, Need};
 use tftpd::Tftpd;
 
 /// A multi-NIC host: PXE may start from any of its NICs.
@@ -63,7 +65,13 @@ fn tftp_root(dir: &Path) -> PathBuf {
 }
 
 /// Every MAC of `host` must be served `expected` by the chrooted TFTP server.
-fn assert_served(tftpd: &Tftpd, scratch: &Path, server: &Server, macs: &[&str], expected: &str) {
+fn assert_served(
+    tftpd: &Tftpd,
+    scratch: &Path,
+    server: &TestServer,
+    macs: &[&str],
+    expected: &str,
+) {
     for mac in macs {
         let remote = entry(mac);
         match tftpd.get(&remote, scratch) {
@@ -73,7 +81,7 @@ fn assert_served(tftpd: &Tftpd, scratch: &Path, server: &Server, macs: &[&str], 
             ),
             Err(error) => panic!(
                 "tftpd-hpa --secure could not serve {remote} (an absolute link target?): {error}\n{}",
-                log_tail(&server.log, 20)
+                log_tail(server.log_file(), 20)
             ),
         }
     }
@@ -92,7 +100,7 @@ fn deployed_entries_are_served_by_tftpd_hpa_secure_before_and_after_a_switch() {
     let config = dir.path().join("pxe-pilot.yml");
     e2e::write_server_config(&config, &root, &[MULTI, SINGLE]);
 
-    let server = Server::start(&config, &artifacts.path("server.log"));
+    let server = e2e::serve(&config, &artifacts);
     let tftpd = Tftpd::start(&root);
 
     // Before any deploy: PXELINUX gets "File not found" and falls back to `default`.
@@ -109,7 +117,7 @@ fn deployed_entries_are_served_by_tftpd_hpa_secure_before_and_after_a_switch() {
         "PUT",
         "-H",
         "Content-Type: application/json",
-        &format!("{}/v1/configurations/installer/deploy", server.url),
+        &format!("{}/v1/configurations/installer/deploy", server.base),
         "-d",
         r#"{"hosts":[{"name":"multi"}]}"#,
     ]);
@@ -121,7 +129,7 @@ fn deployed_entries_are_served_by_tftpd_hpa_secure_before_and_after_a_switch() {
         "-f",
         "-X",
         "PUT",
-        &format!("{}/configurations/local/deploy", server.url),
+        &format!("{}/configurations/local/deploy", server.base),
         "-d",
         r#"{"hosts":[{"macAddress":"52-54-00-AA-00-03"}]}"#,
     ]);

@@ -9,14 +9,14 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Fixture, Server, H1};
+use common::{Fixture, TestServer, H1};
 use reqwest::blocking::Client;
 use reqwest::header::ALLOW;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 /// Every route of the server, as (method, path template).
-const ROUTES: [(&str, &str); 15] = [
+const ROUTES: [(&str, &str); 19] = [
     ("GET", "/v1/healthcheck"),
     ("GET", "/v1/version"),
     ("GET", "/v1/openapi.json"),
@@ -32,6 +32,10 @@ const ROUTES: [(&str, &str); 15] = [
     ("PATCH", "/v1/hosts/{name}/on"),
     ("PATCH", "/v1/hosts/{name}/off"),
     ("PATCH", "/v1/refresh"),
+    ("GET", "/v1/boot.ipxe"),
+    ("GET", "/v1/boot/{bootloader}/{mac}"),
+    ("GET", "/v1/hosts/{name}/events"),
+    ("GET", "/v1/events"),
 ];
 
 const METHODS: [&str; 6] = ["GET", "PUT", "POST", "PATCH", "DELETE", "HEAD"];
@@ -54,6 +58,9 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
 
 /// A concrete path for a template: `{name}` is a host or configuration that exists.
 fn concrete(template: &str) -> String {
+    let template = template
+        .replace("{bootloader}", "ipxe")
+        .replace("{mac}", "52-54-00-12-34-56");
     if template.starts_with("/v1/configurations/") {
         template.replace("{name}", "local")
     } else {
@@ -63,7 +70,7 @@ fn concrete(template: &str) -> String {
 
 /// Whether the server has a route for `method` on `path`: anything but its "no route" 404
 /// and its 405.
-fn answered(client: &Client, server: &Server, method: &str, path: &str) -> (bool, StatusCode) {
+fn answered(client: &Client, server: &TestServer, method: &str, path: &str) -> (bool, StatusCode) {
     let response = client
         .request(
             Method::from_bytes(method.as_bytes()).unwrap(),
@@ -83,7 +90,8 @@ fn answered(client: &Client, server: &Server, method: &str, path: &str) -> (bool
 
 #[test]
 fn every_route_is_documented_and_every_documented_route_is_answered() {
-    let server = Server::start_in(Fixture::new().bootloaders().build());
+    let world = Fixture::new().bootloaders().build();
+    let server = world.serve();
     let client = Client::new();
     let response = client.get(server.url("/v1/openapi.json")).send().unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -158,7 +166,8 @@ fn every_route_is_documented_and_every_documented_route_is_answered() {
 
 #[test]
 fn the_bootloader_view_and_host_schemas_match_the_answers() {
-    let server = Server::start_in(Fixture::new().bootloaders().build());
+    let world = Fixture::new().bootloaders().build();
+    let server = world.serve();
     let client = Client::new();
     let doc: Value = client
         .get(server.url("/v1/openapi.json"))

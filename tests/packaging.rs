@@ -13,7 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::binary;
+use common::{binary, TestServer};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -107,29 +107,6 @@ fn the_unit_runs_the_server_hardened_as_its_own_user() {
     );
 }
 
-/// Runs `command`, which must start the server; returns its base URL and the child.
-fn start(mut command: Command) -> (String, std::process::Child) {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the server");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
-    match line.trim().strip_prefix("pxe-pilot-server listening on ") {
-        Some(url) => (url.to_owned(), child),
-        None => {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "the server did not start: {line:?}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        }
-    }
-}
-
 #[test]
 fn the_default_configuration_starts_the_server_and_hands_out_the_client() {
     // The default configuration with its absolute paths moved into a temporary folder, as the
@@ -153,18 +130,13 @@ fn the_default_configuration_starts_the_server_and_hands_out_the_client() {
     let config = dir.path().join("pxe-pilot.yml");
     fs::write(&config, yaml).unwrap();
 
-    let mut command = Command::new(binary("pxe-pilot-server"));
-    command
-        .args(["--config"])
-        .arg(&config)
-        .args(["--listen", "127.0.0.1:0"]);
-    let (url, mut child) = start(command);
-    let got = reqwest::blocking::get(format!("{url}/v1/client/pxe-pilot"))
+    let mut server = TestServer::builder().config(&config).start();
+    let got = reqwest::blocking::get(server.url("/v1/client/pxe-pilot"))
         .unwrap()
         .bytes()
         .unwrap();
     assert!(got == fs::read(&client).unwrap());
-    let hosts = reqwest::blocking::get(format!("{url}/v1/hosts"))
+    let hosts = reqwest::blocking::get(server.url("/v1/hosts"))
         .unwrap()
         .text()
         .unwrap();
@@ -172,21 +144,20 @@ fn the_default_configuration_starts_the_server_and_hands_out_the_client() {
     // Open to the network, but no change without the token the package generated.
     let client = reqwest::blocking::Client::new();
     let refused = client
-        .patch(format!("{url}/v1/refresh"))
+        .patch(server.url("/v1/refresh"))
         .send()
         .unwrap()
         .status();
     assert_eq!(refused, reqwest::StatusCode::UNAUTHORIZED);
     let done = client
-        .patch(format!("{url}/v1/refresh"))
+        .patch(server.url("/v1/refresh"))
         .bearer_auth("0123456789abcdef")
         .send()
         .unwrap()
         .status();
     assert_eq!(done, reqwest::StatusCode::NO_CONTENT);
-    let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
+    server.kill();
+    let log = server.logs();
     assert!(!log.contains("unknown key"), "{log}");
 }
 

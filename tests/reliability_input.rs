@@ -1,4 +1,4 @@
-//! Issue 7, bad input: hostile HTTP requests and invalid configuration files, through the real
+//! Bad input: hostile HTTP requests and invalid configuration files, through the real
 //! `pxe-pilot-server` binary.
 //!
 //! Every hostile request is sent as raw bytes on its own connection (an HTTP client refuses to
@@ -10,19 +10,19 @@
 //! exit code 1, and nothing written. Figures: `-- --nocapture`.
 
 mod common;
-#[path = "common/reliability.rs"]
 mod reliability;
 
 use std::fs;
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Fixture, Server, H1, H2_MAC, H3, H3_MACS, SEED_MAC};
+use common::{Fixture, TestServer, World, H1, H2_MAC, H3, H3_MACS, SEED_MAC};
 use pxe_pilot_core::settings::MAX_FILE_SIZE;
-use reliability::{diff, healthy, http_request, raw_exchange, read_response, snapshot};
+use reliability::random::{long, Rng};
+use reliability::raw_http::{healthy, http_request, raw_exchange, read_response};
+use reliability::snapshot::{diff, snapshot, Snapshot};
 
 /// What a hostile request must get back.
 #[derive(Debug, Clone, Copy)]
@@ -637,9 +637,9 @@ fn hostile_cases() -> Vec<Case> {
 fn hostile_requests_get_a_4xx_and_change_nothing() {
     let world = Fixture::new().build();
     // A deploy that stands before the storm of hostile requests: they must not undo it.
-    let server = Server::start_in(world);
+    let server = world.serve();
     let authority = server.authority().to_owned();
-    let root = server.world().root.clone();
+    let root = world.root.clone();
     let valid = http_request(
         "PUT",
         "/v1/configurations/ubuntu-16.04/deploy",
@@ -749,10 +749,7 @@ fn hostile_requests_get_a_4xx_and_change_nothing() {
                     "a valid deploy of h3 changed {line}"
                 );
             }
-            assert_eq!(
-                server.world().deployed(H3_MACS[1]).as_deref(),
-                Some(configuration)
-            );
+            assert_eq!(world.deployed(H3_MACS[1]).as_deref(), Some(configuration));
             valid_ok += 1;
             before = after;
         }
@@ -780,9 +777,10 @@ fn hostile_requests_get_a_4xx_and_change_nothing() {
 
 #[test]
 fn slow_and_idle_clients_are_cut_off_without_stopping_anyone_else() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     let authority = server.authority().to_owned();
-    let before = snapshot(&server.world().root, &[]);
+    let before = snapshot(&world.root, &[]);
     let started = Instant::now();
     // Slowloris: 20 connections whose head never ends.
     let slow_heads: Vec<TcpStream> = (0..20)
@@ -845,7 +843,7 @@ fn slow_and_idle_clients_are_cut_off_without_stopping_anyone_else() {
         idle_closed += 1;
     }
     assert!(healthy(&authority));
-    assert!(diff(&before, &snapshot(&server.world().root, &[])).is_empty());
+    assert!(diff(&before, &snapshot(&world.root, &[])).is_empty());
     println!(
         "[slow clients] {timed_out_heads} unfinished heads answered 408 after {heads_cut_after:?}, a stalled deploy body answered 408 JSON after {body_cut_after:?}, {idle_closed} idle connections closed; {served} requests served meanwhile, each in under 4 s"
     );
@@ -1044,31 +1042,9 @@ fn invalid_configuration_files_stop_the_server_with_one_line_and_write_nothing()
 /// Runs the server over `config`; its exit code and stderr. A server that starts (the file
 /// was valid after all) is killed after 20 s.
 fn run_server(config: &Path) -> (Option<i32>, String) {
-    let mut child = Command::new(common::binary("pxe-pilot-server"))
-        .arg("-c")
-        .arg(config)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    TestServer::builder()
+        .config(config)
+        .run_to_exit(Duration::from_secs(20))
 }
 
 /// Hostile fragments a mutation splices into a request.
@@ -1093,7 +1069,7 @@ const FRAGMENTS: [&[u8]; 16] = [
 
 /// A valid request, then `n` random mutations: bytes flipped, inserted, removed, duplicated,
 /// hostile fragments spliced in.
-fn mutated(rng: &mut reliability::Rng) -> Vec<u8> {
+fn mutated(rng: &mut Rng) -> Vec<u8> {
     let templates: [Vec<u8>; 6] = [
         deploy_body(
             format!(
@@ -1148,12 +1124,13 @@ fn http_fuzz_cases() -> usize {
 
 #[test]
 fn mutated_requests_never_get_a_5xx_nor_write_outside_the_entries() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     let authority = server.authority().to_owned();
-    let root = server.world().root.clone();
-    let cfg = server.world().pxelinux_cfg();
+    let root = world.root.clone();
+    let cfg = world.pxelinux_cfg();
     // Valid mutants may deploy or undeploy: entries may change, nothing else.
-    let outside = |snap: reliability::Snapshot| -> reliability::Snapshot {
+    let outside = |snap: Snapshot| -> Snapshot {
         snap.into_iter()
             .filter(|(p, _)| {
                 let path = root.join(p);
@@ -1165,10 +1142,9 @@ fn mutated_requests_never_get_a_5xx_nor_write_outside_the_entries() {
             .collect()
     };
     let before = outside(snapshot(&root, &[]));
-    let mut rng = reliability::Rng::new(reliability::Rng::seed("http fuzz"));
+    let mut rng = Rng::new(Rng::seed("http fuzz"));
     let cases = http_fuzz_cases();
-    let deadline =
-        Instant::now() + Duration::from_secs(if reliability::long() { 3600 } else { 120 });
+    let deadline = Instant::now() + Duration::from_secs(if long() { 3600 } else { 120 });
     let mut statuses = std::collections::BTreeMap::new();
     let mut sent = 0;
     let mut failures = Vec::new();

@@ -1,4 +1,4 @@
-//! Issue 7, nobody writes who may not: the bearer token, secrets, and confinement, through the
+//! Nobody writes who may not: the bearer token, secrets, and confinement, through the
 //! real `pxe-pilot-server` and `pxe-pilot` binaries with power management configured (the fake
 //! `ipmitool` and `fping` of `tests/fake-tools` first on the server's PATH).
 //!
@@ -15,7 +15,6 @@
 #[path = "common/cli.rs"]
 mod cli;
 mod common;
-#[path = "common/reliability.rs"]
 mod reliability;
 
 use std::fs;
@@ -23,11 +22,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::entry_name;
-use reliability::{
-    diff, healthy, http_request, raw_exchange, snapshot, RawResponse, Rng, ServerProcess, Snapshot,
-    Storm, StormPlan,
-};
+use common::{entry_name, TestServer};
+use reliability::random::Rng;
+use reliability::raw_http::{healthy, http_request, raw_exchange, RawResponse};
+use reliability::snapshot::{diff, snapshot, Snapshot};
+use reliability::storm::{Outcome, Storm, StormPlan};
+use reliability::storm_world::StormHost;
 
 const TOKEN: &str = "t0ken-Zq8-never-shown";
 const IPMI_PASSWORD: &str = "ipmi-pa55-Xk2-never-shown";
@@ -176,33 +176,25 @@ command_timeout: 1
         fs::read_to_string(self.dir.path().join("arp.scans")).unwrap_or_default()
     }
 
-    /// The server with the fake tools first on its PATH, logging at `log_level`.
-    fn start(&self, log_level: &str) -> ServerProcess {
-        let path = format!(
-            "{}:{}",
-            cli::fake_tools().display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let bmc = self.dir.path().join("bmc").display().to_string();
-        let arp = self.dir.path().join("arp").display().to_string();
-        let entries = self.dir.path().join("arp-entries").display().to_string();
-        ServerProcess::start(
-            &self.config(),
-            &self.dir.path().join("server.log"),
-            &[
-                ("PATH", &path),
-                ("FAKE_BMC_STATE", &bmc),
-                ("FAKE_ARP_TABLE", &arp),
-                ("FAKE_ARP_ENTRIES", &entries),
-                ("RUST_LOG", log_level),
-            ],
-        )
+    /// The server with the fake tools first on its PATH, logging at `log_level`, its log
+    /// appended to `server.log` (a server killed and started again keeps one log).
+    fn start(&self, log_level: &str) -> TestServer {
+        let state = |name: &str| self.dir.path().join(name);
+        TestServer::builder()
+            .config(self.config())
+            .append_log(state("server.log"))
+            .env("PATH", cli::path_with_fake_tools())
+            .env("FAKE_BMC_STATE", state("bmc"))
+            .env("FAKE_ARP_TABLE", state("arp"))
+            .env("FAKE_ARP_ENTRIES", state("arp-entries"))
+            .env("RUST_LOG", log_level)
+            .start()
     }
 }
 
 /// A request sent raw, with optional extra headers; its answer.
 fn send(
-    server: &ServerProcess,
+    server: &TestServer,
     method: &str,
     target: &str,
     headers: &[(&str, &str)],
@@ -675,7 +667,7 @@ fn nothing_is_written_outside_the_entry_folders_whatever_the_input() {
     let authority = server.authority().to_owned();
     let mut requests = 0;
     let mut server_errors = 0;
-    let mut send_raw = |server: &ServerProcess, request: Vec<u8>| {
+    let mut send_raw = |server: &TestServer, request: Vec<u8>| {
         let answer = raw_exchange(server.authority(), &request, Duration::from_secs(30));
         requests += 1;
         if answer.as_ref().is_ok_and(|a| a.status >= 500) {
@@ -802,9 +794,9 @@ fn nothing_is_written_outside_the_entry_folders_whatever_the_input() {
         }
     }
     // Storms, each killed with SIGKILL in the middle, and a restart (which sweeps and cleans).
-    let storm_hosts: Vec<reliability::StormHost> = HOSTS
+    let storm_hosts: Vec<StormHost> = HOSTS
         .iter()
-        .map(|name| reliability::StormHost {
+        .map(|name| StormHost {
             name: name.to_string(),
             macs: host_macs(name),
         })
@@ -827,13 +819,13 @@ fn nothing_is_written_outside_the_entry_folders_whatever_the_input() {
             rng.next(),
         );
         std::thread::sleep(Duration::from_millis(100 + rng.below(300) as u64));
-        server.kill9();
+        server.kill();
         storm.stop();
         let ops = storm.join();
         requests += ops.len();
         server_errors += ops
             .iter()
-            .filter(|op| matches!(op.outcome, reliability::Outcome::Status(s, _) if s >= 500))
+            .filter(|op| matches!(op.outcome, Outcome::Status(s, _) if s >= 500))
             .count();
         server = world.start("info");
     }

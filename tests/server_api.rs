@@ -1,5 +1,5 @@
-//! The HTTP API of the real `pxe-pilot-server` binary (DESIGN §3), driven with raw HTTP over a
-//! temporary TFTP root, checking the answers and the links on disk: every route with and
+//! The HTTP API of the real `pxe-pilot-server` binary, driven with raw HTTP over a temporary
+//! TFTP root, checking the answers and the links on disk: every route with and
 //! without `/v1`, every error status with its JSON message, the original's seed `curl` run with
 //! the real `curl`, the token, the logs, and a clean stop on SIGTERM.
 
@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::{
-    Fixture, Server, World, CONFIGURATIONS, H1, H2, H2_MAC, H3, H3_MACS, H4, IPMI_PASSWORD,
+    Fixture, TestServer, World, CONFIGURATIONS, H1, H2, H2_MAC, H3, H3_MACS, H4, IPMI_PASSWORD,
     SEED_MAC, UNKNOWN_MAC,
 };
 use reqwest::blocking::{Client, Response};
@@ -23,11 +23,11 @@ fn client() -> Client {
     Client::new()
 }
 
-fn get(server: &Server, path: &str) -> Response {
+fn get(server: &TestServer, path: &str) -> Response {
     client().get(server.url(path)).send().expect("GET")
 }
 
-fn send(server: &Server, method: &str, path: &str, body: Option<&str>) -> Response {
+fn send(server: &TestServer, method: &str, path: &str, body: Option<&str>) -> Response {
     let method = Method::from_bytes(method.as_bytes()).expect("a method");
     let mut request = client().request(method, server.url(path));
     if let Some(body) = body {
@@ -39,7 +39,7 @@ fn send(server: &Server, method: &str, path: &str, body: Option<&str>) -> Respon
     request.send().expect("request")
 }
 
-fn deploy(server: &Server, configuration: &str, body: &str) -> Response {
+fn deploy(server: &TestServer, configuration: &str, body: &str) -> Response {
     send(
         server,
         "PUT",
@@ -84,7 +84,8 @@ fn conf(name: &str) -> PathBuf {
 
 #[test]
 fn healthcheck_is_204_with_and_without_the_prefix() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     for path in ["/v1/healthcheck", "/healthcheck"] {
         let response = get(&server, path);
         assert_eq!(response.status(), StatusCode::NO_CONTENT, "{path}");
@@ -94,8 +95,8 @@ fn healthcheck_is_204_with_and_without_the_prefix() {
 
 #[test]
 fn the_seed_curl_of_the_use_case_switches_the_link() {
-    let server = Server::start();
-    let world = server.world();
+    let world = World::new();
+    let server = world.serve();
     let (status, _) = answer(deploy(
         &server,
         "ubuntu-16.04",
@@ -104,7 +105,8 @@ fn the_seed_curl_of_the_use_case_switches_the_link() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(world.link(SEED_MAC), Some(conf("ubuntu-16.04")));
 
-    // USECASE.md, byte for byte but the server's address.
+    // The original's use case (the README's `curl` example), byte for byte but the server's
+    // address.
     let output = Command::new("curl")
         .args(["-i", "-X", "PUT"])
         .arg(format!(
@@ -128,8 +130,8 @@ fn the_seed_curl_of_the_use_case_switches_the_link() {
 
 #[test]
 fn a_deploy_answers_the_resolved_hosts_and_links_every_nic_to_the_first() {
-    let server = Server::start();
-    let world = server.world();
+    let world = World::new();
+    let server = world.serve();
     // h3 by its third NIC, in another spelling; h2 by name and MAC together.
     let body = format!(
         r#"{{"hosts":[{{"mac_address":"{}"}},{{"name":"{H2}","macAddress":"{H2_MAC}"}}]}}"#,
@@ -179,8 +181,8 @@ fn a_deploy_answers_the_resolved_hosts_and_links_every_nic_to_the_first() {
 
 #[test]
 fn a_refused_deploy_writes_nothing_and_says_why() {
-    let server = Server::start();
-    let world = server.world();
+    let world = World::new();
+    let server = world.serve();
     let cases: Vec<(&str, String, StatusCode, &str)> = vec![
         (
             "local",
@@ -267,7 +269,8 @@ fn a_refused_deploy_writes_nothing_and_says_why() {
 
 #[test]
 fn catalogue_routes_list_show_and_refuse_unknown_names() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     let (status, list) = answer(get(&server, "/v1/configurations"));
     assert_eq!(status, StatusCode::OK);
     let expected: Vec<Value> = CONFIGURATIONS
@@ -296,7 +299,8 @@ fn catalogue_routes_list_show_and_refuse_unknown_names() {
 
 #[test]
 fn bootloader_folders_are_listed_and_deployed_by_name() {
-    let server = Server::start_in(Fixture::new().bootloaders().build());
+    let world = Fixture::new().bootloaders().build();
+    let server = world.serve();
     let (_, bootloaders) = answer(get(&server, "/v1/bootloaders"));
     assert_eq!(
         bootloaders,
@@ -331,10 +335,7 @@ fn bootloader_folders_are_listed_and_deployed_by_name() {
         &format!(r#"{{"hosts":[{{"name":"{H1}"}}]}}"#),
     ));
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        server.world().link(SEED_MAC),
-        Some(conf("grub/grml-2017.05"))
-    );
+    assert_eq!(world.link(SEED_MAC), Some(conf("grub/grml-2017.05")));
     let (_, h1) = answer(get(&server, "/v1/hosts/h1"));
     assert_eq!(h1["configuration"]["name"], "grml-2017.05");
     assert_eq!(h1["configuration"]["bootloader"]["name"], "grub");
@@ -342,7 +343,8 @@ fn bootloader_folders_are_listed_and_deployed_by_name() {
 
 #[test]
 fn hosts_are_listed_and_found_by_name_or_by_any_mac() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     let (status, hosts) = answer(get(&server, "/v1/hosts?status=false"));
     assert_eq!(status, StatusCode::OK);
     let names: Vec<&str> = hosts
@@ -405,8 +407,8 @@ fn hosts_are_listed_and_found_by_name_or_by_any_mac() {
 
 #[test]
 fn a_link_made_by_hand_is_seen_and_a_dangling_one_reported() {
-    let server = Server::start();
-    let world = server.world();
+    let world = World::new();
+    let server = world.serve();
     symlink("conf/local", world.entry(H2_MAC)).unwrap();
     symlink("conf/removed-config", world.entry(SEED_MAC)).unwrap();
     let (_, hosts) = answer(get(&server, "/v1/hosts?status=false"));
@@ -416,8 +418,8 @@ fn a_link_made_by_hand_is_seen_and_a_dangling_one_reported() {
 
 #[test]
 fn undeploy_removes_every_entry_of_the_host_only() {
-    let server = Server::start();
-    let world = server.world();
+    let world = World::new();
+    let server = world.serve();
     answer(deploy(
         &server,
         "local",
@@ -448,7 +450,8 @@ fn undeploy_removes_every_entry_of_the_host_only() {
 
 #[test]
 fn power_routes_refuse_without_power_management() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     for action in ["reboot", "on", "off"] {
         for prefix in ["/v1", ""] {
             assert_error(
@@ -497,7 +500,8 @@ fn power_routes_refuse_without_power_management() {
 
 #[test]
 fn every_read_route_answers_the_same_without_the_prefix() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     answer(deploy(
         &server,
         "local",
@@ -522,7 +526,8 @@ fn every_read_route_answers_the_same_without_the_prefix() {
 
 #[test]
 fn unknown_routes_and_wrong_methods_are_json() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     // `/` is the operators' page (tests/browser_page.rs); `/ui` alone is no file of it.
     for path in [
         "/v1",
@@ -560,7 +565,8 @@ fn unknown_routes_and_wrong_methods_are_json() {
 
 #[test]
 fn a_body_over_64_kib_is_refused_with_413() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     let body = format!(
         r#"{{"hosts":[{{"name":"{H1}"}}]}}{}"#,
         " ".repeat(64 * 1024)
@@ -570,7 +576,7 @@ fn a_body_over_64_kib_is_refused_with_413() {
         StatusCode::PAYLOAD_TOO_LARGE,
         "larger than 65536 bytes",
     );
-    assert!(server.world().entries().is_empty());
+    assert!(world.entries().is_empty());
     // Just under the limit is fine.
     let body = format!(
         r#"{{"hosts":[{{"name":"{H1}"}}]}}{}"#,
@@ -582,7 +588,8 @@ fn a_body_over_64_kib_is_refused_with_413() {
 #[test]
 fn with_a_token_changes_need_it_and_reads_stay_open() {
     const TOKEN: &str = "t0ken-for-tests-only";
-    let server = Server::start_in(Fixture::new().token(TOKEN).build());
+    let world = Fixture::new().token(TOKEN).build();
+    let server = world.serve();
     let body = format!(r#"{{"hosts":[{{"name":"{H1}"}}]}}"#);
     assert_eq!(get(&server, "/v1/hosts").status(), StatusCode::OK);
     assert_eq!(
@@ -617,7 +624,7 @@ fn with_a_token_changes_need_it_and_reads_stay_open() {
         .send()
         .unwrap();
     assert_error(wrong, StatusCode::UNAUTHORIZED, "the bearer token is wrong");
-    assert!(server.world().entries().is_empty());
+    assert!(world.entries().is_empty());
 
     let right = client()
         .put(server.url("/configurations/local/deploy"))
@@ -626,14 +633,15 @@ fn with_a_token_changes_need_it_and_reads_stay_open() {
         .send()
         .unwrap();
     assert_eq!(right.status(), StatusCode::OK);
-    assert_eq!(server.world().link(SEED_MAC), Some(conf("local")));
+    assert_eq!(world.link(SEED_MAC), Some(conf("local")));
     assert!(!server.logs().contains(TOKEN), "the token is never logged");
     assert!(!server.logs().contains("no server.token"));
 }
 
 #[test]
 fn each_change_is_one_log_line_and_no_secret_is_logged() {
-    let server = Server::start();
+    let world = World::new();
+    let server = world.serve();
     assert!(
         server.logs().contains("no server.token"),
         "a server without a token warns at start"
@@ -690,7 +698,7 @@ fn temporary_entries_left_by_a_crash_are_swept_at_start() {
         .unwrap();
     assert!(touched.success());
     symlink("conf/local", &young).unwrap();
-    let server = Server::start_in(world);
+    let _server = world.serve();
     assert!(
         old.symlink_metadata().is_err(),
         "{} is still there",
@@ -706,12 +714,13 @@ fn temporary_entries_left_by_a_crash_are_swept_at_start() {
         "{} is still there",
         young.display()
     );
-    assert_eq!(server.world().names(), ["conf"]);
+    assert_eq!(world.names(), ["conf"]);
 }
 
 #[test]
 fn sigterm_stops_the_server_with_exit_code_0() {
-    let server = Server::start();
+    let world = World::new();
+    let mut server = world.serve();
     answer(deploy(
         &server,
         "local",
@@ -725,13 +734,10 @@ fn sigterm_stops_the_server_with_exit_code_0() {
 fn an_invalid_configuration_stops_the_binary_with_one_line_and_code_1() {
     let world = World::new();
     fs::write(&world.config, "hosts: [\n").unwrap();
-    let output = Command::new(common::binary("pxe-pilot-server"))
-        .arg("-c")
-        .arg(&world.config)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let (code, stderr) = world
+        .server()
+        .run_to_exit(std::time::Duration::from_secs(20));
+    assert_eq!(code, Some(1));
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("pxe-pilot-server: "), "{stderr}");
     assert!(stderr.contains("pxe-pilot.yml:"), "{stderr}");
@@ -742,7 +748,7 @@ fn a_deploy_that_fails_half_way_says_what_became_of_each_host_and_logs_each_chan
     let world = World::new();
     // h2's entry cannot be replaced: a folder stands where its link would go.
     fs::create_dir(world.entry(H2_MAC)).unwrap();
-    let server = Server::start_in(world);
+    let server = world.serve();
     let body = format!(r#"{{"hosts":[{{"name":"{H1}"}},{{"name":"{H2}"}},{{"name":"{H3}"}}]}}"#);
     let (status, answer) = answer(deploy(&server, "local", &body));
     assert_eq!(status, StatusCode::MULTI_STATUS, "{answer}");
@@ -760,8 +766,8 @@ fn a_deploy_that_fails_half_way_says_what_became_of_each_host_and_logs_each_chan
         "not tried: an earlier host's write failed"
     );
     assert!(answer["message"].as_str().unwrap().contains(H2), "{answer}");
-    assert_eq!(server.world().deployed(SEED_MAC).as_deref(), Some("local"));
-    assert_eq!(server.world().deployed(H3_MACS[0]), None);
+    assert_eq!(world.deployed(SEED_MAC).as_deref(), Some("local"));
+    assert_eq!(world.deployed(H3_MACS[0]), None);
     let logs = server.logs();
     assert!(
         logs.lines()

@@ -106,6 +106,9 @@ _pxe__pilot() {
             pxe__pilot__subcmd__help__subcmd__config,show)
                 cmd="pxe__pilot__subcmd__help__subcmd__config__subcmd__show"
                 ;;
+            pxe__pilot__subcmd__help__subcmd__host,events)
+                cmd="pxe__pilot__subcmd__help__subcmd__host__subcmd__events"
+                ;;
             pxe__pilot__subcmd__help__subcmd__host,list)
                 cmd="pxe__pilot__subcmd__help__subcmd__host__subcmd__list"
                 ;;
@@ -120,6 +123,9 @@ _pxe__pilot() {
                 ;;
             pxe__pilot__subcmd__help__subcmd__host,refresh)
                 cmd="pxe__pilot__subcmd__help__subcmd__host__subcmd__refresh"
+                ;;
+            pxe__pilot__subcmd__host,events)
+                cmd="pxe__pilot__subcmd__host__subcmd__events"
                 ;;
             pxe__pilot__subcmd__host,help)
                 cmd="pxe__pilot__subcmd__host__subcmd__help"
@@ -138,6 +144,9 @@ _pxe__pilot() {
                 ;;
             pxe__pilot__subcmd__host,refresh)
                 cmd="pxe__pilot__subcmd__host__subcmd__refresh"
+                ;;
+            pxe__pilot__subcmd__host__subcmd__help,events)
+                cmd="pxe__pilot__subcmd__host__subcmd__help__subcmd__events"
                 ;;
             pxe__pilot__subcmd__host__subcmd__help,help)
                 cmd="pxe__pilot__subcmd__host__subcmd__help__subcmd__help"
@@ -420,7 +429,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__config__subcmd__deploy)
-            opts="-n -s -o -d -h --now --self --server --output --token --token-file --retry-for --debug --help"
+            opts="-n -s -o -d -h --now --once --self --server --output --token --token-file --retry-for --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -742,8 +751,22 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__help__subcmd__host)
-            opts="list reboot on off refresh"
+            opts="list reboot on off refresh events"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__pilot__subcmd__help__subcmd__host__subcmd__events)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -854,7 +877,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__host)
-            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help list reboot on off refresh help"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help list reboot on off refresh events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -895,9 +918,69 @@ _pxe__pilot() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        pxe__subcmd__pilot__subcmd__host__subcmd__help)
-            opts="list reboot on off refresh help"
+        pxe__subcmd__pilot__subcmd__host__subcmd__events)
+            opts="-s -o -d -h --limit --server --output --token --token-file --retry-for --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__pilot__subcmd__host__subcmd__help)
+            opts="list reboot on off refresh events help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__pilot__subcmd__host__subcmd__help__subcmd__events)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

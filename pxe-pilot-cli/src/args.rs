@@ -167,9 +167,15 @@ pub enum ConfigCommand {
 /// `pxe-pilot config deploy [-n] CONFIG HOST... | --self`
 #[derive(Debug, Clone, Args)]
 pub struct DeployArgs {
-    /// Reboot (or power on) the hosts once their configuration is switched.
+    /// Reboot (or power on) the hosts once their configuration is switched; where the BMC
+    /// can, their next boot is made a network boot, once, first.
     #[arg(short = 'n', long)]
     pub now: bool,
+
+    /// Boot the configuration once: after the host's first fetch of it over HTTP, the server
+    /// switches it back to its fallback (`local`). For configurations served over HTTP.
+    #[arg(long)]
+    pub once: bool,
 
     /// The configuration to deploy (as `config list` shows it).
     #[arg(value_name = "CONFIG")]
@@ -211,6 +217,14 @@ pub enum HostCommand {
     },
     /// Scan the management subnets so that BMC addresses are found in the ARP table.
     Refresh,
+    /// What happened to a host (deploys, power, boots...), newest first.
+    Events {
+        /// The host's name.
+        name: String,
+        /// How many events at most.
+        #[arg(long, default_value_t = 20, value_name = "N")]
+        limit: usize,
+    },
 }
 
 #[cfg(test)]

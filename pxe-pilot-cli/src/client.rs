@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use pxe_pilot_core::api::{
     BootloaderView, ConfigurationContent, ConfigurationView, DeployRequest, DeployResponse,
-    ErrorBody, HostView, VersionView,
+    ErrorBody, EventView, HostView, VersionView,
 };
 use pxe_pilot_core::{MacAddress, PowerAction};
 use reqwest::blocking::Response;
@@ -255,6 +255,18 @@ impl Client {
     /// `GET /v1/hosts`, with each host's power state.
     pub fn hosts(&self) -> Result<Answer<Vec<HostView>>, ClientError> {
         let url = self.endpoint(&["hosts"]);
+        self.get_json(url)
+    }
+
+    /// `GET /v1/hosts/{name}/events?limit=N`: the host's events, newest first.
+    pub fn host_events(
+        &self,
+        name: &str,
+        limit: usize,
+    ) -> Result<Answer<Vec<EventView>>, ClientError> {
+        let mut url = self.endpoint(&["hosts", name, "events"]);
+        url.query_pairs_mut()
+            .append_pair("limit", &limit.to_string());
         self.get_json(url)
     }
 

@@ -59,7 +59,11 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), Error> {
                 printer.answer(&client.configurations()?, |v| table::configurations(v))
             }
             ConfigCommand::Show { name } => {
-                printer.answer(&client.configuration(name)?, |c| with_newline(&c.content))
+                let answer = client.configuration(name)?;
+                if let Some(warning) = &answer.value.warning {
+                    eprintln!("pxe-pilot: warning: {warning}");
+                }
+                printer.answer(&answer, |c| with_newline(&c.content))
             }
             ConfigCommand::Deploy(args) => {
                 let answer = if args.self_host {
@@ -86,6 +90,9 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), Error> {
             HostCommand::Refresh => {
                 client.refresh()?;
                 printer.empty(table::refreshed())
+            }
+            HostCommand::Events { name, limit } => {
+                printer.answer(&client.host_events(name, *limit)?, |v| table::events(v))
             }
         },
         Command::Version => version(&client, printer),
@@ -166,6 +173,7 @@ pub fn deploy_request(args: &DeployArgs) -> DeployRequest {
                     name: (!by_mac).then(|| h.clone()),
                     mac_address: by_mac.then(|| h.clone()),
                     reboot: args.now,
+                    once: args.once,
                 }
             })
             .collect(),
@@ -193,6 +201,7 @@ fn deploy_self(
                     name: None,
                     mac_address: Some(interface.mac.to_string()),
                     reboot: args.now,
+                    once: args.once,
                 }],
             };
             return Ok(client.deploy(&args.config, &request)?);
@@ -294,6 +303,7 @@ mod tests {
     fn hosts_are_named_by_name_or_by_mac() {
         let args = DeployArgs {
             now: true,
+            once: false,
             config: "local".into(),
             hosts: vec!["h1".into(), "AA:BB:CC:DD:EE:FF".into(), "cafe".into()],
             self_host: false,

@@ -7,7 +7,8 @@
 //! API types and returns the text, so that each shape is tested without a server.
 
 use pxe_pilot_core::api::{
-    BootloaderView, ConfigurationView, DeployResponse, HostView, NetbootView, PowerState, Rebooted,
+    BootloaderView, ConfigurationView, DeployResponse, EventView, HostView, NetbootView,
+    PowerState, Rebooted,
 };
 use tabled::builder::Builder;
 use tabled::settings::object::Rows;
@@ -20,18 +21,21 @@ use pxe_pilot_core::PowerAction;
 /// bootloader reads its own per-MAC entries) is added only when a bootloader has one, so the
 /// original's configurations print the original's table.
 pub fn bootloaders(list: &[BootloaderView]) -> String {
+    // MAC ENTRY and HTTP only when a bootloader has one: the original's table otherwise.
     let with_entries = list.iter().any(|b| b.mac_entry.is_some());
-    let headers: &[&str] = if with_entries {
-        &["NAME", "FILE", "CONFIG PATH", "MAC ENTRY"]
-    } else {
-        &["NAME", "FILE", "CONFIG PATH"]
-    };
+    let with_http = list.iter().any(|b| b.http.is_some());
+    let mut headers = vec!["NAME", "FILE", "CONFIG PATH"];
+    headers.extend(with_entries.then_some("MAC ENTRY"));
+    headers.extend(with_http.then_some("HTTP"));
     render(
-        headers,
+        &headers,
         list.iter().map(|b| {
             let mut row = vec![b.name.clone(), b.file.clone(), b.config_path.clone()];
             if with_entries {
                 row.push(b.mac_entry.clone().unwrap_or_default());
+            }
+            if with_http {
+                row.push(b.http.clone().unwrap_or_default());
             }
             row
         }),
@@ -59,15 +63,19 @@ pub fn configurations(list: &[ConfigurationView]) -> String {
 /// no power management). A deployment that leads to no configuration of the catalogue shows
 /// its link target followed by `(dangling)`.
 pub fn hosts(list: &[HostView]) -> String {
+    // LAST BOOT only when the server has seen a boot over HTTP: the original's table otherwise.
+    let last_boot = list.iter().any(|h| h.last_boot.is_some());
+    let mut headers = vec![
+        "NAME",
+        "CONFIGURATION",
+        "MAC",
+        "MGMT MAC",
+        "MGMT IP",
+        "POWER STATE",
+    ];
+    headers.extend(last_boot.then_some("LAST BOOT"));
     render(
-        &[
-            "NAME",
-            "CONFIGURATION",
-            "MAC",
-            "MGMT MAC",
-            "MGMT IP",
-            "POWER STATE",
-        ],
+        &headers,
         list.iter().map(|h| {
             let configuration = match &h.configuration {
                 None => String::new(),
@@ -86,7 +94,7 @@ pub fn hosts(list: &[HostView]) -> String {
                 (None, None, Some(r)) => (r.mac_address, r.address.clone()),
                 (None, None, None) => (None, None),
             };
-            vec![
+            let mut row = vec![
                 h.name.clone(),
                 configuration,
                 macs,
@@ -96,6 +104,44 @@ pub fn hosts(list: &[HostView]) -> String {
                     .map(power_state)
                     .unwrap_or_default()
                     .to_string(),
+            ];
+            if last_boot {
+                row.push(match &h.last_boot {
+                    Some(b) => format!(
+                        "{} {}",
+                        b.time,
+                        b.configuration.as_deref().unwrap_or("(next boot device)")
+                    ),
+                    None => String::new(),
+                });
+            }
+            row
+        }),
+    )
+}
+
+/// `host events NAME`: ID, TIME, KIND, CHANGE (from -> to), WHO, PEER, RESULT, DETAIL.
+pub fn events(list: &[EventView]) -> String {
+    render(
+        &[
+            "ID", "TIME", "KIND", "CHANGE", "WHO", "PEER", "RESULT", "DETAIL",
+        ],
+        list.iter().map(|e| {
+            let change = match (&e.from, &e.to) {
+                (Some(from), Some(to)) => format!("{from} -> {to}"),
+                (Some(from), None) => format!("{from} -> -"),
+                (None, Some(to)) => to.clone(),
+                (None, None) => String::new(),
+            };
+            vec![
+                e.id.to_string(),
+                e.time.clone(),
+                e.kind.clone(),
+                change,
+                e.who.clone(),
+                e.peer.clone().unwrap_or_default(),
+                e.result.clone(),
+                e.detail.clone().unwrap_or_default(),
             ]
         }),
     )
@@ -226,6 +272,7 @@ mod tests {
                 file: String::new(),
                 config_path: String::new(),
                 mac_entry: None,
+                http: None,
             }),
             dangling: false,
         }
@@ -246,6 +293,7 @@ mod tests {
             }),
             management: None,
             redfish: None,
+            last_boot: None,
         }
     }
 
@@ -277,6 +325,7 @@ mod tests {
             ipmi: None,
             management: None,
             redfish: None,
+            last_boot: None,
         };
         vec![
             ipmi_host("h1", 1, ip("10.69.70.11"), power),
@@ -357,6 +406,7 @@ mod tests {
             file: file.into(),
             config_path: path.into(),
             mac_entry: None,
+            http: None,
         });
         assert_eq!(
             bootloaders(&list),
@@ -380,12 +430,14 @@ mod tests {
                 file: "pxelinux.0".into(),
                 config_path: String::new(),
                 mac_entry: None,
+                http: None,
             },
             BootloaderView {
                 name: "grub".into(),
                 file: "grubnetx64.efi.signed".into(),
                 config_path: "grub/grub.cfg".into(),
                 mac_entry: Some("grub/grub.cfg-01-{mac}".into()),
+                http: None,
             },
         ];
         assert_eq!(

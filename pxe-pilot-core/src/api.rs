@@ -39,6 +39,10 @@ pub struct HostQuery {
     /// Reboot the host once its entry is written.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reboot: bool,
+    /// Boot the configuration once: after the host's first fetch of it over HTTP, it is
+    /// switched to the server's `once_fallback` (`local` by default).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub once: bool,
 }
 
 /// The answer to a deploy: 200 when every host was switched, 207 when a host's write failed
@@ -116,6 +120,10 @@ pub struct BootloaderView {
     /// placeholder (`grub/grub.cfg-01-{mac}`); absent when it has none of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac_entry: Option<String>,
+    /// The script language it fetches its per-host configuration in over HTTP
+    /// (`GET /v1/boot/{name}/{mac}`): `ipxe` or `grub`; absent when it does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
 }
 
 /// A configuration as `GET /v1/configurations` shows it, and as a host's deployment.
@@ -140,6 +148,10 @@ pub struct ConfigurationContent {
     pub name: String,
     /// The file's text.
     pub content: String,
+    /// Present when the file is a template that does not parse: what and where (hosts that
+    /// fetch it over HTTP would get a 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// A host's power state, as the original spells it.
@@ -210,6 +222,20 @@ pub struct RedfishView {
     pub subnet: Option<String>,
 }
 
+/// A host's last boot over HTTP, as `GET /v1/hosts` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LastBootView {
+    /// When it fetched its script: RFC 3339, UTC.
+    pub time: String,
+    /// The configuration it got; absent when it was handed over to its next boot device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<String>,
+    /// The bootloader that fetched it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootloader: Option<String>,
+}
+
 /// A host as `GET /v1/hosts` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -237,6 +263,9 @@ pub struct HostView {
     /// Its Redfish block, without the password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redfish: Option<RedfishView>,
+    /// Its last boot over HTTP, when the server has seen one.
+    #[serde(rename = "lastBoot", default, skip_serializing_if = "Option::is_none")]
+    pub last_boot: Option<LastBootView>,
 }
 
 /// The body of every error answer: `{"message": "..."}`.
@@ -268,4 +297,49 @@ impl VersionView {
             version: env!("CARGO_PKG_VERSION").to_owned(),
         }
     }
+}
+
+/// One event of the log, as `GET /v1/hosts/{name}/events` (newest first) and
+/// `GET /v1/events?since=ID` (oldest first) show it: what was done to which host, when, by
+/// whom, from where, and how it ended. Never a secret.
+///
+/// `kind` and `who` are text rather than enums so that a client reads the events of a newer
+/// server, whose log may know more kinds, without failing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventView {
+    /// Its number: increasing, never reused, also across restarts of the server.
+    pub id: u64,
+    /// When it happened: RFC 3339, UTC, milliseconds.
+    #[cfg_attr(feature = "openapi", schema(example = "2026-11-29T11:15:29.123Z"))]
+    pub time: String,
+    /// The host's name; `null` for a boot fetch from a MAC address of no host.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// The MAC address concerned (a boot fetch's, a self-service request's), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacAddress>,
+    /// What happened: `deploy`, `undeploy`, `power`, `netboot`, `self_service`,
+    /// `once_fallback` or `boot`.
+    #[cfg_attr(feature = "openapi", schema(example = "deploy"))]
+    pub kind: String,
+    /// The configuration before (a name, or a label such as `dangling:...`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The configuration after (with `boot`: the one served), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Who asked: `token` (a request with the token), `self` (a host for itself, without
+    /// the token) or `open` (the server has no token, or a boot fetch).
+    #[cfg_attr(feature = "openapi", schema(example = "token"))]
+    pub who: String,
+    /// The address the request came from, when there was a request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// `ok`, or what went wrong prefixed with `error: `.
+    #[cfg_attr(feature = "openapi", schema(example = "ok"))]
+    pub result: String,
+    /// More about it: a boot fetch's bootloader, a power action (`on`, `off`, `reboot`)...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }

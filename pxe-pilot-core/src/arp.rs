@@ -1,18 +1,18 @@
-//! The ARP table: how a BMC's MAC address becomes an IP address.
+//! The ARP table (the kernel's IPv4 neighbour table): how a BMC's MAC address becomes an IP
+//! address, and which MAC address a request's peer address belongs to (self-service).
 //!
 //! Read from a file in the `/proc/net/arp` format (`arp_table` in the settings), never by
 //! running `arp`. The file is read on every look-up, so entries learnt by a refresh are seen.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 
 use crate::mac::MacAddress;
 
-/// The MAC-to-IP entries of an ARP table.
+/// The complete entries of an ARP table: (IP address, MAC address).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArpTable {
-    entries: HashMap<MacAddress, IpAddr>,
+    entries: Vec<(IpAddr, MacAddress)>,
 }
 
 impl ArpTable {
@@ -31,7 +31,7 @@ impl ArpTable {
     /// `IP address  HW type  Flags  HW address  Mask  Device` lines. Incomplete entries
     /// (flags `0x0`, or an all-zero MAC) are skipped; malformed lines too.
     pub fn parse(text: &str) -> Self {
-        let mut entries = HashMap::new();
+        let mut entries = Vec::new();
         for line in text.lines().skip(1) {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let [ip, _hw_type, flags, mac, ..] = fields.as_slice() else {
@@ -43,14 +43,32 @@ impl ArpTable {
             if *flags == "0x0" || mac == MacAddress::new([0; 6]) {
                 continue;
             }
-            entries.insert(mac, ip);
+            entries.push((ip, mac));
         }
         ArpTable { entries }
     }
 
-    /// The IP address of `mac`, if the table knows it.
+    /// The IP address of `mac`, if the table knows it (the last entry when there are several).
     pub fn ip_of(&self, mac: &MacAddress) -> Option<IpAddr> {
-        self.entries.get(mac).copied()
+        self.entries
+            .iter()
+            .rev()
+            .find(|(_, m)| m == mac)
+            .map(|(ip, _)| *ip)
+    }
+
+    /// The MAC addresses the table gives for `ip` (one per interface that learnt it); an
+    /// IPv4-mapped IPv6 address (`::ffff:10.0.0.5`) is read as its IPv4 address.
+    pub fn macs_at(&self, ip: IpAddr) -> Vec<MacAddress> {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        self.entries
+            .iter()
+            .filter(|(i, _)| *i == ip)
+            .map(|(_, m)| *m)
+            .collect()
     }
 }
 
@@ -73,6 +91,11 @@ mod tests {
             Some("10.69.70.11".parse().unwrap())
         );
         assert_eq!(table.ip_of(&mac("00:00:00:00:0a:02")), None);
+        assert_eq!(
+            table.macs_at("::ffff:10.69.70.11".parse().unwrap()),
+            [mac("00:00:00:00:0a:01")]
+        );
+        assert!(table.macs_at("10.69.70.12".parse().unwrap()).is_empty());
         assert_eq!(
             ArpTable::read(Path::new("/nonexistent/arp")),
             ArpTable::default()

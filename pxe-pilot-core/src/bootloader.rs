@@ -19,6 +19,38 @@ pub struct Bootloader {
     /// Where this bootloader's per-MAC entries live, if it has its own; `None`: only
     /// `pxelinux.cfg/01-<mac>`.
     pub mac_entry: Option<MacEntryPattern>,
+    /// The script language it fetches its per-host configuration in over HTTP from
+    /// pxe-pilot (`GET /v1/boot/<name>/<mac>`), if it does (`http: ipxe` or `http: grub`).
+    pub http: Option<HttpScript>,
+}
+
+/// The language of a bootloader that fetches its configuration over HTTP: what its
+/// "nothing for you, boot the next device" answer is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpScript {
+    /// An iPXE script (`#!ipxe`).
+    Ipxe,
+    /// A GRUB 2 configuration.
+    Grub,
+}
+
+impl HttpScript {
+    /// `ipxe` or `grub`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            HttpScript::Ipxe => "ipxe",
+            HttpScript::Grub => "grub",
+        }
+    }
+
+    /// Reads `ipxe` or `grub`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "ipxe" => Some(HttpScript::Ipxe),
+            "grub" => Some(HttpScript::Grub),
+            _ => None,
+        }
+    }
 }
 
 /// Where a bootloader reads its per-MAC entries, relative to the TFTP root

@@ -272,6 +272,7 @@ mod tests {
             file: format!("{name}.0"),
             config_path: String::new(),
             mac_entry: None,
+            http: None,
         }
     }
 

@@ -54,15 +54,21 @@ pub mod arp;
 #[cfg(feature = "service")]
 mod beneath;
 #[cfg(feature = "service")]
+pub mod boot;
+#[cfg(feature = "service")]
 pub mod bootloader;
 #[cfg(feature = "service")]
 pub mod catalogue;
 #[cfg(feature = "service")]
 pub mod command;
 #[cfg(feature = "service")]
+pub mod events;
+#[cfg(feature = "service")]
 mod group_sync;
 #[cfg(feature = "service")]
 pub mod inventory;
+#[cfg(feature = "service")]
+pub mod once;
 #[cfg(feature = "service")]
 pub mod pilot;
 #[cfg(feature = "service")]
@@ -74,8 +80,9 @@ pub mod store;
 
 #[cfg(feature = "service")]
 pub use {
-    bootloader::{Bootloader, MacEntryPattern},
+    bootloader::{Bootloader, HttpScript, MacEntryPattern},
     catalogue::{Catalogue, CatalogueError, Configuration},
+    events::{Event, EventError, EventKind, EventLog, NewEvent, Outcome, Who},
     inventory::{Bmc, BootMode, Host, Inventory},
     pilot::{
         Deployed, Deployment, ErrorKind, HostOutcome, HostSelector, HostState, Pilot, PilotError,

@@ -323,6 +323,16 @@ impl Pilot {
         Ok(self.catalogue.content(name)?)
     }
 
+    /// The configuration named `name` (unique across the bootloaders' folders).
+    pub fn configuration_named(&self, name: &str) -> Result<Configuration, PilotError> {
+        Ok(self.catalogue.find(name)?)
+    }
+
+    /// The bytes of a configuration's file (see [`Catalogue::read`]).
+    pub fn read_configuration(&self, configuration: &Configuration) -> Result<Vec<u8>, PilotError> {
+        Ok(self.catalogue.read(configuration)?)
+    }
+
     /// Every host and what it boots, in the configuration file's order: the store and the
     /// catalogue are read now, each host's state is worked out when the iterator reaches it.
     pub fn hosts(&self) -> Result<impl ExactSizeIterator<Item = HostState<'_>> + '_, PilotError> {

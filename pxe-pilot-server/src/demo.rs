@@ -1,11 +1,14 @@
 //! `pxe-pilot-server --demo [DIR]`: a small world to see pxe-pilot work in one command.
 //!
 //! It writes a TFTP root with a `pxelinux` bootloader folder in the catalogue
-//! (`pxelinux.cfg/conf/pxelinux/{local,ubuntu-24.04,grml-rescue}`), four hosts (`db-1` with
-//! three NICs, the first one the MAC of the original's use case) and a configuration file that
-//! listens on `127.0.0.1:3478`. `db-1` starts on the installer, as in the use case; the guide
-//! printed at start shows the installer's last step (switch it to `local`) and two more things
-//! to try. Without DIR the world lives in a temporary folder removed at exit; with DIR it
+//! (`pxelinux.cfg/conf/pxelinux/{local,ubuntu-24.04,grml-rescue}`), an `ipxe` one served over
+//! HTTP (`pxelinux.cfg/conf/ipxe/http-installer`, a template), four hosts (`db-1` with three
+//! NICs, the first one the MAC of the original's use case) and a configuration file that
+//! listens on `127.0.0.1:3478`. `db-1` starts on the installer, as in the use case, and
+//! `web-1` on the iPXE installer; the guide printed at start shows the installer's last step
+//! (switch it to `local`), the QEMU command line that network-boots `web-1` over HTTP through
+//! the demo (no TFTP nor DHCP server of its own: QEMU's user network hands out
+//! `http://10.0.2.2:PORT/boot.ipxe`), and more to try. Without DIR the world lives in a temporary folder removed at exit; with DIR it
 //! stays, and a second run in the same DIR reuses it as it was left.
 
 use std::fs;
@@ -25,8 +28,9 @@ const CONFIG: &str = r#"# pxe-pilot demo configuration, written by `pxe-pilot-se
 hosts:
   - name: db-1                       # three NICs: every one boots what the first one boots
     mac_addresses: ["23:34:a3:e9:09:cc", "23:34:a3:e9:09:cd", "23:34:a3:e9:09:ce"]
-  - name: web-1
+  - name: web-1                      # the demo's VM (see the guide's QEMU command line)
     mac_addresses: ["52:54:00:12:34:01"]
+    vars: {role: web}
   - name: web-2
     mac_addresses: ["52:54:00:12:34:02"]
   - name: build-1
@@ -37,6 +41,7 @@ configuration:
   directory: tftp/pxelinux.cfg/conf
   bootloaders:
     - {name: pxelinux, file: pxelinux.0, config_path: pxelinux.cfg}
+    - {name: ipxe, file: ipxe.efi, http: ipxe}   # fetched over HTTP: GET /v1/boot/ipxe/<mac>
 server:
   listen: 127.0.0.1
   port: 3478
@@ -56,6 +61,23 @@ const CATALOGUE: [(&str, &str); 3] = [
         "# Live rescue system in memory.\nDEFAULT grml\nLABEL grml\n  KERNEL grml/vmlinuz\n  APPEND initrd=grml/initrd.img boot=live fetch=http://pxe-server/grml.squashfs\n",
     ),
 ];
+
+/// The iPXE catalogue: fetched over HTTP and rendered for the host that asks.
+const IPXE_CATALOGUE: [(&str, &str); 1] = [(
+    "http-installer",
+    "#!ipxe\n\
+# pxe-pilot demo: an installer served over HTTP, rendered for the host that fetches it.\n\
+echo\n\
+echo pxe-pilot demo: {{ host.name }} ({{ host.mac }}, role {{ host.vars.role }}) boots the installer\n\
+echo A real installer loads its kernel here, e.g. kernel {{ server.url }}/...\n\
+echo Its last step switches {{ host.mac }} to local (the demo's guide shows the curl line).\n\
+echo Boot the VM again then: it gets a script that hands over to the next boot device, its disk.\n\
+sleep 15\n\
+exit\n",
+)];
+
+/// The MAC address of the demo's VM (`web-1`).
+pub const VM_MAC: &str = "52:54:00:12:34:01";
 
 /// A demo world on disk.
 #[derive(Debug)]
@@ -123,11 +145,13 @@ impl Demo {
         if !self.fresh {
             return Ok(());
         }
-        let db1 = HostSelector::parse(Some("db-1"), None).map_err(|e| e.to_string())?;
-        pilot
-            .deploy("ubuntu-24.04", &[db1])
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        for (host, configuration) in [("db-1", "ubuntu-24.04"), ("web-1", "http-installer")] {
+            let host = HostSelector::parse(Some(host), None).map_err(|e| e.to_string())?;
+            pilot
+                .deploy(configuration, &[host])
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 
     /// What to read and try, for a server listening on `addr`.
@@ -140,7 +164,7 @@ impl Demo {
         };
         format!(
             "\
-pxe-pilot demo: 4 hosts, 3 configurations (local, ubuntu-24.04, grml-rescue)
+pxe-pilot demo: 4 hosts, 4 configurations (local, ubuntu-24.04, grml-rescue; http-installer over HTTP)
   folder:             {dir} ({kept})
   configuration file: {config}
   per-MAC links:      {links}
@@ -150,7 +174,12 @@ db-1 (3 NICs) is installing ubuntu-24.04. Try:
   pxe-pilot -s {url} config deploy grml-rescue web-2
 then look at the links:
   ls -l {links}
+web-1 boots http-installer over HTTP. Boot it in a VM (QEMU's iPXE, no TFTP nor DHCP server of yours):
+  qemu-system-x86_64 -accel tcg -m 256 -nographic -netdev user,id=n0,bootfile=http://10.0.2.2:{port}/boot.ipxe -device virtio-net-pci,netdev=n0,mac={VM_MAC}
+  (quit QEMU with Ctrl-A then X; the page at {url}/ shows its last boot). Its installer's last step:
+  curl -i -X PUT {url}/configurations/local/deploy -d '{{\"hosts\":[{{\"macAddress\":\"{VM_MAC}\"}}]}}'
 Stop with Ctrl-C.",
+            port = addr.port(),
             dir = self.dir.display(),
             config = self.config.display(),
             links = self.pxelinux_cfg().display(),
@@ -164,6 +193,11 @@ fn write_world(dir: &Path) -> std::io::Result<()> {
     fs::create_dir_all(&conf)?;
     for (name, text) in CATALOGUE {
         fs::write(conf.join(name), text)?;
+    }
+    let ipxe = tftp.join("pxelinux.cfg/conf/ipxe");
+    fs::create_dir_all(&ipxe)?;
+    for (name, text) in IPXE_CATALOGUE {
+        fs::write(ipxe.join(name), text)?;
     }
     fs::write(
         tftp.join("pxelinux.0"),
@@ -195,7 +229,10 @@ mod tests {
             .iter()
             .map(|c| c.name.to_string())
             .collect();
-        assert_eq!(names, ["grml-rescue", "local", "ubuntu-24.04"]);
+        assert_eq!(
+            names,
+            ["grml-rescue", "local", "ubuntu-24.04", "http-installer"]
+        );
         let db1 = pilot
             .host_by_mac(&pxe_pilot_core::MacAddress::parse(SEED_MAC).unwrap())
             .unwrap();

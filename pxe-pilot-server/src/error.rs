@@ -50,6 +50,12 @@ pub enum ApiError {
         /// The path asked for.
         path: String,
     },
+    /// The request contradicts the state (409); the text says why and what to do.
+    #[error("{0}")]
+    Conflict(String),
+    /// A boot script cannot be answered (unknown bootloader, template error...).
+    #[error(transparent)]
+    Boot(#[from] pxe_pilot_core::boot::BootError),
     /// The route exists, not with this method.
     #[error("method {method} is not allowed on {path}: use {}", allowed.join(" or "))]
     MethodNotAllowed {
@@ -65,7 +71,7 @@ pub enum ApiError {
     NoClient,
     /// A change was asked without the bearer token, or with a wrong one.
     #[error("{0}")]
-    Unauthorized(&'static str),
+    Unauthorized(String),
     /// The server could not finish the work (a blocking task was cancelled...).
     #[error("{0}")]
     Internal(String),
@@ -88,18 +94,36 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The status of a core error.
+    fn pilot_status(error: &PilotError) -> StatusCode {
+        match error.kind() {
+            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Pilot(e) => match e.kind() {
-                ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
-                ErrorKind::NotFound => StatusCode::NOT_FOUND,
-                ErrorKind::Conflict => StatusCode::CONFLICT,
-                ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            },
+            ApiError::Pilot(e) => ApiError::pilot_status(e),
             ApiError::BadBody(_) | ApiError::BadQuery(_) | ApiError::BadPath(_) => {
                 StatusCode::BAD_REQUEST
             }
+            ApiError::Boot(e) => {
+                use pxe_pilot_core::boot::BootError;
+                match e {
+                    BootError::UnknownBootloader { .. } | BootError::NotOverHttp { .. } => {
+                        StatusCode::NOT_FOUND
+                    }
+                    BootError::Template(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                    BootError::Pilot(p) => ApiError::pilot_status(p),
+                }
+            }
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::NoRoute { .. } | ApiError::NoClient => StatusCode::NOT_FOUND,

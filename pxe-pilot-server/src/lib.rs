@@ -18,7 +18,8 @@
 //! let pilot = startup::open("/etc/pxe-pilot/pxe-pilot.yml".as_ref())?;
 //! let listener = startup::bind("127.0.0.1:0".parse().unwrap())?;
 //! println!("listening on http://{}", listener.local_addr()?);
-//! run(listener, AppState::new(pilot), shutdown_signal()?).await?;
+//! let state = AppState::open(pilot).expect("the event log opens");
+//! run(listener, state, shutdown_signal()?).await?;
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
@@ -33,6 +34,7 @@ pub mod limits;
 pub mod openapi;
 pub mod page;
 pub mod routes;
+pub mod self_service;
 pub mod startup;
 pub mod state;
 pub mod views;

@@ -94,7 +94,8 @@ async fn serve(args: Args) -> Result<(), StartError> {
     if let Some(demo) = &demo {
         eprintln!("{}", demo.guide(addr));
     }
-    run(listener, AppState::new(pilot), shutdown).await?;
+    let state = AppState::open(pilot)?;
+    run(listener, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

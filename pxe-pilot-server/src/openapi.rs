@@ -38,11 +38,16 @@ use crate::routes;
         routes::power_on,
         routes::power_off,
         routes::refresh,
+        routes::boot_entry,
+        routes::boot_script,
+        routes::host_events,
+        routes::events,
     ),
     modifiers(&BearerToken),
     tags(
         (name = "original", description = "The original PXE Pilot's routes"),
-        (name = "pxe-pilot", description = "Routes beyond the original")
+        (name = "pxe-pilot", description = "Routes beyond the original"),
+        (name = "boot", description = "Boot over HTTP: what iPXE and GRUB 2 fetch")
     )
 )]
 pub struct ApiDoc;

@@ -13,14 +13,16 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use pxe_pilot_core::api::{
     BootloaderView, ConfigurationContent, ConfigurationView, DeployRequest, DeployResponse,
-    DeployedHost, ErrorBody, HostView, NetbootView, Rebooted, VersionView,
+    DeployedHost, ErrorBody, EventView, HostView, NetbootView, Rebooted, VersionView,
 };
 use pxe_pilot_core::{
-    Deployment, Host, HostSelector, HostState, MacAddress, Netboot, PilotError, PowerAction,
+    ConfigName, Deployment, EventKind, Host, HostSelector, HostState, MacAddress, Netboot,
+    NewEvent, Outcome, PilotError, PowerAction, Who,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -44,7 +46,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/refresh", &["PATCH"]).route(web::patch().to(refresh)))
         .service(resource("/version", &["GET"]).route(web::get().to(version)))
         .service(resource("/openapi.json", &["GET"]).route(web::get().to(openapi)))
-        .service(resource("/client/pxe-pilot", &["GET"]).route(web::get().to(client_binary)));
+        .service(resource("/client/pxe-pilot", &["GET"]).route(web::get().to(client_binary)))
+        .service(resource("/boot.ipxe", &["GET"]).route(web::get().to(boot_entry)))
+        .service(resource("/hosts/{name}/events", &["GET"]).route(web::get().to(host_events)))
+        .service(resource("/events", &["GET"]).route(web::get().to(events)))
+        .service(resource("/boot/{bootloader}/{mac}", &["GET"]).route(web::get().to(boot_script)));
 }
 
 /// A resource whose other methods are answered 405 with the allowed ones.
@@ -118,9 +124,14 @@ pub(crate) async fn configuration(
     let pilot = state.pilot.clone();
     let name = name.into_inner();
     let (configuration, content) = web::block(move || pilot.configuration(&name)).await??;
+    let file = configuration.path.display().to_string();
+    let warning = pxe_pilot_core::boot::render::check(&file, &content)
+        .err()
+        .map(|e| e.to_string());
     Ok(web::Json(ConfigurationContent {
         name: configuration.name.to_string(),
         content,
+        warning,
     }))
 }
 
@@ -148,29 +159,81 @@ pub(crate) async fn deploy(
         .iter()
         .map(|q| HostSelector::parse(q.name.as_deref(), q.mac_address.as_deref()))
         .collect::<Result<Vec<_>, _>>()?;
-    let reboots: Vec<bool> = hosts.iter().map(|q| q.reboot).collect();
+    let options: Vec<HostOptions> = hosts
+        .iter()
+        .map(|q| HostOptions {
+            reboot: q.reboot,
+            once: q.once,
+        })
+        .collect();
+    let caller = Caller::of(&req);
+    let peer_ip = req.peer_addr().map(|a| a.ip());
     let peer = peer(&req);
     let name = name.into_inner();
     let state = state.into_inner();
-    let (status, answer) =
-        web::block(move || deploy_hosts(&state, &name, &selectors, &reboots, &peer)).await??;
+    let (status, answer) = web::block(move || {
+        let who = match &caller {
+            Caller::Open => Who::Open,
+            Caller::Token => Who::Token,
+            Caller::Anonymous(refused) => {
+                crate::self_service::check(&state.pilot, &name, &selectors, peer_ip)
+                    .map_err(|why| ApiError::Unauthorized(format!("{refused}; {why}")))?;
+                tracing::info!(peer = %peer, configuration = %name, "self-service callback without the token");
+                Who::SelfService
+            }
+        };
+        if options.iter().any(|o| o.once) {
+            check_once(&state, &name)?;
+        }
+        deploy_hosts(&state, &name, &selectors, &options, who, &peer)
+    })
+    .await??;
     Ok(HttpResponse::build(status).json(answer))
 }
 
-/// Deploys configuration `name` to the hosts `selectors` names, logs each change, and
-/// reboots those whose `reboots` flag is set (a network boot once first, where the BMC can).
+/// What a deploy request asks for one host besides the configuration.
+#[derive(Debug, Clone, Copy)]
+struct HostOptions {
+    reboot: bool,
+    once: bool,
+}
+
+/// `once` is for configurations fetched over HTTP: pxe-pilot must see the boot to switch
+/// the host back.
+fn check_once(state: &AppState, name: &str) -> Result<(), ApiError> {
+    let configuration = state.pilot.configuration_named(name)?;
+    let served = configuration
+        .bootloader
+        .as_ref()
+        .is_some_and(|b| b.http.is_some());
+    if served {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict(format!(
+            "configuration {name} is not fetched over HTTP (its bootloader has no `http:`), so pxe-pilot cannot see its boot: `once` needs a configuration of a bootloader declared with `http: ipxe` or `http: grub`"
+        )))
+    }
+}
+
+/// Deploys configuration `name` to the hosts `selectors` names, logs and records each change,
+/// and reboots those whose options ask it (a network boot once first, where the BMC can).
 fn deploy_hosts(
     state: &AppState,
     name: &str,
     selectors: &[HostSelector],
-    reboots: &[bool],
+    options: &[HostOptions],
+    who: Who,
     peer: &str,
 ) -> Result<(StatusCode, DeployResponse), ApiError> {
     let deployed = state.pilot.deploy(name, selectors)?;
     let configuration = deployed.configuration.name.to_string();
+    let kind = match who {
+        Who::SelfService => EventKind::SelfService,
+        _ => EventKind::Deploy,
+    };
     let mut answers = Vec::with_capacity(deployed.hosts.len());
     let mut failure = None;
-    for (outcome, &reboot) in deployed.hosts.iter().zip(reboots) {
+    for (outcome, options) in deployed.hosts.iter().zip(options) {
         let host = outcome.host;
         let mut answer = DeployedHost {
             name: host.name.to_string(),
@@ -178,6 +241,14 @@ fn deploy_hosts(
             rebooted: Rebooted::No,
             netboot: None,
             error: None,
+        };
+        let event = |result| NewEvent {
+            host: Some(host.name.clone()),
+            from: Some(outcome.previous.label()),
+            to: Some(configuration.clone()),
+            peer: Some(peer.to_owned()),
+            result,
+            ..NewEvent::new(kind, who)
         };
         match &outcome.result {
             Ok(()) => {
@@ -187,14 +258,20 @@ fn deploy_hosts(
                     change = %format_args!("{} -> {configuration}", outcome.previous.label()),
                     "configuration deployed"
                 );
-                if reboot {
-                    let (netboot, rebooted) = reboot_after_deploy(state, host, peer);
+                state.record(event(Outcome::Ok));
+                let once = options.once.then_some(&deployed.configuration.name);
+                if let Err(e) = state.once.set(&host.name, once) {
+                    tracing::error!(host = %host.name, "the once list is not saved: {e}");
+                }
+                if options.reboot {
+                    let (netboot, rebooted) = reboot_after_deploy(state, host, who, peer);
                     answer.netboot = Some(netboot);
                     answer.rebooted = rebooted;
                 }
             }
             Err(Some(error)) => {
                 tracing::error!(peer = %peer, host = %host.name, "deploy of {configuration} failed: {error}");
+                state.record(event(Outcome::Error(error.to_string())));
                 failure = Some(format!("host {} was not switched: {error}", host.name));
                 answer.error = Some(error.to_string());
             }
@@ -218,26 +295,51 @@ fn deploy_hosts(
 }
 
 /// The reboot a deploy asked for: the next boot made a network boot once (where the BMC can
-/// and the host allows), then a reset (a power on when off). A failure undoes nothing.
-fn reboot_after_deploy(state: &AppState, host: &Host, peer: &str) -> (NetbootView, Rebooted) {
+/// and the host allows), then a reset (a power on when off). A failure undoes nothing; both
+/// steps are recorded.
+fn reboot_after_deploy(
+    state: &AppState,
+    host: &Host,
+    who: Who,
+    peer: &str,
+) -> (NetbootView, Rebooted) {
+    let event = |kind, detail: &str, result| NewEvent {
+        host: Some(host.name.clone()),
+        peer: Some(peer.to_owned()),
+        detail: Some(detail.to_owned()),
+        result,
+        ..NewEvent::new(kind, who)
+    };
     let netboot = match state.power.netboot_once(host) {
         Ok(Netboot::Once) => {
             tracing::info!(peer = %peer, host = %host.name, "next boot is a network boot, once");
+            state.record(event(EventKind::Netboot, "once", Outcome::Ok));
             NetbootView::Once
         }
         Ok(Netboot::Skipped) => NetbootView::Skipped,
         Err(e) => {
             tracing::warn!(peer = %peer, host = %host.name, "network boot once failed: {e}");
+            state.record(event(
+                EventKind::Netboot,
+                "once",
+                Outcome::Error(e.to_string()),
+            ));
             NetbootView::Error
         }
     };
     let rebooted = match state.power.act(host, PowerAction::Reboot) {
         Ok(()) => {
             tracing::info!(peer = %peer, host = %host.name, "host rebooted after deploy");
+            state.record(event(EventKind::Power, "reboot", Outcome::Ok));
             Rebooted::Yes
         }
         Err(e) => {
             tracing::warn!(peer = %peer, host = %host.name, "reboot after deploy failed: {e}");
+            state.record(event(
+                EventKind::Power,
+                "reboot",
+                Outcome::Error(e.to_string()),
+            ));
             Rebooted::Error
         }
     };
@@ -283,7 +385,8 @@ fn host_view(state: &AppState, host: HostState<'_>, status: bool) -> HostView {
         .overview(&[host.host], status, one_host_wait(state))
         .pop()
         .unwrap_or_default();
-    views::host(&host, report)
+    let last_boot = state.events.last_boot(&host.host.name);
+    views::host(&host, report, last_boot)
 }
 
 /// `GET /v1/hosts?status=true|false`, or `?mac=...` for one host.
@@ -314,11 +417,10 @@ pub(crate) async fn hosts(
         let wait = state.pilot.settings().power.status_wait;
         let reports = state.power.overview(&hosts, status, wait);
         // The JSON is written host by host as the states are worked out: no list of views.
-        let views = state
-            .pilot
-            .hosts()?
-            .zip(reports)
-            .map(|(host, report)| views::host(&host, report));
+        let views = state.pilot.hosts()?.zip(reports).map(|(host, report)| {
+            let last_boot = state.events.last_boot(&host.host.name);
+            views::host(&host, report, last_boot)
+        });
         let mut body = Vec::with_capacity(hosts.len() * 160 + 2);
         serde::Serializer::collect_seq(&mut serde_json::Serializer::new(&mut body), views)?;
         Ok(body)
@@ -363,10 +465,14 @@ pub(crate) async fn undeploy(
     name: web::Path<String>,
 ) -> Result<web::Json<HostView>, ApiError> {
     let peer = peer(&req);
+    let who = Caller::of(&req).who();
     let state = state.into_inner();
     let view = web::block(move || -> Result<HostView, ApiError> {
         let switched = state.pilot.undeploy(&name)?;
         let host = switched.host;
+        if let Err(e) = state.once.set(&host.name, None) {
+            tracing::error!(host = %host.name, "the once list is not saved: {e}");
+        }
         if switched.previous == Deployment::NotDeployed {
             tracing::debug!(peer = %peer, host = %host.name, "undeploy: nothing was deployed");
         } else {
@@ -376,6 +482,12 @@ pub(crate) async fn undeploy(
                 change = %format_args!("{} -> -", switched.previous.label()),
                 "configuration removed"
             );
+            state.record(NewEvent {
+                host: Some(host.name.clone()),
+                from: Some(switched.previous.label()),
+                peer: Some(peer.clone()),
+                ..NewEvent::new(EventKind::Undeploy, who)
+            });
         }
         let now = HostState {
             host,
@@ -395,10 +507,22 @@ async fn power(
     action: PowerAction,
 ) -> Result<HttpResponse, ApiError> {
     let peer = peer(&req);
+    let who = Caller::of(&req).who();
     let state = state.into_inner();
     web::block(move || -> Result<(), ApiError> {
         let host = state.pilot.named(&name)?;
-        state.power.act(host, action).map_err(PilotError::from)?;
+        let result = state.power.act(host, action);
+        state.record(NewEvent {
+            host: Some(host.name.clone()),
+            peer: Some(peer.clone()),
+            detail: Some(action.as_str().to_owned()),
+            result: match &result {
+                Ok(()) => Outcome::Ok,
+                Err(e) => Outcome::Error(e.to_string()),
+            },
+            ..NewEvent::new(EventKind::Power, who)
+        });
+        result.map_err(PilotError::from)?;
         tracing::info!(peer = %peer, host = %host.name, action = action.as_str(), "power action done");
         Ok(())
     })
@@ -519,4 +643,169 @@ pub(crate) async fn client_binary(
             )],
         })
         .into_response(&req))
+}
+
+/// `GET /boot.ipxe` (and `/v1/boot.ipxe`): the iPXE entry script, which chains to the
+/// asking host's own script by the MAC address it booted from.
+#[utoipa::path(get, path = "/v1/boot.ipxe", tag = "boot",
+    responses((status = 200, description = "The iPXE entry script", content_type = "text/plain")))]
+pub(crate) async fn boot_entry(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(pxe_pilot_core::boot::entry_script(
+            state.pilot.bootloaders(),
+        ))
+}
+
+/// `GET /v1/boot/{bootloader}/{mac}`: the configuration deployed to the host that owns `mac`
+/// (any spelling), when it is one of `bootloader`'s, rendered for the host; otherwise a
+/// script that hands over to the next boot device.
+#[utoipa::path(get, path = "/v1/boot/{bootloader}/{mac}", tag = "boot",
+    params(
+        ("bootloader" = String, Path, description = "A bootloader declared with `http: ipxe` or `http: grub`"),
+        ("mac" = String, Path, description = "The MAC address of the NIC that boots, any spelling")),
+    responses(
+        (status = 200, description = "The host's script, or one that hands over to the next boot device", content_type = "text/plain"),
+        (status = 404, description = "No such bootloader, or it is not served over HTTP", body = ErrorBody),
+        (status = 500, description = "The host's configuration is a template that does not render (the message names the file and line)", body = ErrorBody)))]
+pub(crate) async fn boot_script(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (bootloader, mac_text) = path.into_inner();
+    let mac = MacAddress::parse(&mac_text).ok();
+    let server_url = {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    };
+    let peer = peer(&req);
+    let state = state.into_inner();
+    let bytes = web::block(move || -> Result<Vec<u8>, ApiError> {
+        use pxe_pilot_core::boot::{answer, BootAnswer};
+        let event = |host: Option<&Host>, to: Option<String>, result| NewEvent {
+            host: host.map(|h| h.name.clone()),
+            mac,
+            to,
+            peer: Some(peer.clone()),
+            detail: Some(bootloader.clone()),
+            result,
+            ..NewEvent::new(EventKind::Boot, Who::Open)
+        };
+        match answer(&state.pilot, &bootloader, mac, &server_url) {
+            Ok(BootAnswer::Script {
+                host,
+                configuration,
+                bytes,
+            }) => {
+                tracing::info!(peer = %peer, host = %host.name, bootloader = %bootloader, configuration = %configuration.name, "boot script fetched");
+                state.record(event(Some(host), Some(configuration.name.to_string()), Outcome::Ok));
+                once_fallback(&state, host, &configuration.name, &peer);
+                Ok(bytes)
+            }
+            Ok(BootAnswer::HandOver { host, reason, bytes }) => {
+                tracing::info!(peer = %peer, host = %host.map(|h| h.name.as_str()).unwrap_or("-"), bootloader = %bootloader, mac = %mac_text.chars().take(64).collect::<String>(), "boot hand-over: {reason}");
+                state.record(event(host, None, Outcome::Ok));
+                Ok(bytes.to_vec())
+            }
+            Err(error) => {
+                let host = mac.and_then(|m| state.pilot.settings().inventory.by_mac(&m));
+                state.record(event(host, None, Outcome::Error(error.to_string())));
+                Err(error.into())
+            }
+        }
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(bytes))
+}
+
+/// After `host`'s boot of `configuration`: when it was deployed to boot it once, it is
+/// switched to `server.once_fallback` now, and that is recorded.
+fn once_fallback(state: &AppState, host: &Host, configuration: &ConfigName, peer: &str) {
+    match state.once.take(&host.name, configuration) {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::error!(host = %host.name, "the once list is not saved: {e}");
+            return;
+        }
+    }
+    let fallback = &state.pilot.settings().server.once_fallback;
+    let result = state
+        .pilot
+        .deploy(
+            fallback.as_str(),
+            &[HostSelector::by_name(host.name.clone())],
+        )
+        .map_err(|e| e.to_string())
+        .and_then(|d| match d.hosts.into_iter().next().map(|h| h.result) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(Some(e))) => Err(e.to_string()),
+            _ => Err("not switched".into()),
+        });
+    match &result {
+        Ok(()) => {
+            tracing::info!(host = %host.name, change = %format_args!("{configuration} -> {fallback}"), "booted once: switched to the fallback")
+        }
+        Err(e) => {
+            tracing::error!(host = %host.name, "booted once, but the switch to {fallback} failed: {e}")
+        }
+    }
+    state.record(NewEvent {
+        host: Some(host.name.clone()),
+        from: Some(configuration.to_string()),
+        to: Some(fallback.to_string()),
+        peer: Some(peer.to_owned()),
+        result: match result {
+            Ok(()) => Outcome::Ok,
+            Err(e) => Outcome::Error(e),
+        },
+        ..NewEvent::new(EventKind::OnceFallback, Who::Open)
+    });
+}
+
+/// The query string of the event routes.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// How many events at most (default 50, at most 1,000).
+    pub limit: Option<usize>,
+    /// `GET /v1/events`: only the events after this id (default 0: from the oldest kept).
+    pub since: Option<u64>,
+}
+
+impl EventsQuery {
+    fn limit(&self) -> usize {
+        self.limit.unwrap_or(50).clamp(1, 1000)
+    }
+}
+
+/// `GET /v1/hosts/{name}/events?limit=N`: the host's events, newest first.
+#[utoipa::path(get, path = "/v1/hosts/{name}/events", tag = "pxe-pilot",
+    params(("name" = String, Path, description = "A host's name"), EventsQuery),
+    responses(
+        (status = 200, description = "The host's events, newest first", body = [EventView]),
+        (status = 404, description = "No such host", body = ErrorBody)))]
+pub(crate) async fn host_events(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    query: web::Query<EventsQuery>,
+) -> Result<web::Json<Vec<EventView>>, ApiError> {
+    let host = state.pilot.named(&name)?;
+    let events = state.events.for_host(&host.name, query.limit());
+    Ok(web::Json(events.iter().map(|e| e.view()).collect()))
+}
+
+/// `GET /v1/events?since=ID&limit=N`: every host's events after `since`, oldest first.
+#[utoipa::path(get, path = "/v1/events", tag = "pxe-pilot", params(EventsQuery),
+    responses((status = 200, description = "The events after `since`, oldest first", body = [EventView])))]
+pub(crate) async fn events(
+    state: web::Data<AppState>,
+    query: web::Query<EventsQuery>,
+) -> web::Json<Vec<EventView>> {
+    let events = state.events.since(query.since.unwrap_or(0), query.limit());
+    web::Json(events.iter().map(|e| e.view()).collect())
 }

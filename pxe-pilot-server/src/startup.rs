@@ -26,6 +26,9 @@ pub enum StartError {
         /// The system's reason.
         source: std::io::Error,
     },
+    /// The event log or the `once` list cannot be opened.
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
     /// The demo folder cannot be built.
     #[error("cannot build the demo: {0}")]
     Demo(String),

@@ -3,11 +3,11 @@
 //! nothing else crosses the wire (no password, no variable).
 
 use pxe_pilot_core::api::{
-    BootloaderView, ConfigurationView, HostView, IpmiView, ManagementView, PowerState as WirePower,
-    RedfishView,
+    BootloaderView, ConfigurationView, HostView, IpmiView, LastBootView, ManagementView,
+    PowerState as WirePower, RedfishView,
 };
 use pxe_pilot_core::{
-    Bmc, Bootloader, Configuration, Deployment, HostState, PowerReport, PowerState,
+    Bmc, Bootloader, Configuration, Deployment, Event, HostState, PowerReport, PowerState,
 };
 
 /// A bootloader as `GET /v1/bootloaders` shows it.
@@ -17,6 +17,7 @@ pub fn bootloader(b: &Bootloader) -> BootloaderView {
         file: b.file.clone(),
         config_path: b.config_path.clone(),
         mac_entry: b.mac_entry.as_ref().map(|p| p.to_string()),
+        http: b.http.map(|h| h.as_str().to_owned()),
     }
 }
 
@@ -51,8 +52,9 @@ pub fn power_state(state: PowerState) -> WirePower {
     }
 }
 
-/// A host as `GET /v1/hosts` shows it, with what power management reported.
-pub fn host(state: &HostState<'_>, report: PowerReport) -> HostView {
+/// A host as `GET /v1/hosts` shows it, with what power management reported and its last
+/// boot over HTTP (the newest `boot` event).
+pub fn host(state: &HostState<'_>, report: PowerReport, last_boot: Option<Event>) -> HostView {
     let host = state.host;
     let address = report.bmc_address;
     let (mut ipmi, mut management, mut redfish) = (None, None, None);
@@ -93,6 +95,14 @@ pub fn host(state: &HostState<'_>, report: PowerReport) -> HostView {
         ipmi,
         management,
         redfish,
+        last_boot: last_boot.map(|event| {
+            let view = event.view();
+            LastBootView {
+                time: view.time,
+                configuration: view.to,
+                bootloader: view.detail,
+            }
+        }),
     }
 }
 
@@ -108,6 +118,7 @@ mod tests {
             file: "grubnetx64.efi.signed".into(),
             config_path: "grub/grub.cfg".into(),
             mac_entry: None,
+            http: None,
         };
         let json = serde_json::to_string(&bootloader(&grub)).unwrap();
         assert!(!json.contains("mac_entry"), "absent when none: {json}");

@@ -65,7 +65,7 @@ fn pilot_with_hosts(dir: &Path, hosts: &str) -> Pilot {
 async fn power_is_asked_only_as_the_request_says() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("commands.log");
-    let state = AppState::new(pilot_with_hosts(dir.path(), &recorded_hosts(&log)));
+    let state = AppState::open(pilot_with_hosts(dir.path(), &recorded_hosts(&log))).unwrap();
     let service = test::init_service(app(state)).await;
     let commands = || std::fs::read_to_string(&log).unwrap_or_default();
 
@@ -112,7 +112,7 @@ async fn power_is_asked_only_as_the_request_says() {
 #[actix_web::test]
 async fn without_power_management_power_routes_are_409_and_unknown_hosts_404() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::new(pilot(dir.path(), ""));
+    let state = AppState::open(pilot(dir.path(), "")).unwrap();
     let service = test::init_service(app(state)).await;
     for action in ["reboot", "on", "off"] {
         let req = test::TestRequest::patch()
@@ -138,7 +138,7 @@ async fn without_power_management_power_routes_are_409_and_unknown_hosts_404() {
 #[actix_web::test]
 async fn the_token_guards_changes_and_leaves_reads_open() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::new(pilot(dir.path(), "server:\n  token: s3cret-t0ken\n"));
+    let state = AppState::open(pilot(dir.path(), "server:\n  token: s3cret-t0ken\n")).unwrap();
     let service = test::init_service(app(state)).await;
     let body = r#"{"hosts":[{"name":"h1"}]}"#;
 
@@ -208,7 +208,7 @@ async fn the_token_guards_changes_and_leaves_reads_open() {
 #[actix_web::test]
 async fn a_body_over_64_kib_is_413_json() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::new(pilot(dir.path(), ""));
+    let state = AppState::open(pilot(dir.path(), "")).unwrap();
     let service = test::init_service(app(state)).await;
     let padding = " ".repeat(pxe_pilot_server::body::BODY_LIMIT);
     let req = test::TestRequest::put()
@@ -227,7 +227,7 @@ async fn a_body_over_64_kib_is_413_json() {
 #[actix_web::test]
 async fn run_serves_a_port_0_listener_until_its_shutdown_future_completes() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::new(pilot(dir.path(), ""));
+    let state = AppState::open(pilot(dir.path(), "")).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -1,17 +1,16 @@
-//! Support of the CLI's end-to-end tests (`tests/cli_*.rs`): run the real `pxe-pilot`
-//! binary, and start the real server where `common::Server` cannot (a fixed address, for a
-//! server that starts late; extra environment, for the fake `ipmitool`).
+//! Support of the CLI's end-to-end tests (`tests/cli_*.rs`): run the real `pxe-pilot` binary
+//! against a [`TestServer`], give it a fake `/sys/class/net`, an address nothing listens on
+//! (for a server that starts late), and the fake `ipmitool` and `fping`.
 //!
 //! Included with `#[path = "common/cli.rs"] mod cli;` next to `mod common;`.
 #![allow(dead_code)]
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
-use crate::common::{binary, Server, World};
+use crate::common::{binary, TestServer};
 
 /// What a run of `pxe-pilot` gave.
 #[derive(Debug)]
@@ -58,7 +57,7 @@ pub fn pxe_pilot() -> Command {
 }
 
 /// Runs `pxe-pilot -s <server> ARGS...` and waits for it.
-pub fn run(server: &Server, args: &[&str]) -> Run {
+pub fn run(server: &TestServer, args: &[&str]) -> Run {
     run_at(&server.base, args)
 }
 
@@ -97,61 +96,12 @@ pub fn fake_tools() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake-tools")
 }
 
-/// The real server on a given address, with extra environment; killed on drop.
-pub struct FixedServer {
-    /// `http://ADDR:PORT`, as it printed it.
-    pub base: String,
-    /// The world it serves.
-    pub world: World,
-    child: Child,
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl FixedServer {
-    /// Starts `pxe-pilot-server --config <world> --listen <listen>` with `envs` added, and
-    /// waits until it prints its address.
-    pub fn start(world: World, listen: SocketAddr, envs: &[(&str, &Path)]) -> FixedServer {
-        let log = fs::File::create(world.path().join("server.log")).expect("create server.log");
-        let mut command = Command::new(binary("pxe-pilot-server"));
-        command
-            .arg("--config")
-            .arg(&world.config)
-            .arg("--listen")
-            .arg(listen.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log);
-        for (name, value) in envs {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("start pxe-pilot-server");
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut line = String::new();
-        let read = stdout.read_line(&mut line);
-        let Some(base) = line
-            .trim_end()
-            .strip_prefix("pxe-pilot-server listening on ")
-            .map(str::to_owned)
-        else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "pxe-pilot-server did not start ({read:?}, {line:?}); its log:\n{}",
-                fs::read_to_string(world.path().join("server.log")).unwrap_or_default()
-            );
-        };
-        FixedServer {
-            base,
-            world,
-            child,
-            _stdout: stdout,
-        }
-    }
-}
-
-impl Drop for FixedServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The test's `PATH` with [`fake_tools`] first: a server given it runs the fake `ipmitool`
+/// and `fping`.
+pub fn path_with_fake_tools() -> String {
+    format!(
+        "{}:{}",
+        fake_tools().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }

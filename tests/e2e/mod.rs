@@ -1,12 +1,12 @@
 //! The harness of the end-to-end tier (`tests/e2e_*.rs`): the real binaries against the real
 //! tools a PXE server runs (tftpd-hpa, QEMU with iPXE and PXELINUX, a Debian kernel).
 //!
-//! Each test file says `mod e2e;` and gets:
+//! Each test file says `mod common;` and `mod e2e;` and gets:
 //! - [`require`]: checks the system tools a test needs; without them it fails with the
 //!   `apt-get install` line to run, or, when `CI` is unset, prints a loud SKIP and lets the test
 //!   return early (CI sets `CI=true`, where the tier must run);
-//! - [`Server`]: `pxe-pilot-server -c CONFIG --listen 127.0.0.1:0` over a temporary TFTP root,
-//!   its address read back from its one stdout line (no fixed port, no sleep);
+//! - [`serve`]: `pxe-pilot-server --config CONFIG` on `127.0.0.1:0` (a `common::TestServer`),
+//!   its log kept with the test's artifacts; [`cli`] and [`curl`] against it;
 //! - [`run_bounded`]: a child process under a hard timeout, its output kept in a log file;
 //! - [`Artifacts`]: `target/e2e-artifacts/<test>/`, where logs stay for a post-mortem, and
 //!   [`log_tail`] to quote them in a failure message.
@@ -15,13 +15,13 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use crate::common::{binary, TestServer};
 
 /// The Debian packages the whole tier needs (the README and `.ci/run` list the same).
 pub const PACKAGES: &str = "qemu-system-x86 ipxe-qemu pxelinux syslinux-common cpio \
@@ -36,23 +36,6 @@ pub fn target_dir() -> PathBuf {
         .nth(3)
         .expect("the test binary lives in target/<profile>/deps/")
         .to_path_buf()
-}
-
-/// A binary of the workspace built next to this test (`target/debug/<name>`).
-pub fn workspace_bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary knows its own path");
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lives in target/<profile>/deps/")
-        .join(name);
-    assert!(
-        bin.is_file(),
-        "{} is missing: `cargo test --workspace` builds it before the tests run; to run one \
-         test alone, `cargo build --workspace` first",
-        bin.display()
-    );
-    bin
 }
 
 /// The root of the repository (the workspace's folder).
@@ -292,127 +275,28 @@ pub fn write_server_config(path: &Path, tftp_root: &Path, hosts: &[(&str, &[&str
     fs::write(path, yaml).expect("write the server's configuration file");
 }
 
-/// The real `pxe-pilot-server`, on a free port of 127.0.0.1; killed when dropped.
-pub struct Server {
-    child: Child,
-    /// `http://127.0.0.1:PORT`.
-    pub url: String,
-    /// The port it listens on.
-    pub port: u16,
-    /// Its stderr (the logs).
-    pub log: PathBuf,
+/// The debug `pxe-pilot-server` over `config`, its log in the test's artifacts
+/// (`server.log`); it has 30 s to announce its address.
+pub fn serve(config: &Path, artifacts: &Artifacts) -> TestServer {
+    TestServer::builder()
+        .config(config)
+        .log_file(artifacts.path("server.log"))
+        .timeout(Duration::from_secs(30))
+        .start()
 }
 
-impl Server {
-    /// Starts `pxe-pilot-server -c CONFIG --listen 127.0.0.1:0`, logs into `log`, and waits for
-    /// its `listening on` line.
-    pub fn start(config: &Path, log: &Path) -> Self {
-        let mut command = Command::new(workspace_bin("pxe-pilot-server"));
-        command
-            .arg("-c")
-            .arg(config)
-            .args(["--listen", "127.0.0.1:0"]);
-        Self::spawn(command, log, Duration::from_secs(30))
-    }
-
-    /// Starts `command` (a server that prints `pxe-pilot-server listening on http://IP:PORT`)
-    /// and waits up to `limit` for that line.
-    pub fn spawn(mut command: Command, log: &Path, limit: Duration) -> Self {
-        let err = fs::File::create(log).expect("create the server's log file");
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
-        let stdout = child.stdout.take().expect("the server's stdout is piped");
-        let (lines, first) = mpsc::channel();
-        thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = lines.send(line);
-            // Keep draining, so the server never blocks on a full pipe.
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = match first.recv_timeout(limit) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "{command:?} printed no `listening on` line within {limit:?}\n{}",
-                    log_tail(log, 40)
-                );
-            }
-        };
-        let url = line
-            .trim()
-            .strip_prefix("pxe-pilot-server listening on ")
-            .map(str::to_string);
-        let Some(url) = url else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{command:?}: expected `pxe-pilot-server listening on http://IP:PORT`, got {line:?}\n{}",
-                log_tail(log, 40)
-            );
-        };
-        let port = url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.trim_end_matches('/').parse().ok())
-            .unwrap_or_else(|| panic!("no port in the server's address {url:?}"));
-        Server {
-            child,
-            url: url.trim_end_matches('/').to_string(),
-            port,
-            log: log.to_path_buf(),
-        }
-    }
-
-    /// Whether the server process is still running.
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Asks the server to stop (SIGTERM, so it exits cleanly) and waits up to `limit`.
-    pub fn stop(mut self, limit: Duration) -> Option<ExitStatus> {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-/// Runs the real `pxe-pilot` CLI (`target/debug/pxe-pilot`) against `url`; returns its output,
-/// failing the test (with the server's log) when it does not exit 0.
-pub fn cli(server: &Server, args: &[&str]) -> String {
-    let mut command = Command::new(workspace_bin("pxe-pilot"));
-    command.arg("-s").arg(&server.url).args(args);
+/// Runs the real `pxe-pilot` CLI (`target/debug/pxe-pilot`) against `server`; returns its
+/// output, failing the test (with the server's log) when it does not exit 0.
+pub fn cli(server: &TestServer, args: &[&str]) -> String {
+    let mut command = Command::new(binary("pxe-pilot"));
+    command.arg("-s").arg(&server.base).args(args);
     let (ok, output) = run_capture(&mut command, Duration::from_secs(30));
     assert!(
         ok,
         "`pxe-pilot -s {} {}` failed:\n{output}\n{}",
-        server.url,
+        server.base,
         args.join(" "),
-        log_tail(&server.log, 20)
+        log_tail(server.log_file(), 20)
     );
     output
 }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::bootloader::{Bootloader, MacEntryPattern};
+use crate::bootloader::{Bootloader, HttpScript, MacEntryPattern};
 use crate::inventory::{
     Adapter, AdapterCommand, Bmc, BmcAddress, BootMode, Host, Inventory, Ipmi, Management, Paths,
     Redfish,
@@ -583,6 +583,19 @@ impl Checker<'_> {
                     })
                 })
                 .transpose()?;
+            let http = match &b.http {
+                None => None,
+                Some(text) => Some(HttpScript::parse(&text.value).ok_or_else(|| {
+                    self.invalid(
+                        line_of(text),
+                        format!("configuration.bootloaders[{i}].http"),
+                        format!(
+                            "{:?} is not a script language pxe-pilot serves: use ipxe or grub",
+                            text.value
+                        ),
+                    )
+                })?),
+            };
             if !paths.catalogue.join(&b.name.value).is_dir() {
                 self.warn(
                     warnings,
@@ -598,6 +611,7 @@ impl Checker<'_> {
                 file: b.file,
                 config_path: b.config_path,
                 mac_entry,
+                http,
             });
         }
         Ok(bootloaders)

@@ -136,6 +136,7 @@ pub(super) struct RawBootloader {
     #[serde(default)]
     pub config_path: String,
     pub mac_entry: Option<String>,
+    pub http: Option<Text>,
 }
 
 #[derive(Deserialize, Default)]

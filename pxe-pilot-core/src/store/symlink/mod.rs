@@ -316,6 +316,7 @@ mod tests {
             file: String::new(),
             config_path: String::new(),
             mac_entry: mac_entry.map(|p| MacEntryPattern::parse(p).unwrap()),
+            http: None,
         }
     }
 

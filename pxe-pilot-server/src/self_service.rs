@@ -1,0 +1,53 @@
+//! Self-service callbacks: on a server with a token, a deploy without it is still carried out
+//! when it is a host switching itself to one of `server.self_service` (default `local`): the
+//! installer's last step, whose preseed or kickstart file anyone can read and which must not
+//! hold the admin token.
+//!
+//! "Itself" means: the request names exactly one host, and the request's peer address is, in
+//! the kernel's neighbour table (`arp_table`, `/proc/net/arp`), one of that host's MAC
+//! addresses. That holds only on the same layer-2 segment as the host (a routed request's peer
+//! is the router) and for IPv4; see the README's threat model.
+
+use std::net::IpAddr;
+
+use pxe_pilot_core::arp::ArpTable;
+use pxe_pilot_core::{HostSelector, Pilot};
+
+/// Why a deploy without the token is not a self-service callback, or `Ok` when it is one.
+pub fn check(
+    pilot: &Pilot,
+    configuration: &str,
+    selectors: &[HostSelector],
+    peer: Option<IpAddr>,
+) -> Result<(), String> {
+    let settings = pilot.settings();
+    let allowed = &settings.server.self_service;
+    if !allowed.iter().any(|c| c.as_str() == configuration) {
+        let names: Vec<&str> = allowed.iter().map(|c| c.as_str()).collect();
+        return Err(format!(
+            "without the token a host may only deploy {} to itself (server.self_service)",
+            if names.is_empty() {
+                "nothing".to_owned()
+            } else {
+                names.join(" or ")
+            }
+        ));
+    }
+    if selectors.len() != 1 {
+        return Err("without the token a deploy names exactly one host, itself".into());
+    }
+    let host = pilot
+        .select(selectors)
+        .map_err(|e| e.to_string())?
+        .remove(0);
+    let peer = peer.ok_or("the request's address is unknown")?;
+    let macs = ArpTable::read(&settings.arp_table).macs_at(peer);
+    if macs.iter().any(|m| host.mac_addresses.contains(m)) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the request comes from {peer}, which the neighbour table does not give as one of host {}'s MAC addresses: a host may deploy {configuration} to itself only from its own address",
+            host.name
+        ))
+    }
+}
