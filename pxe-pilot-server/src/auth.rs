@@ -122,7 +122,7 @@ pub async fn require_token(
     use actix_web::HttpMessage;
     let token = req
         .app_data::<web::Data<AppState>>()
-        .and_then(|state| state.token.clone());
+        .and_then(|state| state.service().token.clone());
     let caller = match token {
         None => Caller::Open,
         Some(token) => {

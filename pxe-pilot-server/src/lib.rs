@@ -31,6 +31,7 @@ pub mod body;
 pub mod demo;
 pub mod error;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod page;
 pub mod routes;
@@ -81,12 +82,14 @@ pub fn app(
                 .error_handler(|e, _| ApiError::BadPath(format!("invalid path: {e}")).into()),
         )
         .configure(page::configure)
+        .service(routes::resource("/metrics", &["GET"]).route(web::get().to(metrics::scrape)))
         .service(web::scope("/v1").configure(routes::configure))
         .configure(routes::configure)
         .default_service(web::to(routes::no_route))
         .wrap(from_fn(auth::require_token))
         .wrap(ErrorHandlers::new().default_handler(error::json_fallback))
         .wrap(from_fn(access_log::log_requests))
+        .wrap(from_fn(metrics::observe_requests))
         .wrap(NormalizePath::trim())
 }
 
@@ -114,6 +117,31 @@ pub async fn run(
         handle.stop(true).await;
     });
     server.await
+}
+
+/// A future that, on each SIGHUP, reads the configuration file at `path` again and serves
+/// the next requests with it ([`AppState::reload`]); an invalid file is logged with its
+/// one-line error and the previous configuration stays. It never completes: spawn it. The
+/// handler is installed when this is called. Must be called inside the runtime.
+pub fn reload_on_hangup(
+    state: AppState,
+    path: std::path::PathBuf,
+) -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = signal(SignalKind::hangup())?;
+    Ok(async move {
+        while hangups.recv().await.is_some() {
+            let (state, path) = (state.clone(), path.clone());
+            let done = web::block(move || state.reload(&path)).await;
+            match done {
+                Ok(Ok(hosts)) => tracing::info!(hosts, "SIGHUP: configuration reloaded"),
+                Ok(Err(e)) => tracing::error!(
+                    "SIGHUP: configuration not reloaded, the previous one stays: {e}"
+                ),
+                Err(e) => tracing::error!("SIGHUP: configuration not reloaded: {e}"),
+            }
+        }
+    })
 }
 
 /// A future that completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when

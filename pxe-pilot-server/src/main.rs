@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use pxe_pilot_server::demo::Demo;
 use pxe_pilot_server::startup::{self, StartError};
-use pxe_pilot_server::{run, shutdown_signal, AppState};
+use pxe_pilot_server::{reload_on_hangup, run, shutdown_signal, AppState};
 use tracing_subscriber::EnvFilter;
 
 /// The log filter when `RUST_LOG` is unset: info, without actix's start-up chatter.
@@ -23,7 +23,7 @@ const DEFAULT_LOG_FILTER: &str = "info,actix_server=warn";
 #[command(
     name = "pxe-pilot-server",
     version,
-    after_help = "Examples:\n  pxe-pilot-server -c /etc/pxe-pilot/pxe-pilot.yml\n  pxe-pilot-server --demo\n  RUST_LOG=debug pxe-pilot-server --listen 127.0.0.1:0\n\nOn start it prints one line on stdout: `pxe-pilot-server listening on http://IP:PORT`.\nLogs go to stderr (RUST_LOG sets the level). SIGINT or SIGTERM: finish requests, exit 0."
+    after_help = "Examples:\n  pxe-pilot-server -c /etc/pxe-pilot/pxe-pilot.yml\n  pxe-pilot-server --check -c /etc/pxe-pilot/pxe-pilot.yml\n  pxe-pilot-server --demo\n  RUST_LOG=debug pxe-pilot-server --listen 127.0.0.1:0\n\nOn start it prints one line on stdout: `pxe-pilot-server listening on http://IP:PORT`.\nLogs go to stderr (RUST_LOG sets the level). SIGINT or SIGTERM: finish requests, exit 0. SIGHUP: read the configuration file again\n(an invalid one is logged and the previous one stays)."
 )]
 struct Args {
     /// The configuration file.
@@ -43,10 +43,18 @@ struct Args {
     /// serve it on 127.0.0.1:3478.
     #[arg(long, value_name = "DIR", num_args = 0..=1, conflicts_with = "config")]
     demo: Option<Option<PathBuf>>,
+
+    /// Check the configuration file and exit: 0 when it is valid, 1 with the one-line error
+    /// (as `nginx -t`; the systemd unit runs it before a reload).
+    #[arg(long, conflicts_with_all = ["demo", "listen"])]
+    check: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.check {
+        return check(&args.config);
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -56,6 +64,28 @@ fn main() -> ExitCode {
         .init();
     match actix_web::rt::System::new().block_on(serve(args)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pxe-pilot-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--check`: the configuration file's verdict, one line.
+fn check(path: &std::path::Path) -> ExitCode {
+    match pxe_pilot_core::Settings::load(path) {
+        Ok((settings, warnings)) => {
+            for warning in &warnings {
+                eprintln!("pxe-pilot-server: warning: {warning}");
+            }
+            println!(
+                "pxe-pilot-server: {} is valid ({} hosts, {} warnings)",
+                path.display(),
+                settings.inventory.hosts().len(),
+                warnings.len()
+            );
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("pxe-pilot-server: {e}");
             ExitCode::FAILURE
@@ -95,6 +125,7 @@ async fn serve(args: Args) -> Result<(), StartError> {
         eprintln!("{}", demo.guide(addr));
     }
     let state = AppState::open(pilot)?;
+    actix_web::rt::spawn(reload_on_hangup(state.clone(), config.clone())?);
     run(listener, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())

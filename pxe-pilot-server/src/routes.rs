@@ -25,7 +25,7 @@ use utoipa::IntoParams;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Service};
 use crate::views;
 
 /// Registers every route (without prefix) with a JSON 405 for the other methods.
@@ -90,6 +90,7 @@ pub(crate) async fn healthcheck() -> HttpResponse {
 #[utoipa::path(get, path = "/v1/bootloaders", tag = "original",
     responses((status = 200, description = "The declared bootloaders (`[]` in a flat catalogue)", body = [BootloaderView])))]
 pub(crate) async fn bootloaders(state: web::Data<AppState>) -> web::Json<Vec<BootloaderView>> {
+    let state = state.service();
     web::Json(
         state
             .pilot
@@ -106,8 +107,8 @@ pub(crate) async fn bootloaders(state: web::Data<AppState>) -> web::Json<Vec<Boo
 pub(crate) async fn configurations(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<ConfigurationView>>, ApiError> {
-    let pilot = state.pilot.clone();
-    let list = web::block(move || pilot.configurations()).await??;
+    let state = state.service();
+    let list = web::block(move || state.pilot.configurations()).await??;
     Ok(web::Json(list.iter().map(views::configuration).collect()))
 }
 
@@ -121,9 +122,9 @@ pub(crate) async fn configuration(
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> Result<web::Json<ConfigurationContent>, ApiError> {
-    let pilot = state.pilot.clone();
+    let state = state.service();
     let name = name.into_inner();
-    let (configuration, content) = web::block(move || pilot.configuration(&name)).await??;
+    let (configuration, content) = web::block(move || state.pilot.configuration(&name)).await??;
     let file = configuration.path.display().to_string();
     let warning = pxe_pilot_core::boot::render::check(&file, &content)
         .err()
@@ -170,7 +171,7 @@ pub(crate) async fn deploy(
     let peer_ip = req.peer_addr().map(|a| a.ip());
     let peer = peer(&req);
     let name = name.into_inner();
-    let state = state.into_inner();
+    let state = state.service();
     let (status, answer) = web::block(move || {
         let who = match &caller {
             Caller::Open => Who::Open,
@@ -200,7 +201,7 @@ struct HostOptions {
 
 /// `once` is for configurations fetched over HTTP: pxe-pilot must see the boot to switch
 /// the host back.
-fn check_once(state: &AppState, name: &str) -> Result<(), ApiError> {
+fn check_once(state: &Service, name: &str) -> Result<(), ApiError> {
     let configuration = state.pilot.configuration_named(name)?;
     let served = configuration
         .bootloader
@@ -218,7 +219,7 @@ fn check_once(state: &AppState, name: &str) -> Result<(), ApiError> {
 /// Deploys configuration `name` to the hosts `selectors` names, logs and records each change,
 /// and reboots those whose options ask it (a network boot once first, where the BMC can).
 fn deploy_hosts(
-    state: &AppState,
+    state: &Service,
     name: &str,
     selectors: &[HostSelector],
     options: &[HostOptions],
@@ -298,7 +299,7 @@ fn deploy_hosts(
 /// and the host allows), then a reset (a power on when off). A failure undoes nothing; both
 /// steps are recorded.
 fn reboot_after_deploy(
-    state: &AppState,
+    state: &Service,
     host: &Host,
     who: Who,
     peer: &str,
@@ -374,12 +375,12 @@ impl HostsQuery {
 }
 
 /// How long a request for one host waits for its power state: a whole command.
-fn one_host_wait(state: &AppState) -> Duration {
+fn one_host_wait(state: &Service) -> Duration {
     state.pilot.settings().command_timeout + Duration::from_secs(1)
 }
 
 /// The view of one host and what it boots, with its power state when `status`.
-fn host_view(state: &AppState, host: HostState<'_>, status: bool) -> HostView {
+fn host_view(state: &Service, host: HostState<'_>, status: bool) -> HostView {
     let report = state
         .power
         .overview(&[host.host], status, one_host_wait(state))
@@ -406,7 +407,7 @@ pub(crate) async fn hosts(
         .map(MacAddress::parse)
         .transpose()
         .map_err(PilotError::from)?;
-    let state = state.into_inner();
+    let state = state.service();
     let body = web::block(move || -> Result<Vec<u8>, ApiError> {
         if let Some(mac) = mac {
             let view = host_view(&state, state.pilot.host_by_mac(&mac)?, status);
@@ -443,7 +444,7 @@ pub(crate) async fn host(
     query: web::Query<HostsQuery>,
 ) -> Result<web::Json<HostView>, ApiError> {
     let status = query.status()?;
-    let state = state.into_inner();
+    let state = state.service();
     let view = web::block(move || -> Result<HostView, ApiError> {
         Ok(host_view(&state, state.pilot.host(&name)?, status))
     })
@@ -466,7 +467,7 @@ pub(crate) async fn undeploy(
 ) -> Result<web::Json<HostView>, ApiError> {
     let peer = peer(&req);
     let who = Caller::of(&req).who();
-    let state = state.into_inner();
+    let state = state.service();
     let view = web::block(move || -> Result<HostView, ApiError> {
         let switched = state.pilot.undeploy(&name)?;
         let host = switched.host;
@@ -508,7 +509,7 @@ async fn power(
 ) -> Result<HttpResponse, ApiError> {
     let peer = peer(&req);
     let who = Caller::of(&req).who();
-    let state = state.into_inner();
+    let state = state.service();
     web::block(move || -> Result<(), ApiError> {
         let host = state.pilot.named(&name)?;
         let result = state.power.act(host, action);
@@ -589,8 +590,8 @@ pub(crate) async fn refresh(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let power = state.power.clone();
-    let subnets = web::block(move || power.refresh())
+    let state = state.service();
+    let subnets = web::block(move || state.power.refresh())
         .await?
         .map_err(PilotError::from)?;
     tracing::info!(peer = %peer(&req), subnets = %subnets.join(" "), "refresh done");
@@ -623,7 +624,7 @@ pub(crate) async fn client_binary(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(path) = state.pilot.settings().client_binary.clone() else {
+    let Some(path) = state.service().pilot.settings().client_binary.clone() else {
         return Err(ApiError::NoClient);
     };
     // Streamed from the file in pieces: forty downloads at once cost forty small buffers,
@@ -650,6 +651,7 @@ pub(crate) async fn client_binary(
 #[utoipa::path(get, path = "/v1/boot.ipxe", tag = "boot",
     responses((status = 200, description = "The iPXE entry script", content_type = "text/plain")))]
 pub(crate) async fn boot_entry(state: web::Data<AppState>) -> HttpResponse {
+    let state = state.service();
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(pxe_pilot_core::boot::entry_script(
@@ -680,7 +682,7 @@ pub(crate) async fn boot_script(
         format!("{}://{}", info.scheme(), info.host())
     };
     let peer = peer(&req);
-    let state = state.into_inner();
+    let state = state.service();
     let bytes = web::block(move || -> Result<Vec<u8>, ApiError> {
         use pxe_pilot_core::boot::{answer, BootAnswer};
         let event = |host: Option<&Host>, to: Option<String>, result| NewEvent {
@@ -724,7 +726,7 @@ pub(crate) async fn boot_script(
 
 /// After `host`'s boot of `configuration`: when it was deployed to boot it once, it is
 /// switched to `server.once_fallback` now, and that is recorded.
-fn once_fallback(state: &AppState, host: &Host, configuration: &ConfigName, peer: &str) {
+fn once_fallback(state: &Service, host: &Host, configuration: &ConfigName, peer: &str) {
     match state.once.take(&host.name, configuration) {
         Ok(true) => {}
         Ok(false) => return,
@@ -794,6 +796,7 @@ pub(crate) async fn host_events(
     name: web::Path<String>,
     query: web::Query<EventsQuery>,
 ) -> Result<web::Json<Vec<EventView>>, ApiError> {
+    let state = state.service();
     let host = state.pilot.named(&name)?;
     let events = state.events.for_host(&host.name, query.limit());
     Ok(web::Json(events.iter().map(|e| e.view()).collect()))
@@ -806,6 +809,9 @@ pub(crate) async fn events(
     state: web::Data<AppState>,
     query: web::Query<EventsQuery>,
 ) -> web::Json<Vec<EventView>> {
-    let events = state.events.since(query.since.unwrap_or(0), query.limit());
+    let events = state
+        .service()
+        .events
+        .since(query.since.unwrap_or(0), query.limit());
     web::Json(events.iter().map(|e| e.view()).collect())
 }

@@ -26,7 +26,7 @@ use crate::common::{binary, TestServer};
 /// The Debian packages the whole tier needs (the README and `.ci/run` list the same).
 pub const PACKAGES: &str = "qemu-system-x86 ipxe-qemu pxelinux syslinux-common cpio \
                             busybox-static linux-image-amd64 tftpd-hpa tftp-hpa file curl git \
-                            ovmf grub-efi-amd64-bin";
+                            ovmf grub-efi-amd64-bin chromium chromium-driver prometheus";
 
 /// The `target/` folder of the build that made this test binary
 /// (`target/debug/deps/<test>` -> `target/`).

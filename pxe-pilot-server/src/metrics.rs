@@ -1,0 +1,221 @@
+//! `GET /metrics`: what operators graph, in the Prometheus text format (0.0.4). Requests by
+//! route and status and their durations are counted by [`observe_requests`]; deploys, power
+//! actions, network boots and boot fetches by their result as each event is recorded
+//! ([`Metrics::count`]); hosts by configuration and the power commands running are read at
+//! each scrape. Labels take only bounded values: route patterns, not paths.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+use pxe_pilot_core::{Deployment, EventKind, NewEvent};
+
+use crate::state::{AppState, Service};
+
+/// The server's counters and gauges.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    durations: HistogramVec,
+    deploys: IntCounterVec,
+    power_actions: IntCounterVec,
+    netboots: IntCounterVec,
+    boot_fetches: IntCounterVec,
+    hosts: IntGaugeVec,
+    power_running: IntGauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let counter = IntCounterVec::new(Opts::new(name, help), labels)
+        .unwrap_or_else(|e| unreachable!("a valid metric definition: {e}"));
+    let _ = registry.register(Box::new(counter.clone()));
+    counter
+}
+
+impl Metrics {
+    /// Every metric, at zero.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let durations = HistogramVec::new(
+            HistogramOpts::new(
+                "pxe_pilot_http_request_duration_seconds",
+                "How long requests took to answer, by route.",
+            )
+            .buckets(vec![0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0]),
+            &["route"],
+        )
+        .unwrap_or_else(|e| unreachable!("a valid metric definition: {e}"));
+        let _ = registry.register(Box::new(durations.clone()));
+        let hosts = IntGaugeVec::new(
+            Opts::new(
+                "pxe_pilot_hosts",
+                "Hosts by what their entries lead to: a configuration's name, `none` (nothing deployed) or `dangling`.",
+            ),
+            &["configuration"],
+        )
+        .unwrap_or_else(|e| unreachable!("a valid metric definition: {e}"));
+        let _ = registry.register(Box::new(hosts.clone()));
+        let power_running = IntGauge::new(
+            "pxe_pilot_power_commands_running",
+            "BMC commands running now (at most power.max_parallel).",
+        )
+        .unwrap_or_else(|e| unreachable!("a valid metric definition: {e}"));
+        let _ = registry.register(Box::new(power_running.clone()));
+        Metrics {
+            requests: counter(
+                &registry,
+                "pxe_pilot_http_requests_total",
+                "HTTP requests answered, by route pattern, method and status.",
+                &["route", "method", "status"],
+            ),
+            deploys: counter(
+                &registry,
+                "pxe_pilot_deploys_total",
+                "Changes of what hosts boot, by kind (deploy, self_service, once_fallback, undeploy) and result.",
+                &["kind", "result"],
+            ),
+            power_actions: counter(
+                &registry,
+                "pxe_pilot_power_actions_total",
+                "Power actions asked of BMCs, by action and result.",
+                &["action", "result"],
+            ),
+            netboots: counter(
+                &registry,
+                "pxe_pilot_netboots_total",
+                "Network boots once asked of BMCs before a reboot, by result.",
+                &["result"],
+            ),
+            boot_fetches: counter(
+                &registry,
+                "pxe_pilot_boot_fetches_total",
+                "Boot scripts fetched over HTTP, by bootloader and answer (script, hand_over, error).",
+                &["bootloader", "answer"],
+            ),
+            durations,
+            hosts,
+            power_running,
+            registry,
+        }
+    }
+
+    /// Counts what `event` records.
+    pub fn count(&self, event: &NewEvent) {
+        let result = if event.result.is_ok() { "ok" } else { "error" };
+        match event.kind {
+            EventKind::Deploy
+            | EventKind::SelfService
+            | EventKind::OnceFallback
+            | EventKind::Undeploy => self
+                .deploys
+                .with_label_values(&[event.kind.as_str(), result])
+                .inc(),
+            EventKind::Power => {
+                let action = event
+                    .detail
+                    .as_deref()
+                    .filter(|a| matches!(*a, "on" | "off" | "reboot"))
+                    .unwrap_or("other");
+                self.power_actions
+                    .with_label_values(&[action, result])
+                    .inc()
+            }
+            EventKind::Netboot => self.netboots.with_label_values(&[result]).inc(),
+            EventKind::Boot => {
+                let (bootloader, answer) = match (&event.result, &event.to) {
+                    (r, _) if !r.is_ok() => ("-", "error"),
+                    (_, Some(_)) => (event.detail.as_deref().unwrap_or("-"), "script"),
+                    (_, None) => (event.detail.as_deref().unwrap_or("-"), "hand_over"),
+                };
+                self.boot_fetches
+                    .with_label_values(&[bootloader, answer])
+                    .inc()
+            }
+        }
+    }
+
+    /// Counts an answered request.
+    pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        self.requests
+            .with_label_values(&[route, method, &status.to_string()])
+            .inc();
+        self.durations.with_label_values(&[route]).observe(seconds);
+    }
+
+    /// The text of a scrape, with the gauges read from `service` now.
+    pub fn render(&self, service: &Service) -> Result<String, String> {
+        self.hosts.reset();
+        let hosts = service.pilot.hosts().map_err(|e| e.to_string())?;
+        for host in hosts {
+            let label = match &host.deployment {
+                Deployment::NotDeployed => "none".to_owned(),
+                Deployment::Deployed(c) => c.name.to_string(),
+                Deployment::Dangling(_) => "dangling".to_owned(),
+            };
+            self.hosts.with_label_values(&[&label]).inc();
+        }
+        self.power_running.set(service.power.running() as i64);
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .map_err(|e| e.to_string())?;
+        String::from_utf8(out).map_err(|e| e.to_string())
+    }
+}
+
+/// Middleware (for [`actix_web::middleware::from_fn`]): counts every answered request by its
+/// route pattern (`/v1/hosts/{name}`; `unmatched` for no route), method and status.
+pub async fn observe_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.service().metrics.clone());
+    let method = req.method().as_str().to_owned();
+    let response = next.call(req).await?;
+    if let Some(metrics) = metrics {
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        let known = ["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"];
+        let method = if known.contains(&method.as_str()) {
+            method.as_str()
+        } else {
+            "other"
+        };
+        metrics.observe(
+            &route,
+            method,
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(response)
+}
+
+/// `GET /metrics`: the Prometheus text format.
+pub async fn scrape(state: web::Data<AppState>) -> Result<HttpResponse, crate::ApiError> {
+    let service = state.service();
+    let text = web::block(move || service.metrics.render(&service))
+        .await?
+        .map_err(crate::ApiError::Internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
+}
