@@ -18,7 +18,7 @@
 //! silently. Every QEMU run is under a hard timeout; serial logs stay in
 //! `target/e2e-artifacts/pxe-boot/` and their tail is in every failure message.
 //!
-//! Needs the Debian packages of the README's "End-to-end tests" and the static CLI
+//! Needs the Debian packages of docs/testing.md's end-to-end tier and the static CLI
 //! (`cargo build -p pxe-pilot-cli --profile release-small --target x86_64-unknown-linux-musl`,
 //! which `.ci/run` does first). Run alone with `cargo test --test e2e_pxe_boot`.
 

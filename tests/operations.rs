@@ -172,3 +172,26 @@ fn metrics_are_read_by_prometheus_own_parser() {
         assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
     }
 }
+
+#[test]
+fn an_answered_change_is_in_the_events_after_a_sigkill() {
+    let world = World::new();
+    let state = world.path().join("state");
+    fs::create_dir(&state).unwrap();
+    let config = fs::read_to_string(&world.config).unwrap() + "state_dir: state\n";
+    fs::write(&world.config, config).unwrap();
+    let mut server = world.serve();
+    assert_eq!(deploy(&server, "local", H1), StatusCode::OK);
+    // Killed right after the answer: no flush, no graceful stop.
+    server.kill();
+    let server = world.serve();
+    let events: Vec<serde_json::Value> = Client::new()
+        .get(server.url(&format!("/v1/hosts/{H1}/events")))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["kind"], "deploy");
+    assert_eq!(events[0]["to"], "local");
+}

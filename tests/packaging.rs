@@ -227,6 +227,11 @@ fn the_deb_package_holds_binaries_unit_conffile_man_page_completions_and_scripts
         ),
         ("./usr/share/doc/pxe-pilot/copyright", "-rw-r--r--"),
         ("./usr/share/doc/pxe-pilot/README.md", "-rw-r--r--"),
+        (
+            "./usr/share/doc/pxe-pilot/docs/configuration.md",
+            "-rw-r--r--",
+        ),
+        ("./usr/share/doc/pxe-pilot/docs/operations.md", "-rw-r--r--"),
     ] {
         let line = contents
             .lines()

@@ -52,7 +52,7 @@ pub fn man_page(out: &mut dyn Write) -> io::Result<()> {
     man.render_version_section(out)?;
     writeln!(
         out,
-        ".SH SEE ALSO\n\\fBpxe-pilot-server\\fR, /usr/share/doc/pxe-pilot/README.md, \
+        ".SH SEE ALSO\n\\fBpxe-pilot-server\\fR, /usr/share/doc/pxe-pilot/README.md and docs/, \
          http://SERVER:3478/v1/openapi.json"
     )
 }

@@ -5,11 +5,15 @@
 //! operator adds is seen at once. A name is always one file name, and a link inside the
 //! catalogue that leads outside it is refused.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use crate::beneath;
 use crate::bootloader::Bootloader;
+use crate::freshness::{self, Stamp};
 use crate::names::ConfigName;
 
 /// The largest configuration file shown by [`Catalogue::content`], in bytes.
@@ -74,19 +78,117 @@ pub enum CatalogueError {
 }
 
 /// The catalogue of configurations.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Catalogue {
     directory: PathBuf,
     bootloaders: Vec<Bootloader>,
+    /// The last listing and the stamps of the folders it was read from, when reusing it is
+    /// allowed (see [`crate::freshness`]).
+    cache: Option<Mutex<Option<Cached>>>,
+}
+
+/// A listing and the stamps of the folders it was read from.
+type Cached = (Vec<Stamp>, Arc<Listing>);
+
+/// The catalogue at one moment: every configuration, sorted by bootloader then name, each
+/// shared by the hosts that boot it.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Every configuration, in order.
+    pub configurations: Vec<Arc<Configuration>>,
+    by_path: HashMap<PathBuf, Arc<Configuration>>,
+}
+
+impl Listing {
+    fn new(configurations: Vec<Configuration>) -> Self {
+        let configurations: Vec<Arc<Configuration>> =
+            configurations.into_iter().map(Arc::new).collect();
+        let by_path = configurations
+            .iter()
+            .map(|c| (c.path.clone(), Arc::clone(c)))
+            .collect();
+        Listing {
+            configurations,
+            by_path,
+        }
+    }
+
+    /// The configuration at `path` relative to the catalogue folder, if it is one.
+    pub fn at_path(&self, path: &Path) -> Option<&Arc<Configuration>> {
+        self.by_path.get(path)
+    }
+
+    /// The configuration named `name`.
+    pub fn pick(&self, name: &str) -> Result<Configuration, CatalogueError> {
+        let not_found = || CatalogueError::NotFound {
+            name: name.chars().take(128).collect(),
+        };
+        let name = ConfigName::parse(name).map_err(|_| not_found())?;
+        let mut matches: Vec<&Arc<Configuration>> = self
+            .configurations
+            .iter()
+            .filter(|c| c.name == name)
+            .collect();
+        match matches.len() {
+            0 => Err(not_found()),
+            1 => Ok((*matches.remove(0)).as_ref().clone()),
+            _ => Err(CatalogueError::Ambiguous {
+                name: name.to_string(),
+                bootloaders: matches
+                    .iter()
+                    .filter_map(|c| c.bootloader.as_ref().map(|b| b.name.clone()))
+                    .collect(),
+            }),
+        }
+    }
 }
 
 impl Catalogue {
-    /// A catalogue over `directory`, flat when `bootloaders` is empty.
+    /// A catalogue over `directory`, flat when `bootloaders` is empty, read again on every
+    /// call.
     pub fn new(directory: impl Into<PathBuf>, bootloaders: Vec<Bootloader>) -> Self {
         Catalogue {
             directory: directory.into(),
             bootloaders,
+            cache: None,
         }
+    }
+
+    /// The same catalogue, whose listing is reused while its folders have not changed.
+    pub fn cached(mut self) -> Self {
+        self.cache = Some(Mutex::default());
+        self
+    }
+
+    /// The folders whose changes change the listing: the catalogue and its bootloaders'.
+    fn stamps(&self) -> Option<Vec<Stamp>> {
+        let mut stamps = vec![Stamp::of_path(&self.directory).ok()?];
+        for bootloader in &self.bootloaders {
+            if let Ok(stamp) = Stamp::of_path(&self.directory.join(&bootloader.name)) {
+                stamps.push(stamp);
+            }
+        }
+        Some(stamps)
+    }
+
+    /// The catalogue now (a listing reused while its folders have not changed).
+    pub fn listing(&self) -> Result<Arc<Listing>, CatalogueError> {
+        let Some(cache) = &self.cache else {
+            return Ok(Arc::new(Listing::new(self.read_list()?)));
+        };
+        let started = SystemTime::now();
+        let stamps = self.stamps();
+        let lock = || cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let (Some(stamps), Some((cached, listing))) = (&stamps, lock().as_ref()) {
+            if stamps == cached {
+                return Ok(Arc::clone(listing));
+            }
+        }
+        let listing = Arc::new(Listing::new(self.read_list()?));
+        *lock() = stamps
+            .filter(|stamps| freshness::trusted(started, stamps))
+            .map(|stamps| (stamps, Arc::clone(&listing)));
+        Ok(listing)
     }
 
     /// The catalogue folder.
@@ -101,6 +203,16 @@ impl Catalogue {
 
     /// Every configuration, sorted by bootloader (in declared order) then by name.
     pub fn list(&self) -> Result<Vec<Configuration>, CatalogueError> {
+        Ok(self
+            .listing()?
+            .configurations
+            .iter()
+            .map(|c| c.as_ref().clone())
+            .collect())
+    }
+
+    /// Reads the folders now.
+    fn read_list(&self) -> Result<Vec<Configuration>, CatalogueError> {
         let root = std::fs::canonicalize(&self.directory).map_err(|source| CatalogueError::Io {
             path: self.directory.clone(),
             source,
@@ -164,37 +276,7 @@ impl Catalogue {
 
     /// The configuration named `name`.
     pub fn find(&self, name: &str) -> Result<Configuration, CatalogueError> {
-        Catalogue::pick(&self.list()?, name)
-    }
-
-    /// The configuration named `name` among `configurations` (a [`Catalogue::list`]), for a
-    /// caller that needs the whole list too and reads the folder once.
-    pub fn pick(
-        configurations: &[Configuration],
-        name: &str,
-    ) -> Result<Configuration, CatalogueError> {
-        let not_found = || CatalogueError::NotFound {
-            name: name.chars().take(128).collect(),
-        };
-        let name = ConfigName::parse(name).map_err(|_| not_found())?;
-        let mut matches: Vec<&Configuration> =
-            configurations.iter().filter(|c| c.name == name).collect();
-        match matches.len() {
-            0 => Err(not_found()),
-            1 => Ok(matches.remove(0).clone()),
-            _ => Err(CatalogueError::Ambiguous {
-                name: name.to_string(),
-                bootloaders: matches
-                    .iter()
-                    .filter_map(|c| c.bootloader.as_ref().map(|b| b.name.clone()))
-                    .collect(),
-            }),
-        }
-    }
-
-    /// The configuration at `path` relative to the catalogue folder, if it is one.
-    pub fn at_path(&self, path: &Path) -> Result<Option<Configuration>, CatalogueError> {
-        Ok(self.list()?.into_iter().find(|c| c.path == path))
+        self.listing()?.pick(name)
     }
 
     /// The configuration named `name` and its text.
@@ -336,6 +418,28 @@ mod tests {
             catalogue.read(&zero),
             Err(CatalogueError::NotAFile { .. })
         ));
+    }
+
+    #[test]
+    fn a_cached_listing_sees_every_file_added_or_removed_by_hand_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalogue = Catalogue::new(dir.path(), vec![]).cached();
+        for i in 0..50 {
+            fs::write(dir.path().join(format!("c{i}")), "x").unwrap();
+            assert_eq!(catalogue.list().unwrap().len(), i + 1);
+            assert!(catalogue.find(&format!("c{i}")).is_ok());
+        }
+        fs::remove_file(dir.path().join("c0")).unwrap();
+        assert!(catalogue.find("c0").is_err());
+        std::thread::sleep(crate::freshness::RACY + std::time::Duration::from_millis(100));
+        let a = catalogue.listing().unwrap();
+        let b = catalogue.listing().unwrap();
+        assert!(
+            Arc::ptr_eq(&a, &b),
+            "a folder unchanged for a while: the listing is shared"
+        );
+        fs::write(dir.path().join("late"), "x").unwrap();
+        assert!(catalogue.find("late").is_ok());
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub mod command;
 #[cfg(feature = "service")]
 pub mod events;
 #[cfg(feature = "service")]
+mod freshness;
+#[cfg(feature = "service")]
 mod group_sync;
 #[cfg(feature = "service")]
 pub mod inventory;

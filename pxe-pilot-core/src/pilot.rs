@@ -2,12 +2,11 @@
 //! host boots now. [`Pilot`] ties the settings, the catalogue and a [`Store`] together; the
 //! server and any embedding tool call it, never the store directly.
 
-use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use crate::bootloader::Bootloader;
-use crate::catalogue::{Catalogue, CatalogueError, Configuration};
+use crate::catalogue::{Catalogue, CatalogueError, Configuration, Listing};
 use crate::inventory::Host;
 use crate::mac::{MacAddress, MacAddressError};
 use crate::names::HostName;
@@ -266,7 +265,10 @@ impl Pilot {
                 "removed temporary entries left by an interrupted write"
             );
         }
-        let catalogue = Catalogue::new(&settings.paths.catalogue, settings.bootloaders.clone());
+        let mut catalogue = Catalogue::new(&settings.paths.catalogue, settings.bootloaders.clone());
+        if settings.paths.cache_listings {
+            catalogue = catalogue.cached();
+        }
         let host_locks = settings
             .inventory
             .hosts()
@@ -380,8 +382,8 @@ impl Pilot {
         })
     }
 
-    fn configurations_by_path(&self) -> Result<ConfigurationsByPath, PilotError> {
-        Ok(by_path(self.catalogue.list()?))
+    fn configurations_by_path(&self) -> Result<Arc<Listing>, PilotError> {
+        Ok(self.catalogue.listing()?)
     }
 
     /// The hosts a request names, each once, in the request's order; checks everything
@@ -436,10 +438,9 @@ impl Pilot {
         selectors: &[HostSelector],
     ) -> Result<Deployed<'_>, PilotError> {
         // One listing of the catalogue for the configuration and the previous deployments.
-        let all = self.catalogue.list()?;
-        let configuration = Catalogue::pick(&all, name)?;
+        let by_path = self.catalogue.listing()?;
+        let configuration = by_path.pick(name)?;
         let hosts = self.select(selectors)?;
-        let by_path = by_path(all);
         let mut outcomes: Vec<HostOutcome<'_>> = Vec::with_capacity(hosts.len());
         let mut failed = false;
         for host in hosts {
@@ -541,16 +542,6 @@ impl Pilot {
     }
 }
 
-/// The configurations of the catalogue by their path, each shared by the hosts that boot it.
-type ConfigurationsByPath = HashMap<PathBuf, Arc<Configuration>>;
-
-fn by_path(configurations: Vec<Configuration>) -> ConfigurationsByPath {
-    configurations
-        .into_iter()
-        .map(|c| (c.path.clone(), Arc::new(c)))
-        .collect()
-}
-
 /// What `host` boots, from the entries of every bootloader: its `pxelinux.cfg/01-<mac>`
 /// entry says which configuration; when that configuration's bootloader keeps entries of its
 /// own (`mac_entry`), that entry must lead to the same configuration, else the host would
@@ -560,13 +551,13 @@ fn by_path(configurations: Vec<Configuration>) -> ConfigurationsByPath {
 fn deployment_of(
     host: &Host,
     entries: &Entries,
-    by_path: &ConfigurationsByPath,
+    by_path: &Listing,
     bootloaders: &[Bootloader],
 ) -> Deployment {
     let first = host.first_mac();
     let found = |resolved: Resolved| match resolved {
         Resolved::NotDeployed => Deployment::NotDeployed,
-        Resolved::Configuration(path) => match by_path.get(&path) {
+        Resolved::Configuration(path) => match by_path.at_path(&path) {
             Some(configuration) => Deployment::Deployed(Arc::clone(configuration)),
             None => Deployment::Dangling(path.display().to_string()),
         },

@@ -43,7 +43,7 @@ pub enum ApiError {
     #[error("{0}")]
     BadPath(String),
     /// No route has this path.
-    #[error("no route {method} {path}: the API table of the README lists the routes")]
+    #[error("no route {method} {path}: docs/api.md lists the routes, GET /v1/openapi.json describes them")]
     NoRoute {
         /// The method asked for.
         method: String,

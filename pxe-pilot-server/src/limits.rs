@@ -1,6 +1,6 @@
 //! What one client may cost the server: how long it may take to send a request, how large the
 //! request may be, how many connections are served at once. [`crate::run`] hands these to
-//! actix-web's `HttpServer`; [`crate::body`] applies the body limits. The README's "Limits"
+//! actix-web's `HttpServer`; [`crate::body`] applies the body limits. docs/operations.md's "Limits"
 //! section lists them with the answer a client gets past each one.
 //!
 //! Some limits are actix-http's own and not configurable: a request head (request line and

@@ -677,10 +677,7 @@ pub(crate) async fn boot_script(
 ) -> Result<HttpResponse, ApiError> {
     let (bootloader, mac_text) = path.into_inner();
     let mac = MacAddress::parse(&mac_text).ok();
-    let server_url = {
-        let info = req.connection_info();
-        format!("{}://{}", info.scheme(), info.host())
-    };
+    let server_url = server_url(&req);
     let peer = peer(&req);
     let state = state.service();
     let bytes = web::block(move || -> Result<Vec<u8>, ApiError> {
@@ -718,10 +715,31 @@ pub(crate) async fn boot_script(
         }
     })
     .await??;
-    Ok(HttpResponse::Ok()
+    let mut response = HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .body(bytes))
+        .body(bytes);
+    // GRUB 2's http module reads `Content-Length: ` only when spelt exactly so.
+    response.head_mut().set_camel_case_headers(true);
+    Ok(response)
+}
+
+/// `http://ADDRESS:PORT` as the host reached the server, for `{{ server.url }}`: the `Host`
+/// header, with the port the connection came in on when the header has none (GRUB 2 sends
+/// its `Host` without the port).
+fn server_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    let host = info.host();
+    let has_port = host
+        .parse::<actix_web::http::uri::Authority>()
+        .is_ok_and(|a| a.port_u16().is_some());
+    let port = req.app_config().local_addr().port();
+    let default = if info.scheme() == "https" { 443 } else { 80 };
+    if has_port || port == default {
+        format!("{}://{host}", info.scheme())
+    } else {
+        format!("{}://{host}:{port}", info.scheme())
+    }
 }
 
 /// After `host`'s boot of `configuration`: when it was deployed to boot it once, it is

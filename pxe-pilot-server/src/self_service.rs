@@ -6,7 +6,7 @@
 //! "Itself" means: the request names exactly one host, and the request's peer address is, in
 //! the kernel's neighbour table (`arp_table`, `/proc/net/arp`), one of that host's MAC
 //! addresses. That holds only on the same layer-2 segment as the host (a routed request's peer
-//! is the router) and for IPv4; see the README's threat model.
+//! is the router) and for IPv4; docs/operations.md has the threat model.
 
 use std::net::IpAddr;
 

@@ -23,10 +23,13 @@ use std::time::{Duration, Instant};
 
 use crate::common::{binary, TestServer};
 
-/// The Debian packages the whole tier needs (the README and `.ci/run` list the same).
+pub mod http;
+
+/// The Debian packages the whole tier needs (docs/testing.md and `.ci/run` list the same).
 pub const PACKAGES: &str = "qemu-system-x86 ipxe-qemu pxelinux syslinux-common cpio \
                             busybox-static linux-image-amd64 tftpd-hpa tftp-hpa file curl git \
-                            ovmf grub-efi-amd64-bin chromium chromium-driver prometheus";
+                            ovmf grub-efi-amd64-bin chromium chromium-driver prometheus \
+                            openipmi ipmitool openssl iproute2 python3-venv";
 
 /// The `target/` folder of the build that made this test binary
 /// (`target/debug/deps/<test>` -> `target/`).

@@ -8,9 +8,10 @@
 //!
 //! [`PowerService`] is what the server holds: every BMC command of the server goes through
 //! it, and it runs at most `power.max_parallel` of them at once, whoever asks. Power states
-//! read from a BMC are kept for `power.status_ttl`: a burst of listings asks each BMC once.
-//! A listing waits at most `power.status_wait` for states being read; the reads go on in the
-//! background and fill the next listing.
+//! read from a BMC are kept for `power.status_ttl`: a burst of listings asks each BMC once,
+//! and an older state is answered while it is read again in the background. A listing waits
+//! at most `power.status_wait` for states never read; the reads go on in the background and
+//! fill the next listing.
 
 pub mod adapter;
 mod ipmi;
@@ -218,8 +219,9 @@ impl PowerService {
 
     /// For each host, in order: its BMC address and, for a host with power management, its
     /// power state. With `query` false no command runs (states read `Unknown`); with it,
-    /// states older than `power.status_ttl` are read again, and this waits at most `wait` for
-    /// them: a state still being read then is the last one known (`Unknown` if none), and
+    /// states older than `power.status_ttl` are read again in the background (the old state
+    /// is answered meanwhile), and states never read (or forgotten after a power action) are
+    /// read now, waiting at most `wait` for them: one still being read then is `Unknown`, and
     /// the read goes on for the next listing.
     pub fn overview(&self, hosts: &[&Host], query: bool, wait: Duration) -> Vec<PowerReport> {
         let shared = &self.shared;
@@ -257,10 +259,12 @@ impl PowerService {
         }
         shared.start_readers(&mut state);
         loop {
+            // Only states never read (or forgotten after an action) are waited for; a state
+            // that is merely old is answered as it was, and read again for the next listing.
             let waiting = positions
                 .iter()
                 .flatten()
-                .any(|&p| !fresh(&state.known[p]) && state.busy[p]);
+                .any(|&p| state.known[p].is_none() && state.busy[p]);
             let now = Instant::now();
             if !waiting || now >= deadline {
                 break;

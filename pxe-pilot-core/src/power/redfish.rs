@@ -102,7 +102,14 @@ impl<'a> Session<'a> {
                     .send_json(body.unwrap_or(Value::Null))
             }
         };
-        let mut response = sent.map_err(|e| self.mask(&format!("{what}: {e}")))?;
+        let mut response = sent.map_err(|e| {
+            let hint = if e.to_string().contains("certificate") {
+                ": give the BMC's CA certificate with `ca_file:`, or set `tls_verify: false`"
+            } else {
+                ""
+            };
+            self.mask(&format!("{what}: {e}{hint}"))
+        })?;
         let status = response.status();
         let text = response
             .body_mut()
@@ -167,9 +174,17 @@ impl<'a> Session<'a> {
             .map(drop)
     }
 
-    /// Makes the system's next boot a network boot, once.
+    /// Makes the system's next boot a network boot, once. The system is read first and
+    /// patched at the path it answers with (`@odata.id`): a BMC that redirects an alias of the
+    /// system (sushy-emulator answers a name with a 307 to the UUID) would refuse a `PATCH`
+    /// sent to the alias.
     pub(super) fn boot_pxe_once(&self, mode: Option<BootMode>) -> Result<(), Failure> {
-        let path = self.system()?;
+        let alias = self.system()?;
+        let system = self.call("GET", &alias, None)?;
+        let path = system["@odata.id"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or(alias);
         let mut boot = json!({
             "BootSourceOverrideTarget": "Pxe",
             "BootSourceOverrideEnabled": "Once",

@@ -95,10 +95,11 @@ impl std::fmt::Debug for ServerSettings {
 pub struct PowerSettings {
     /// The most power commands running at once, for the whole server (`max_parallel`).
     pub max_parallel: usize,
-    /// How long a power state read from a BMC is reused (`status_ttl`, seconds).
+    /// How long a power state read from a BMC is reused (`status_ttl`, seconds); an older
+    /// one is answered while it is read again in the background.
     pub status_ttl: Duration,
-    /// How long a listing waits for power states being read before answering with the last
-    /// known ones (`status_wait`, seconds); the reads go on and fill the next listing.
+    /// How long a listing waits for power states never read (`status_wait`, seconds) before
+    /// answering `Unknown` for them; the reads go on and fill the next listing.
     pub status_wait: Duration,
 }
 

@@ -2,28 +2,25 @@
 //! used through a descriptor opened below the TFTP root (see [`crate::beneath`]): a folder
 //! that is, or becomes, a link out of the root is refused, never followed.
 //!
-//! Its listing is kept and reused while the folder has not changed: the folder's change
-//! times and identity are compared on every read. A listing taken within [`RACY`] of the
-//! folder's last change is not trusted (a change in the same clock tick would leave the
-//! times as they were, like git's "racily clean" index entries) and is taken again next time.
+//! Its listing is kept and reused while the folder has not changed (see
+//! [`crate::freshness`]: the folder's change times and identity are compared on every read,
+//! and a listing taken right after a change is taken again next time).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
 use crate::beneath;
+use crate::freshness::{self, Stamp};
 use crate::group_sync::GroupSync;
 use crate::mac::MacAddress;
 use crate::store::{StoreError, Target, Targets};
 
 use super::classify::{dedup, normalize, Classifier, Seen};
 use super::write::TEMP_PREFIX;
-
-/// A listing taken less than this after the folder's last change is read again next time.
-const RACY: Duration = Duration::from_secs(1);
 
 /// A folder of entries below the TFTP root.
 #[derive(Debug)]
@@ -45,34 +42,6 @@ pub(super) struct EntryFolder {
 struct Listing {
     stamp: Stamp,
     targets: Arc<Targets>,
-}
-
-/// What changes when a folder's entries change: its identity, modification and change times.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    device: u64,
-    inode: u64,
-    modified: (i64, i64),
-    changed: (i64, i64),
-}
-
-impl Stamp {
-    fn of(dir: &OwnedFd) -> std::io::Result<Self> {
-        let s = rustix::fs::fstat(dir)?;
-        Ok(Stamp {
-            device: s.st_dev as u64,
-            inode: s.st_ino as u64,
-            modified: (s.st_mtime as i64, s.st_mtime_nsec as i64),
-            changed: (s.st_ctime as i64, s.st_ctime_nsec as i64),
-        })
-    }
-
-    /// The last change, as a time.
-    fn last_change(&self) -> SystemTime {
-        let (secs, nanos) = self.modified.max(self.changed);
-        SystemTime::UNIX_EPOCH
-            + Duration::new(secs.max(0) as u64, nanos.clamp(0, 999_999_999) as u32)
-    }
 }
 
 impl EntryFolder {
@@ -200,16 +169,12 @@ impl EntryFolder {
             return Ok(Arc::new(self.list(&dir, classifier, mac_of)?));
         };
         let started = SystemTime::now();
-        let stamp = Stamp::of(&dir).map_err(self.error("read folder", ""))?;
+        let stamp = Stamp::of_fd(&dir).map_err(self.error("read folder", ""))?;
         if let Some(listing) = lock(cache).as_ref().filter(|l| l.stamp == stamp) {
             return Ok(Arc::clone(&listing.targets));
         }
         let targets = Arc::new(self.list(&dir, classifier, mac_of)?);
-        // Trusted only when no change in the same clock tick as the last one can follow.
-        let trusted = started
-            .duration_since(stamp.last_change())
-            .is_ok_and(|since| since >= RACY);
-        *lock(cache) = trusted.then(|| Listing {
+        *lock(cache) = freshness::trusted(started, &[stamp]).then(|| Listing {
             stamp,
             targets: Arc::clone(&targets),
         });
