@@ -580,7 +580,7 @@ fn deployment_of(
                 .bootloader(name)
                 .map_or(Resolved::NotDeployed, |t| t.resolve(&first));
             let problem = match resolved {
-                Resolved::Configuration(path) if path == configuration.path => {
+                Resolved::Configuration(path) if *path == *configuration.path => {
                     return Deployment::Deployed(configuration)
                 }
                 Resolved::Configuration(path) => format!("leads to {}", path.display()),

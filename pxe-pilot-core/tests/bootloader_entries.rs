@@ -174,7 +174,7 @@ fn a_host_with_only_a_bootloader_entry_boots_what_it_leads_to() {
     let entries = pxe_pilot_core::Store::entries(w.pilot.store()).unwrap();
     assert_eq!(
         entries.bootloader("ipxe").unwrap().resolve(&mac(MACS[1])),
-        pxe_pilot_core::Resolved::Configuration("ipxe/boot".into())
+        pxe_pilot_core::Resolved::Configuration(std::path::Path::new("ipxe/boot").into())
     );
     // An undeploy removes every bootloader's entries.
     w.pilot.undeploy("uefi").unwrap();

@@ -37,8 +37,8 @@ pub enum Target {
 pub enum Resolved {
     /// The MAC has no entry: the bootloader falls back to its default.
     NotDeployed,
-    /// The entry leads to this catalogue path.
-    Configuration(PathBuf),
+    /// The entry leads to this catalogue path (shared with the entry's target).
+    Configuration(Arc<Path>),
     /// The entry leads nowhere useful (a missing entry, a loop, a foreign entry); the text
     /// says what was found.
     Broken(String),
@@ -94,7 +94,7 @@ impl Targets {
                     ))
                 }
                 Some(Target::Configuration(path)) => {
-                    return Resolved::Configuration(path.to_path_buf())
+                    return Resolved::Configuration(Arc::clone(path))
                 }
                 Some(Target::Entry(next)) => current = *next,
                 Some(Target::Foreign(what)) => return Resolved::Broken(what.clone()),
@@ -213,7 +213,7 @@ mod tests {
         ]);
         assert_eq!(
             targets.resolve(&mac(2)),
-            Resolved::Configuration("local".into())
+            Resolved::Configuration(Path::new("local").into())
         );
         assert_eq!(targets.resolve(&mac(7)), Resolved::NotDeployed);
         assert!(matches!(targets.resolve(&mac(3)), Resolved::Broken(t) if t.contains("missing")));

@@ -137,6 +137,10 @@ fn venv_usable(venv: &Path) -> bool {
 /// and reused. Built under a temporary name and renamed, so concurrent test processes never see
 /// half a venv. `Err` says why it cannot be had (no python3, pip failed: offline?).
 pub fn sushy_venv() -> Result<PathBuf, String> {
+    // The tests of one binary run on threads of one process: one of them builds, the others
+    // wait for it and find the venv made.
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = BUILDING.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(venv) = std::env::var_os("PXE_PILOT_E2E_VENV") {
         let venv = PathBuf::from(venv);
         return if venv_usable(&venv) {

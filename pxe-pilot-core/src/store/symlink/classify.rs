@@ -3,6 +3,7 @@
 //! pxe-pilot writes (`conf/local`, `01-aa-...`); absolute ones are what the original PXE Pilot
 //! wrote, read the same way.
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,20 +13,26 @@ use crate::store::Target;
 /// The catalogue's absolute spellings, to recognise links that lead into it.
 #[derive(Debug, Clone)]
 pub(super) struct Classifier {
-    /// The catalogue folder as configured and with links resolved (absolute, normalised).
-    catalogue: Vec<PathBuf>,
+    /// The catalogue folder as configured and with links resolved (absolute, normalised), each
+    /// as its names.
+    catalogue: Vec<Vec<OsString>>,
 }
 
 impl Classifier {
     /// A classifier for the catalogue spelt `catalogue` (each absolute).
     pub(super) fn new(catalogue: Vec<PathBuf>) -> Self {
+        let spellings = dedup(catalogue.iter().map(|p| normalize(p)).collect());
         Classifier {
-            catalogue: dedup(catalogue.iter().map(|p| normalize(p)).collect()),
+            catalogue: spellings
+                .iter()
+                .map(|p| names(p).into_iter().map(OsStr::to_owned).collect())
+                .collect(),
         }
     }
 
     /// What `link`, found in the folder spelt `folder` (absolute spellings), means;
-    /// `mac_of` reads that folder's entry names.
+    /// `mac_of` reads that folder's entry names. Worked out on the names of the path the link
+    /// leads to, folded without touching the disk (the link's `.` and `..` included).
     pub(super) fn classify(
         &self,
         folder: &[PathBuf],
@@ -36,10 +43,11 @@ impl Classifier {
         let Some(spelt) = folder.first() else {
             return Target::Foreign(link.display().to_string());
         };
-        let absolute = normalize(&spelt.join(link));
+        let target = lead(spelt, link);
         for catalogue in &self.catalogue {
-            if let Ok(rest) = absolute.strip_prefix(catalogue) {
-                if rest.as_os_str().is_empty() {
+            if starts_with(&target, catalogue) {
+                let rest = &target[catalogue.len()..];
+                if rest.is_empty() {
                     break;
                 }
                 return Target::Configuration(seen.share(rest));
@@ -48,23 +56,57 @@ impl Classifier {
         // A link to an entry of the same folder: relative (`01-aa-...`), or absolute through
         // any spelling of the folder.
         for spelling in folder {
-            let absolute = if link.is_absolute() {
-                normalize(link)
+            let target = if link.is_absolute() || spelling == spelt {
+                target.clone()
             } else {
-                normalize(&spelling.join(link))
+                lead(spelling, link)
             };
-            if absolute.parent() == Some(spelling.as_path()) {
-                if let Some(mac) = absolute
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(mac_of)
-                {
-                    return Target::Entry(mac);
+            let spelling = names(spelling);
+            if let Some((name, parent)) = target.split_last() {
+                if parent == spelling.as_slice() {
+                    if let Some(mac) = name.to_str().and_then(mac_of) {
+                        return Target::Entry(mac);
+                    }
                 }
             }
         }
         Target::Foreign(link.display().to_string())
     }
+}
+
+/// The names of the absolute path that `link`, found in folder `folder`, leads to: `.`
+/// skipped, `..` going up (never above the root).
+fn lead<'a>(folder: &'a Path, link: &'a Path) -> Vec<&'a OsStr> {
+    let mut target = if link.is_absolute() {
+        Vec::with_capacity(8)
+    } else {
+        names(folder)
+    };
+    for component in link.components() {
+        match component {
+            Component::Normal(name) => target.push(name),
+            Component::ParentDir => {
+                target.pop();
+            }
+            Component::RootDir | Component::Prefix(_) => target.clear(),
+            Component::CurDir => {}
+        }
+    }
+    target
+}
+
+/// The names of an absolute, normalised path.
+fn names(path: &Path) -> Vec<&OsStr> {
+    let mut names = Vec::with_capacity(16);
+    names.extend(path.components().filter_map(|c| match c {
+        Component::Normal(name) => Some(name),
+        _ => None,
+    }));
+    names
+}
+
+fn starts_with(names: &[&OsStr], prefix: &[OsString]) -> bool {
+    names.len() >= prefix.len() && names.iter().zip(prefix).all(|(a, b)| *a == b.as_os_str())
 }
 
 /// `path` with `.` and `..` folded away, without touching the disk.
@@ -117,11 +159,15 @@ impl Seen {
     /// At most this many different paths are remembered (a catalogue rarely has more).
     const MAX: usize = 64;
 
-    fn share(&mut self, path: &Path) -> Arc<Path> {
-        if let Some(known) = self.0.iter().find(|known| ***known == *path) {
+    fn share(&mut self, names: &[&OsStr]) -> Arc<Path> {
+        if let Some(known) = self
+            .0
+            .iter()
+            .find(|known| known.iter().eq(names.iter().copied()))
+        {
             return Arc::clone(known);
         }
-        let path: Arc<Path> = Arc::from(path);
+        let path: Arc<Path> = Arc::from(names.iter().collect::<PathBuf>().as_path());
         if self.0.len() < Self::MAX {
             self.0.push(Arc::clone(&path));
         }

@@ -354,7 +354,7 @@ mod tests {
             assert_eq!(fs::read_to_string(entry(&w, m)).unwrap(), "local");
             assert_eq!(
                 w.store.entries().unwrap().pxelinux.resolve(&m),
-                Resolved::Configuration("local".into())
+                Resolved::Configuration(std::path::Path::new("local").into())
             );
         }
         w.store
@@ -407,7 +407,7 @@ mod tests {
         let entries = w.store.entries().unwrap().pxelinux;
         assert_eq!(
             entries.resolve(&mac(2)),
-            Resolved::Configuration("install".into())
+            Resolved::Configuration(std::path::Path::new("install").into())
         );
         assert_eq!(
             entries.get(&mac(3)),
@@ -491,7 +491,7 @@ mod tests {
         assert_eq!(fs::read_to_string(&link).unwrap(), "x");
         assert_eq!(
             store.entries().unwrap().pxelinux.resolve(&mac(1)),
-            Resolved::Configuration("local".into())
+            Resolved::Configuration(std::path::Path::new("local").into())
         );
     }
 
