@@ -115,12 +115,6 @@ impl EventKind {
     }
 }
 
-impl fmt::Display for EventKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Who asked for what an event records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -148,11 +142,18 @@ impl Who {
     }
 }
 
-impl fmt::Display for Who {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// `Display` of the kinds and the askers: their spelling in the file and the API.
+macro_rules! display_as_spelt {
+    ($($kind:ty),*) => {$(
+        impl fmt::Display for $kind {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
 }
+
+display_as_spelt!(EventKind, Who);
 
 /// How what an event records ended.
 ///
@@ -319,6 +320,23 @@ impl NewEvent {
             detail: None,
         }
     }
+
+    /// The event with its id and time.
+    fn stamped(self, id: u64, time: SystemTime) -> Event {
+        Event {
+            id,
+            time,
+            host: self.host,
+            mac: self.mac,
+            kind: self.kind,
+            from: self.from,
+            to: self.to,
+            who: self.who,
+            peer: self.peer,
+            result: self.result,
+            detail: self.detail,
+        }
+    }
 }
 
 /// Why the event log could not be opened, written or synced; the message says what to do.
@@ -478,19 +496,7 @@ impl EventLog {
     pub fn record(&self, new: NewEvent) -> Result<Event, EventError> {
         let inner = &*self.inner;
         let mut state = inner.lock_state();
-        let event = Event {
-            id: state.next_id,
-            time: now(),
-            host: new.host,
-            mac: new.mac,
-            kind: new.kind,
-            from: new.from,
-            to: new.to,
-            who: new.who,
-            peer: new.peer,
-            result: new.result,
-            detail: new.detail,
-        };
+        let event = new.stamped(state.next_id, now());
         let mut wrote = false;
         if let (Some(files), Some(file)) = (&inner.files, state.file.clone()) {
             let mut line = std::mem::take(&mut state.line);
@@ -1048,19 +1054,12 @@ mod tests {
                     Outcome::Error("ok".into()),
                     Outcome::Error(String::new()),
                 ] {
-                    let event = Event {
-                        id: 7,
-                        time: UNIX_EPOCH + Duration::from_millis(1_790_000_000_123),
-                        host: None,
-                        mac: None,
-                        kind,
-                        from: None,
-                        to: None,
-                        who,
-                        peer: None,
+                    let time = UNIX_EPOCH + Duration::from_millis(1_790_000_000_123);
+                    let event = NewEvent {
                         result,
-                        detail: None,
-                    };
+                        ..NewEvent::new(kind, who)
+                    }
+                    .stamped(7, time);
                     let line = serde_json::to_string(&event).unwrap();
                     assert!(line.contains(&format!(r#""kind":"{kind}""#)), "{line}");
                     assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), event);

@@ -36,6 +36,58 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! ## The parts, for an embedder
+//!
+//! - **Without the `service` feature** (`default-features = false`) the crate is [`api`] (the
+//!   HTTP API's JSON types), [`MacAddress`], [`HostName`], [`ConfigName`] and [`PowerAction`]:
+//!   what a client needs, without the YAML parser or the command runner.
+//! - **Settings**: [`Settings::load`] reads and checks a configuration file; every error names
+//!   the file, the line and what to change ([`SettingsError`]).
+//! - **Deploys**: [`Pilot`] resolves [`HostSelector`]s, switches entries with
+//!   [`Pilot::deploy`] and [`Pilot::undeploy`], and reads what hosts boot with
+//!   [`Pilot::hosts`]. One host's deploys are serialized; a deploy of several hosts reports
+//!   each host's outcome ([`HostOutcome`]).
+//! - **Stores**: [`Pilot::open`] keeps entries as symbolic links of a TFTP root
+//!   ([`SymlinkStore`]); [`Pilot::with_store`] takes any [`Store`], such as the in-memory
+//!   [`MemoryStore`] for tests (below). A store answers in store-neutral types ([`Target`],
+//!   [`Entries`]).
+//! - **Power**: [`PowerService`] drives each host's BMC (IPMI through `ipmitool`, Redfish over
+//!   HTTPS, or a command adapter), with a bound on concurrent BMC calls and a short cache
+//!   of power states ([`PowerService::overview`]).
+//! - **Events**: [`EventLog`] records what was done to which host and answers a host's
+//!   history; with a state folder, in a file that survives restarts and crashes.
+//! - **Boot over HTTP**: [`boot`] renders the catalogue's iPXE and GRUB scripts for the asking
+//!   host.
+//!
+//! The same deploy over an in-memory store, and an event recorded for it:
+//!
+//! ```
+//! use pxe_pilot_core::{EventKind, EventLog, HostSelector, MemoryStore, NewEvent, Pilot, Settings, Who};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # std::fs::create_dir_all(dir.path().join("pxelinux.cfg/conf"))?;
+//! # std::fs::write(dir.path().join("pxelinux.cfg/conf/local"), "LOCALBOOT 0\n")?;
+//! # let yaml = format!("hosts:\n  - name: h1\n    mac_addresses: [\"23:34:a3:e9:09:cc\"]\ntftp:\n  root: {0}\nconfiguration:\n  directory: {0}/pxelinux.cfg/conf\n", dir.path().display());
+//! # std::fs::write(dir.path().join("pxe-pilot.yml"), yaml)?;
+//! # let path = dir.path().join("pxe-pilot.yml");
+//! let (settings, _) = Settings::load(&path)?;
+//! let store = MemoryStore::new(&settings.bootloaders);
+//! let pilot = Pilot::with_store(settings, Box::new(store))?;
+//! let host = pxe_pilot_core::HostName::parse("h1")?;
+//! let deployed = pilot.deploy("local", &[HostSelector::by_name(host.clone())])?;
+//! assert_eq!(deployed.hosts.len(), 1);
+//!
+//! // Without a state folder, events are kept in memory only.
+//! let events = EventLog::open(None, 1_000)?;
+//! events.record(NewEvent {
+//!     host: Some(host.clone()),
+//!     to: Some("local".into()),
+//!     ..NewEvent::new(EventKind::Deploy, Who::Token)
+//! })?;
+//! assert_eq!(events.for_host(&host, 10)[0].to.as_deref(), Some("local"));
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 

@@ -15,6 +15,13 @@ use pxe_pilot_server::startup::{self, StartError};
 use pxe_pilot_server::{reload_on_hangup, run, shutdown_signal, AppState};
 use tracing_subscriber::EnvFilter;
 
+/// The allocator: jemalloc, built with options (`.cargo/config.toml`) that give freed memory
+/// back to the system within a second. glibc's malloc kept what a parse or a burst of requests had
+/// freed (its per-thread arenas, its heap's holes): 31 MB after the load bench, 16 MB with this.
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The log filter when `RUST_LOG` is unset: info, without actix's start-up chatter.
 const DEFAULT_LOG_FILTER: &str = "info,actix_server=warn";
 

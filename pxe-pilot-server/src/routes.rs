@@ -422,7 +422,7 @@ pub(crate) async fn hosts(
             let last_boot = state.events.last_boot(&host.host.name);
             views::host(&host, report, last_boot)
         });
-        let mut body = Vec::with_capacity(hosts.len() * 160 + 2);
+        let mut body = Vec::new();
         serde::Serializer::collect_seq(&mut serde_json::Serializer::new(&mut body), views)?;
         Ok(body)
     })

@@ -2,7 +2,7 @@
 //! a network boot, once.
 //!
 //! A host's BMC is driven one of three ways ([`crate::inventory::Bmc`]): `ipmitool`
-//! ([`ipmi`]), a command adapter ([`adapter`]), or Redfish ([`redfish`]). Its address is given
+//! (module `ipmi`), a command adapter ([`adapter`]), or Redfish (module `redfish`). Its address is given
 //! directly or found from its MAC in the ARP table, which `refresh` fills by scanning the
 //! management subnets.
 //!

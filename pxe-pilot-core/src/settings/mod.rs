@@ -2,7 +2,7 @@
 //!
 //! [`Settings::load`] reads and validates the whole file at once: every error names the key and,
 //! where known, the line, and unknown keys are reported as warnings instead of failing, so the
-//! original PXE Pilot's files load unchanged. [`raw`] holds the file's shapes, [`check`] the
+//! original PXE Pilot's files load unchanged. The module `raw` holds the file's shapes, `check` the
 //! validation that turns them into [`Settings`].
 
 mod check;

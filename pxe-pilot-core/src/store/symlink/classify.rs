@@ -7,6 +7,8 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use crate::mac::MacAddress;
 use crate::store::Target;
 
@@ -30,17 +32,17 @@ impl Classifier {
         }
     }
 
-    /// What `link`, found in the folder spelt `folder` (absolute spellings), means;
-    /// `mac_of` reads that folder's entry names. Worked out on the names of the path the link
-    /// leads to, folded without touching the disk (the link's `.` and `..` included).
+    /// What `link`, found in the folder spelt `folder`, means; `mac_of` reads that folder's
+    /// entry names. Worked out on the names of the path the link leads to, folded without
+    /// touching the disk (the link's `.` and `..` included).
     pub(super) fn classify(
         &self,
-        folder: &[PathBuf],
+        folder: &Spellings<'_>,
         mac_of: &dyn Fn(&str) -> Option<MacAddress>,
         link: &Path,
         seen: &mut Seen,
     ) -> Target {
-        let Some(spelt) = folder.first() else {
+        let Some(spelt) = folder.0.first() else {
             return Target::Foreign(link.display().to_string());
         };
         let target = lead(spelt, link);
@@ -55,13 +57,12 @@ impl Classifier {
         }
         // A link to an entry of the same folder: relative (`01-aa-...`), or absolute through
         // any spelling of the folder.
-        for spelling in folder {
+        for spelling in &folder.0 {
             let target = if link.is_absolute() || spelling == spelt {
                 target.clone()
             } else {
                 lead(spelling, link)
             };
-            let spelling = names(spelling);
             if let Some((name, parent)) = target.split_last() {
                 if parent == spelling.as_slice() {
                     if let Some(mac) = name.to_str().and_then(mac_of) {
@@ -74,13 +75,27 @@ impl Classifier {
     }
 }
 
-/// The names of the absolute path that `link`, found in folder `folder`, leads to: `.`
-/// skipped, `..` going up (never above the root).
-fn lead<'a>(folder: &'a Path, link: &'a Path) -> Vec<&'a OsStr> {
+/// The names of a path, on the stack up to 16 of them (a listing reads thousands of links).
+type Names<'a> = SmallVec<[&'a OsStr; 16]>;
+
+/// The absolute spellings of an entry folder (as configured, with links resolved), each as
+/// its names: split once per listing, not once per link.
+pub(super) struct Spellings<'a>(Vec<Names<'a>>);
+
+impl<'a> Spellings<'a> {
+    /// The spellings `folder` (absolute, normalised), split.
+    pub(super) fn of(folder: &'a [PathBuf]) -> Self {
+        Spellings(folder.iter().map(|path| names(path)).collect())
+    }
+}
+
+/// The names of the absolute path that `link`, found in the folder of names `folder`, leads
+/// to: `.` skipped, `..` going up (never above the root).
+fn lead<'a>(folder: &[&'a OsStr], link: &'a Path) -> Names<'a> {
     let mut target = if link.is_absolute() {
-        Vec::with_capacity(8)
+        Names::new()
     } else {
-        names(folder)
+        Names::from_slice(folder)
     };
     for component in link.components() {
         match component {
@@ -96,13 +111,13 @@ fn lead<'a>(folder: &'a Path, link: &'a Path) -> Vec<&'a OsStr> {
 }
 
 /// The names of an absolute, normalised path.
-fn names(path: &Path) -> Vec<&OsStr> {
-    let mut names = Vec::with_capacity(16);
-    names.extend(path.components().filter_map(|c| match c {
-        Component::Normal(name) => Some(name),
-        _ => None,
-    }));
-    names
+fn names(path: &Path) -> Names<'_> {
+    path.components()
+        .filter_map(|c| match c {
+            Component::Normal(name) => Some(name),
+            _ => None,
+        })
+        .collect()
 }
 
 fn starts_with(names: &[&OsStr], prefix: &[OsString]) -> bool {
@@ -190,6 +205,7 @@ mod tests {
             PathBuf::from("/tftp/pxelinux.cfg"),
             "/real/pxelinux.cfg".into(),
         ];
+        let folder = Spellings::of(&folder);
         let classify = |link: &str| {
             classifier.classify(
                 &folder,

@@ -19,7 +19,7 @@ use crate::group_sync::GroupSync;
 use crate::mac::MacAddress;
 use crate::store::{StoreError, Target, Targets};
 
-use super::classify::{dedup, normalize, Classifier, Seen};
+use super::classify::{dedup, normalize, Classifier, Seen, Spellings};
 use super::write::TEMP_PREFIX;
 
 /// A folder of entries below the TFTP root.
@@ -189,9 +189,10 @@ impl EntryFolder {
         mac_of: &dyn Fn(&str) -> Option<MacAddress>,
     ) -> Result<Targets, StoreError> {
         let failed = || self.error("read folder", "");
-        let spellings = self.spellings.get_or_init(|| self.spell());
+        let spellings = Spellings::of(self.spellings.get_or_init(|| self.spell()));
         let mut listing = rustix::fs::Dir::read_from(dir).map_err(|e| failed()(e.into()))?;
         let mut seen = Seen::default();
+        let mut link = vec![0; LINK_MAX];
         let mut targets = Vec::new();
         while let Some(item) = listing.read() {
             let item = item.map_err(|e| failed()(e.into()))?;
@@ -210,8 +211,12 @@ impl EntryFolder {
                 },
                 kind => kind,
             };
-            if let Some(target) =
-                self.target(dir, name, kind, classifier, spellings, mac_of, &mut seen)
+            let entry = Entry {
+                name,
+                kind,
+                link: &mut link,
+            };
+            if let Some(target) = self.target(dir, entry, classifier, &spellings, mac_of, &mut seen)
             {
                 targets.push((mac, target));
             }
@@ -219,26 +224,28 @@ impl EntryFolder {
         Ok(Targets::new(targets))
     }
 
-    /// What the entry `name` (of type `kind`) leads to; `None` when it is no entry (a folder)
-    /// or vanished since the folder was listed.
-    #[allow(clippy::too_many_arguments)]
+    /// What `entry` leads to; `None` when it is no entry (a folder) or vanished since the
+    /// folder was listed.
     fn target(
         &self,
         dir: &OwnedFd,
-        name: &str,
-        kind: FileType,
+        entry: Entry<'_>,
         classifier: &Classifier,
-        spellings: &[PathBuf],
+        spellings: &Spellings<'_>,
         mac_of: &dyn Fn(&str) -> Option<MacAddress>,
         seen: &mut Seen,
     ) -> Option<Target> {
-        match kind {
+        match entry.kind {
             FileType::Symlink => {
-                let link = rustix::fs::readlinkat(dir, name, Vec::new()).ok()?;
-                let link = Path::new(std::ffi::OsStr::from_bytes(link.as_bytes()));
+                let read = rustix::fs::readlinkat_raw(dir, entry.name, &mut entry.link[..]).ok()?;
+                if read >= LINK_MAX {
+                    let name = entry.name;
+                    return Some(Target::Foreign(format!("{name} leads to a path too long")));
+                }
+                let link = Path::new(std::ffi::OsStr::from_bytes(&entry.link[..read]));
                 Some(classifier.classify(spellings, mac_of, link, seen))
             }
-            FileType::RegularFile => Some(Target::Foreign(format!("{name} is a file"))),
+            FileType::RegularFile => Some(Target::Foreign(format!("{} is a file", entry.name))),
             _ => None,
         }
     }
@@ -253,17 +260,22 @@ impl EntryFolder {
         let Some(dir) = self.open(false)? else {
             return Ok(Targets::default());
         };
-        let spellings = self.spellings.get_or_init(|| self.spell());
+        let spellings = Spellings::of(self.spellings.get_or_init(|| self.spell()));
         let mut seen = Seen::default();
+        let mut link = vec![0; LINK_MAX];
         let mut targets = Vec::with_capacity(names.len());
         for (name, mac) in names {
             let Ok(stat) = rustix::fs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
             else {
                 continue;
             };
-            let kind = FileType::from_raw_mode(stat.st_mode);
+            let entry = Entry {
+                name,
+                kind: FileType::from_raw_mode(stat.st_mode),
+                link: &mut link,
+            };
             if let Some(target) =
-                self.target(&dir, name, kind, classifier, spellings, mac_of, &mut seen)
+                self.target(&dir, entry, classifier, &spellings, mac_of, &mut seen)
             {
                 targets.push((*mac, target));
             }
@@ -279,6 +291,18 @@ impl EntryFolder {
             .map_err(self.error("sync folder", ""))
     }
 }
+
+/// One entry of a folder being read: its name and type, and the buffer its link is read
+/// into (one per listing, not one per entry).
+struct Entry<'a> {
+    name: &'a str,
+    kind: FileType,
+    link: &'a mut [u8],
+}
+
+/// The size of the buffer a link is read into: a link text as long is no path (`PATH_MAX`
+/// counts the final NUL).
+const LINK_MAX: usize = 4096;
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
