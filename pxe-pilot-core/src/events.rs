@@ -400,8 +400,9 @@ struct State {
     /// The id of the next event.
     next_id: u64,
     /// The last `keep` events, oldest first (ids increasing).
-    events: VecDeque<Arc<Event>>,
-    /// Each host's newest `boot` event among `events`.
+    events: VecDeque<Kept>,
+    /// Each host's newest `boot` event; one older than the oldest of `events` is forgotten
+    /// (the entry stays until the host boots again: at most one per host).
     last_boot: HashMap<HostName, Arc<Event>>,
     /// The file, opened for appending.
     file: Option<Arc<File>>,
@@ -417,6 +418,30 @@ struct State {
     needs_newline: bool,
     /// The line being written, kept to spare an allocation per event.
     line: Vec<u8>,
+}
+
+/// An event as memory keeps it: its id and its line of the file (JSON), read back when a
+/// query returns it. Less than half the memory of an [`Event`] and its strings: 10,000 events
+/// take about 2 MB.
+struct Kept {
+    id: u64,
+    line: Box<str>,
+}
+
+impl Kept {
+    /// `event` and its `line` (as [`encode`] wrote it, line breaks around it allowed).
+    fn new(event: &Event, line: &[u8]) -> Kept {
+        let line = String::from_utf8_lossy(line.trim_ascii());
+        Kept {
+            id: event.id,
+            line: line.into(),
+        }
+    }
+}
+
+/// The event of a kept line (`None` cannot happen: the line is one this log wrote).
+fn decode(line: &str) -> Option<Event> {
+    serde_json::from_str(line).ok()
 }
 
 #[derive(Default)]
@@ -497,11 +522,11 @@ impl EventLog {
         let inner = &*self.inner;
         let mut state = inner.lock_state();
         let event = new.stamped(state.next_id, now());
+        let mut line = std::mem::take(&mut state.line);
+        let encoded = encode(&mut line, &event, state.needs_newline);
         let mut wrote = false;
         if let (Some(files), Some(file)) = (&inner.files, state.file.clone()) {
-            let mut line = std::mem::take(&mut state.line);
-            let written = encode(&mut line, &event, state.needs_newline)
-                .and_then(|()| (&*file).write_all(&line));
+            let written = encoded.and_then(|()| (&*file).write_all(&line));
             if let Err(source) = written {
                 // Cut what part of the line was written, so that the next line starts whole.
                 if file.set_len(state.len).is_err() {
@@ -513,12 +538,13 @@ impl EventLog {
             state.len += line.len() as u64;
             state.lines += 1;
             state.needs_newline = false;
-            state.line = line;
             wrote = true;
         }
         state.next_id += 1;
+        let kept = Kept::new(&event, &line);
+        state.line = line;
         let event = Arc::new(event);
-        state.push(Arc::clone(&event), inner.keep);
+        state.push(kept, &event, inner.keep);
         let rewrite = wrote && !state.rewrite_asked && state.lines >= state.rewrite_at;
         if rewrite {
             state.rewrite_asked = true;
@@ -545,34 +571,53 @@ impl EventLog {
 
     /// The newest events of `host`, newest first, at most `limit`.
     pub fn for_host(&self, host: &HostName, limit: usize) -> Vec<Event> {
-        let found: Vec<Arc<Event>> = {
-            let state = self.inner.lock_state();
-            state
-                .events
-                .iter()
-                .rev()
-                .filter(|event| event.host.as_ref() == Some(host))
-                .take(limit)
-                .cloned()
-                .collect()
+        // A line of the host holds its name as JSON writes it: the lines without it are
+        // skipped unread, the others read and checked. The lines are copied under the lock
+        // and read outside it: recording never waits for a query's decoding.
+        let Ok(name) = serde_json::to_string(host) else {
+            return Vec::new();
         };
-        found.into_iter().map(Arc::unwrap_or_clone).collect()
+        let mut found = Vec::new();
+        let mut start = u64::MAX;
+        while found.len() < limit {
+            let lines: Vec<(u64, Box<str>)> = {
+                let state = self.inner.lock_state();
+                let end = state.events.partition_point(|kept| kept.id < start);
+                let older = state.events.range(..end).rev();
+                let mine = older.filter(|kept| kept.line.contains(&name));
+                let lines = mine.take(limit - found.len());
+                lines.map(|kept| (kept.id, kept.line.clone())).collect()
+            };
+            let Some(&(oldest, _)) = lines.last() else {
+                break;
+            };
+            let events = lines.iter().filter_map(|(_, line)| decode(line));
+            found.extend(events.filter(|event| event.host.as_ref() == Some(host)));
+            start = oldest;
+        }
+        found
     }
 
     /// The events after the one numbered `id` (all kept events for 0), oldest first, at most
     /// `limit`: a reader that passes the last id it saw gets each event once.
     pub fn since(&self, id: u64, limit: usize) -> Vec<Event> {
-        let found: Vec<Arc<Event>> = {
+        let lines: Vec<Box<str>> = {
             let state = self.inner.lock_state();
-            let start = state.events.partition_point(|event| event.id <= id);
-            state.events.range(start..).take(limit).cloned().collect()
+            let start = state.events.partition_point(|kept| kept.id <= id);
+            let newer = state.events.range(start..).take(limit);
+            newer.map(|kept| kept.line.clone()).collect()
         };
-        found.into_iter().map(Arc::unwrap_or_clone).collect()
+        lines.iter().filter_map(|line| decode(line)).collect()
     }
 
     /// The newest `boot` event of `host` among the kept events, if any.
     pub fn last_boot(&self, host: &HostName) -> Option<Event> {
-        let found = self.inner.lock_state().last_boot.get(host).cloned();
+        let found = {
+            let state = self.inner.lock_state();
+            let oldest = state.events.front().map_or(u64::MAX, |kept| kept.id);
+            let last = state.last_boot.get(host).filter(|event| event.id >= oldest);
+            last.cloned()
+        };
         found.map(Arc::unwrap_or_clone)
     }
 
@@ -602,32 +647,21 @@ impl Drop for EventLog {
 }
 
 impl State {
-    /// Keeps `event` (the newest) in memory, forgetting the oldest beyond `keep`.
-    fn push(&mut self, event: Arc<Event>, keep: usize) {
+    /// Keeps `event` (the newest, as `kept`) in memory, forgetting the oldest beyond `keep`.
+    fn push(&mut self, kept: Kept, event: &Arc<Event>, keep: usize) {
         if event.kind == EventKind::Boot {
             if let Some(host) = &event.host {
                 match self.last_boot.get_mut(host) {
-                    Some(last) => *last = Arc::clone(&event),
+                    Some(last) => *last = Arc::clone(event),
                     None => {
-                        self.last_boot.insert(host.clone(), Arc::clone(&event));
+                        self.last_boot.insert(host.clone(), Arc::clone(event));
                     }
                 }
             }
         }
-        self.events.push_back(event);
+        self.events.push_back(kept);
         while self.events.len() > keep {
-            let Some(gone) = self.events.pop_front() else {
-                break;
-            };
-            if let Some(host) = gone.host.as_ref().filter(|_| gone.kind == EventKind::Boot) {
-                if self
-                    .last_boot
-                    .get(host)
-                    .is_some_and(|last| last.id == gone.id)
-                {
-                    self.last_boot.remove(host);
-                }
-            }
+            self.events.pop_front();
         }
     }
 }
@@ -682,7 +716,12 @@ impl Inner {
     /// the lock, completed with the events recorded meanwhile and renamed over the file
     /// under the lock (so no event is lost between the two), then the folder synced.
     fn rewrite(&self, files: &Files) -> Result<(), EventError> {
-        let snapshot: Vec<Arc<Event>> = self.lock_state().events.iter().cloned().collect();
+        let snapshot: Vec<(u64, Box<str>)> = self
+            .lock_state()
+            .events
+            .iter()
+            .map(|kept| (kept.id, kept.line.clone()))
+            .collect();
         let result = self.write_rewrite(files, &snapshot);
         let mut state = self.lock_state();
         state.rewrite_asked = false;
@@ -706,7 +745,7 @@ impl Inner {
         }
     }
 
-    fn write_rewrite(&self, files: &Files, snapshot: &[Arc<Event>]) -> Result<(), EventError> {
+    fn write_rewrite(&self, files: &Files, snapshot: &[(u64, Box<str>)]) -> Result<(), EventError> {
         let temp_error = |source| {
             files.error(
                 "rewrite the events to",
@@ -717,33 +756,36 @@ impl Inner {
         };
         let _ = fs::remove_file(&files.temporary);
         let temporary = Arc::new(open_append(&files.temporary, true).map_err(temp_error)?);
-        let mut line = Vec::with_capacity(256);
         let mut len = 0u64;
         let mut writer = BufWriter::with_capacity(1 << 16, &*temporary);
-        for event in snapshot {
-            encode(&mut line, event, false).map_err(temp_error)?;
-            writer.write_all(&line).map_err(temp_error)?;
-            len += line.len() as u64;
+        for (_, line) in snapshot {
+            writer.write_all(line.as_bytes()).map_err(temp_error)?;
+            writer.write_all(b"\n").map_err(temp_error)?;
+            len += line.len() as u64 + 1;
         }
         writer.flush().map_err(temp_error)?;
         drop(writer);
         temporary.sync_data().map_err(temp_error)?;
-        let last = snapshot.last().map_or(0, |event| event.id);
+        let last = snapshot.last().map_or(0, |(id, _)| *id);
 
         let mut state = self.lock_state();
-        let start = state.events.partition_point(|event| event.id <= last);
-        let newer: Vec<Arc<Event>> = state.events.range(start..).cloned().collect();
-        for event in &newer {
-            encode(&mut line, event, false).map_err(temp_error)?;
-            (&*temporary).write_all(&line).map_err(temp_error)?;
-            len += line.len() as u64;
+        let start = state.events.partition_point(|kept| kept.id <= last);
+        let mut newer = 0;
+        let mut writer = BufWriter::new(&*temporary);
+        for kept in state.events.range(start..) {
+            writer.write_all(kept.line.as_bytes()).map_err(temp_error)?;
+            writer.write_all(b"\n").map_err(temp_error)?;
+            len += kept.line.len() as u64 + 1;
+            newer += 1;
         }
+        writer.flush().map_err(temp_error)?;
+        drop(writer);
         fs::rename(&files.temporary, &files.path).map_err(temp_error)?;
         state.file = Some(temporary);
         state.len = len;
-        state.lines = snapshot.len() + newer.len();
+        state.lines = snapshot.len() + newer;
         state.needs_newline = false;
-        if !newer.is_empty() {
+        if newer > 0 {
             // Written to the new file after its sync.
             self.dirty.store(true, Ordering::Release);
         }
@@ -872,7 +914,10 @@ fn load(files: &Files, keep: usize, state: &mut State) -> Result<(), EventError>
         match serde_json::from_slice::<Event>(text) {
             Ok(event) if event.id > highest => {
                 highest = event.id;
-                state.push(Arc::new(event), keep);
+                // Kept as this log writes it (a line edited by hand may differ in form).
+                let mut written = Vec::with_capacity(text.len());
+                serde_json::to_writer(&mut written, &event).map_err(|e| read_error(e.into()))?;
+                state.push(Kept::new(&event, &written), &Arc::new(event), keep);
             }
             Ok(event) => tracing::warn!(
                 path = %files.path.display(),
@@ -1140,6 +1185,21 @@ mod tests {
         assert_eq!(log.for_host(&host("h2"), 100).len(), 10);
         assert!(log.for_host(&host("h3"), 100).is_empty());
         assert!(log.for_host(&host("h1"), 0).is_empty());
+    }
+
+    #[test]
+    fn for_host_skips_other_hosts_that_name_it() {
+        // Host `local` also names a configuration and a host named by a quote; the lines
+        // that only mention the name are read but not returned.
+        let log = EventLog::open(None, DEFAULT_KEEP).unwrap();
+        log.record(deploy("local", "rescue")).unwrap();
+        for _ in 0..5 {
+            log.record(deploy("h1", "local")).unwrap();
+        }
+        log.record(deploy("a\"b", "local")).unwrap();
+        assert_eq!(ids(&log.for_host(&host("local"), 1)), vec![1]);
+        assert_eq!(ids(&log.for_host(&host("a\"b"), 10)), vec![7]);
+        assert!(log.for_host(&host("rescue"), 10).is_empty());
     }
 
     #[test]

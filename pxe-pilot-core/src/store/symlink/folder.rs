@@ -285,7 +285,12 @@ impl EntryFolder {
 
     /// Makes every write made to the folder before this call durable. Concurrent callers
     /// share one `fsync` (group commit): each returns after a sync that started after its call.
+    /// The last listing, stale after a write, is let go at once rather than held until the
+    /// next listing replaces it.
     pub(super) fn sync(&self, dir: &OwnedFd) -> Result<(), StoreError> {
+        if let Some(cache) = &self.cache {
+            lock(cache).take();
+        }
         self.sync
             .commit(|| super::write::sync(dir))
             .map_err(self.error("sync folder", ""))
