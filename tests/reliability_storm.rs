@@ -116,10 +116,44 @@ fn a_deploy_storm_loses_nothing_and_leaves_every_host_consistent() {
 
 #[test]
 fn two_servers_on_one_tftp_root_stay_consistent() {
+    two_servers_storm(false);
+}
+
+#[test]
+fn two_servers_in_separate_pid_namespaces_never_take_each_others_writes() {
+    // Each server is PID 1 of its own namespace, as in two containers: temporary names built
+    // from the PID would collide, and a sweep that asks /proc whether their writer lives
+    // would remove the other's live writes. A third server starts in the middle of the
+    // storm (its start-up sweep runs while both others write).
+    let probe = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "true"])
+        .status();
+    if !probe.is_ok_and(|status| status.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`unshare --pid --fork` must work in CI (root, util-linux)"
+        );
+        eprintln!("skipped: `unshare --pid --fork` is not allowed here (needs root)");
+        return;
+    }
+    two_servers_storm(true);
+}
+
+/// The storm against two servers on one TFTP root, each in a PID namespace of its own when
+/// `namespaces`.
+fn two_servers_storm(namespaces: bool) {
     let seed = Rng::seed("two-servers");
     let world = StormWorld::new(8, "");
-    let first = world.serve(&world.world.path().join("server-a.log"));
-    let second = world.serve(&world.world.path().join("server-b.log"));
+    let serve = |log: &str| {
+        let log = world.world.path().join(log);
+        if namespaces {
+            world.serve_in_own_pid_namespace(&log)
+        } else {
+            world.serve(&log)
+        }
+    };
+    let first = serve("server-a.log");
+    let second = serve("server-b.log");
     let initial: Vec<Option<usize>> = vec![Some(0); world.hosts.len()];
     deploy_all(&first.base, &world, |_| 0);
     let duration = if long() {
@@ -131,7 +165,12 @@ fn two_servers_on_one_tftp_root_stay_consistent() {
     let reader = Reader::start(&world, limit);
     let lister = Lister::start(&world, &second.base, limit);
     let bases = [first.base.clone(), second.base.clone()];
-    let ops = Storm::start(&world, &bases, &plan(duration), seed).join();
+    let storm = Storm::start(&world, &bases, &plan(duration), seed);
+    if namespaces {
+        std::thread::sleep(duration / 2);
+        drop(serve("server-c.log"));
+    }
+    let ops = storm.join();
     let (reads, read_problems) = reader.finish();
     let (lists, list_problems) = lister.finish();
     let tally = Tally::of(&ops);
@@ -139,7 +178,8 @@ fn two_servers_on_one_tftp_root_stay_consistent() {
     let inconsistent: Vec<&String> = states.iter().filter_map(|s| s.as_ref().err()).collect();
     let durability = durability_violations(&world, &initial, &ops);
     println!(
-        "[two servers] {} requests over 2 servers: {} acknowledged, {} 5xx, {} other; reader {} reads, {} missing/dangling, {} wrong; lister {} listings, {} anomalies; {} inconsistent hosts, {} durability violations",
+        "[two servers{}] {} requests over 2 servers: {} acknowledged, {} 5xx, {} other; reader {} reads, {} missing/dangling, {} wrong; lister {} listings, {} anomalies; {} inconsistent hosts, {} durability violations",
+        if namespaces { ", PID namespaces" } else { "" },
         tally.requests, tally.acked, tally.server_errors, tally.other_statuses, reads.reads, reads.misses, reads.wrong, lists.lists, lists.anomalies, inconsistent.len(), durability.len()
     );
     assert!(tally.requests >= 50, "{tally:?}");

@@ -605,7 +605,12 @@ fn with_a_token_changes_need_it_and_reads_stay_open() {
             .map(|v| v.as_bytes()),
         Some(&b"Bearer"[..])
     );
-    assert_error(response, StatusCode::UNAUTHORIZED, "needs a token");
+    let message = assert_error(response, StatusCode::UNAUTHORIZED, "needs a token");
+    // The way it recommends keeps the token out of `ps`: the variable or a file, not --token.
+    assert!(
+        message.contains("PXE_PILOT_TOKEN or --token-file") && !message.contains("--token "),
+        "{message}"
+    );
     for (method, path) in [
         ("DELETE", "/v1/hosts/h1/configuration"),
         ("PATCH", "/v1/hosts/h1/reboot"),
@@ -775,4 +780,22 @@ fn a_deploy_that_fails_half_way_says_what_became_of_each_host_and_logs_each_chan
         "the switched host's change is logged: {logs}"
     );
     assert!(logs.contains("deploy of local failed"), "{logs}");
+    let (_, events) = self::answer(get(&server, "/v1/events?since=0"));
+    let deploys: Vec<(&str, &str)> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "deploy")
+        .map(|e| {
+            (
+                e["host"].as_str().unwrap(),
+                e["result"].as_str().unwrap_or("error"),
+            )
+        })
+        .collect();
+    assert!(
+        deploys.contains(&(H1, "ok")),
+        "the switch is an event: {events}"
+    );
+    assert!(!deploys.iter().any(|(host, _)| *host == H3), "{events}");
 }

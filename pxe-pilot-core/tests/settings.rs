@@ -84,6 +84,10 @@ fn the_original_readme_example_loads_unchanged() {
     );
     assert_eq!(settings.server.port, 3478);
     assert!(settings.bootloaders.is_empty());
+    // Power defaults: one limit for the whole server, well under the 128 of a single request
+    // of the past, and states reused for a few seconds (a burst asks each BMC once).
+    assert_eq!(settings.power.max_parallel, 32);
+    assert_eq!(settings.power.status_ttl, std::time::Duration::from_secs(5));
     assert!(
         !format!("{settings:?}").contains("pass\""),
         "the password is hidden from Debug"

@@ -78,6 +78,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// `n` things, in words: `1 host`, `2 hosts`.
+fn counted(n: usize, thing: &str) -> String {
+    match n {
+        1 => format!("1 {thing}"),
+        n => format!("{n} {thing}s"),
+    }
+}
+
 /// `--check`: the configuration file's verdict, one line.
 fn check(path: &std::path::Path) -> ExitCode {
     match pxe_pilot_core::Settings::load(path) {
@@ -86,10 +94,10 @@ fn check(path: &std::path::Path) -> ExitCode {
                 eprintln!("pxe-pilot-server: warning: {warning}");
             }
             println!(
-                "pxe-pilot-server: {} is valid ({} hosts, {} warnings)",
+                "pxe-pilot-server: {} is valid ({}, {})",
                 path.display(),
-                settings.inventory.hosts().len(),
-                warnings.len()
+                counted(settings.inventory.hosts().len(), "host"),
+                counted(warnings.len(), "warning")
             );
             ExitCode::SUCCESS
         }
@@ -136,4 +144,16 @@ async fn serve(args: Args) -> Result<(), StartError> {
     run(listener, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counted;
+
+    #[test]
+    fn counts_read_as_words() {
+        assert_eq!(counted(1, "host"), "1 host");
+        assert_eq!(counted(0, "warning"), "0 warnings");
+        assert_eq!(counted(10_000, "host"), "10000 hosts");
+    }
 }

@@ -85,6 +85,7 @@ pub struct TestServerBuilder {
     current_dir: Option<PathBuf>,
     log: Log,
     timeout: Duration,
+    pid_namespace: bool,
 }
 
 impl TestServerBuilder {
@@ -93,6 +94,14 @@ impl TestServerBuilder {
     /// must announce its address as `pxe-pilot-server` does.
     pub fn binary(mut self, path: impl Into<PathBuf>) -> Self {
         self.binary = Some(path.into());
+        self
+    }
+
+    /// Runs the server in a PID namespace of its own, as PID 1 (`unshare --pid --fork`,
+    /// root only): two such servers share every PID, as servers in two containers do.
+    /// [`TestServer::pid`] is then `unshare`'s, which a SIGTERM does not pass on.
+    pub fn in_own_pid_namespace(mut self) -> Self {
+        self.pid_namespace = true;
         self
     }
 
@@ -270,7 +279,15 @@ impl TestServerBuilder {
                 None,
             ),
         };
-        let mut command = Command::new(program);
+        let mut command = if self.pid_namespace {
+            // unshare stays the parent; killing it kills the server (`--kill-child`).
+            let mut unshare = Command::new("unshare");
+            unshare.args(["--pid", "--fork", "--kill-child=SIGKILL"]);
+            unshare.arg(program);
+            unshare
+        } else {
+            Command::new(program)
+        };
         command
             .args(&self.args)
             .arg("--listen")
@@ -333,6 +350,7 @@ impl TestServer {
             current_dir: None,
             log: Log::Captured,
             timeout: START_TIMEOUT,
+            pid_namespace: false,
         }
     }
 

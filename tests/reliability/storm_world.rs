@@ -84,6 +84,12 @@ impl StormWorld {
         self.world.server().append_log(log).start()
     }
 
+    /// A server on the world, as PID 1 of a PID namespace of its own.
+    pub fn serve_in_own_pid_namespace(&self, log: &Path) -> TestServer {
+        let server = self.world.server().append_log(log);
+        server.in_own_pid_namespace().start()
+    }
+
     /// Every MAC entry of every host: (host index, NIC index, path).
     pub fn entry_paths(&self) -> Vec<(usize, usize, PathBuf)> {
         let mut paths = Vec::new();

@@ -328,6 +328,17 @@ mod tests {
         }
     }
 
+    /// `pxelinux.cfg/conf/` of `root` with `pxelinux/local` and `grub/grml`.
+    fn catalogue_of_two_bootloaders(root: &Path) -> PathBuf {
+        let conf_dir = root.join("pxelinux.cfg/conf");
+        for path in ["pxelinux/local", "grub/grml"] {
+            let file = conf_dir.join(path);
+            fs::create_dir_all(file.parent().unwrap()).unwrap();
+            fs::write(&file, path).unwrap();
+        }
+        conf_dir
+    }
+
     fn entry(world: &World, mac: MacAddress) -> PathBuf {
         world
             .root
@@ -498,12 +509,7 @@ mod tests {
     #[test]
     fn a_bootloader_with_its_own_entries_gets_them_written_and_removed_on_switch() {
         let root = tempfile::tempdir().unwrap();
-        let conf_dir = root.path().join("pxelinux.cfg/conf");
-        for path in ["pxelinux/local", "grub/grml"] {
-            let file = conf_dir.join(path);
-            fs::create_dir_all(file.parent().unwrap()).unwrap();
-            fs::write(&file, path).unwrap();
-        }
+        let conf_dir = catalogue_of_two_bootloaders(root.path());
         let bootloaders = [
             bootloader("grub", Some("grub/grub.cfg-01-{mac}")),
             bootloader("ipxe", Some("ipxe/{mac_hex}.ipxe")),
@@ -536,6 +542,37 @@ mod tests {
         assert!(
             !root.path().join("ipxe").exists(),
             "nothing written for a bootloader not deployed"
+        );
+    }
+
+    #[test]
+    fn leaving_a_bootloader_switches_the_host_before_its_old_entries_go() {
+        // The old bootloader's folder becomes unusable (swapped for a link out of the root)
+        // between two deploys: its entries cannot be removed, and the deploy says so. The
+        // host has already switched: the removal comes after the PXELINUX switch, so a crash
+        // or a failure there never leaves a host leading to nothing.
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let conf_dir = catalogue_of_two_bootloaders(root.path());
+        let bootloaders = [bootloader("grub", Some("grub/grub.cfg-01-{mac}"))];
+        let store = SymlinkStore::open(root.path(), &conf_dir, &bootloaders, true).unwrap();
+        let macs = [mac(1)];
+        store.deploy(&macs, &conf("grub/grml")).unwrap();
+        let grub = root.path().join("grub");
+        fs::rename(&grub, outside.path().join("grub")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("grub"), &grub).unwrap();
+
+        let error = store.deploy(&macs, &conf("pxelinux/local")).unwrap_err();
+        assert!(error.to_string().contains("grub"), "{error}");
+        let pxelinux = root.path().join("pxelinux.cfg").join(mac(1).entry_name());
+        assert_eq!(fs::read_to_string(&pxelinux).unwrap(), "pxelinux/local");
+        let old = outside
+            .path()
+            .join("grub")
+            .join("grub.cfg-01-23-34-a3-e9-09-01");
+        assert!(
+            fs::symlink_metadata(old).is_ok(),
+            "nothing removed out of the root"
         );
     }
 
