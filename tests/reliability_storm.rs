@@ -385,3 +385,84 @@ fn sigterm_mid_storm_finishes_the_deploys_in_flight_and_exits_0() {
     let unserialised = unserialised_hosts(storm_logs, &world, &initial, &on_disk, &ops);
     assert!(unserialised.is_empty(), "{unserialised:?}");
 }
+
+#[test]
+fn a_new_bootloader_folder_is_synced_in_its_parent_before_an_entry_goes_in() {
+    // A first deploy to a GRUB configuration creates `grub/`: the folder must be durable
+    // (its parent synced) before the entry that the PXELINUX switch relies on is put in it,
+    // or a power cut could lose the folder with the entry. Seen in the server's system calls.
+    if !on_path("strace") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "strace must be installed in CI"
+        );
+        eprintln!("skipped: strace is not installed (Debian: strace)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("tftp/pxelinux.cfg/conf");
+    for path in ["pxelinux/local", "grub/grml"] {
+        let file = conf.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, path).unwrap();
+    }
+    let config = dir.path().join("pxe-pilot.yml");
+    std::fs::write(
+        &config,
+        "hosts:\n  - {name: h1, mac_addresses: ['52:54:00:aa:00:01']}\n\
+         tftp: {root: tftp}\n\
+         configuration:\n  directory: tftp/pxelinux.cfg/conf\n  bootloaders:\n\
+         \x20   - {name: pxelinux, file: pxelinux.0, config_path: pxelinux.cfg}\n\
+         \x20   - {name: grub, file: grubx64.efi, config_path: grub/grub.cfg, mac_entry: 'grub/grub.cfg-01-{mac}'}\n",
+    )
+    .unwrap();
+    let trace = dir.path().join("strace.txt");
+    let server = common::TestServer::builder()
+        .config(&config)
+        .wrapped_in(["strace", "-f", "-qq", "-e", "trace=mkdirat,fsync,symlinkat"])
+        .wrapped_in([std::ffi::OsStr::new("-o"), trace.as_os_str()])
+        .start();
+    let answer = reqwest::blocking::Client::new()
+        .put(server.url("/v1/configurations/grml/deploy"))
+        .body(r#"{"hosts":[{"name":"h1"}]}"#)
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(dir
+        .path()
+        .join("tftp/grub/grub.cfg-01-52-54-00-aa-00-01")
+        .is_symlink());
+    drop(server);
+
+    let calls = std::fs::read_to_string(&trace).unwrap();
+    let calls: Vec<&str> = calls.lines().collect();
+    let created = calls
+        .iter()
+        .position(|call| call.contains(r#"mkdirat("#) && call.contains(r#", "grub", "#))
+        .unwrap_or_else(|| panic!("no mkdirat of grub: {calls:#?}"));
+    // mkdirat(FD, "grub", 0755) = 0: FD is the TFTP root's descriptor.
+    let parent = calls[created]
+        .split("mkdirat(")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap();
+    let synced = calls[created..]
+        .iter()
+        .position(|call| call.contains(&format!("fsync({parent})")) && call.ends_with("= 0"))
+        .map(|i| created + i)
+        .unwrap_or_else(|| panic!("the root is not synced after mkdirat: {calls:#?}"));
+    let first_entry = calls
+        .iter()
+        .position(|call| call.contains("symlinkat(") && call.contains("grub.cfg-01-"))
+        .unwrap_or_else(|| panic!("no grub entry written: {calls:#?}"));
+    assert!(
+        synced < first_entry,
+        "grub/ is synced in its parent before its first entry: {calls:#?}"
+    );
+}
+
+/// Whether `program` is on the `PATH`.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}

@@ -85,7 +85,8 @@ pub struct TestServerBuilder {
     current_dir: Option<PathBuf>,
     log: Log,
     timeout: Duration,
-    pid_namespace: bool,
+    /// A program and its arguments that run the server (`unshare`, `strace`), outermost first.
+    wrapper: Vec<OsString>,
 }
 
 impl TestServerBuilder {
@@ -100,8 +101,20 @@ impl TestServerBuilder {
     /// Runs the server in a PID namespace of its own, as PID 1 (`unshare --pid --fork`,
     /// root only): two such servers share every PID, as servers in two containers do.
     /// [`TestServer::pid`] is then `unshare`'s, which a SIGTERM does not pass on.
-    pub fn in_own_pid_namespace(mut self) -> Self {
-        self.pid_namespace = true;
+    pub fn in_own_pid_namespace(self) -> Self {
+        // unshare stays the parent; killing it kills the server (`--kill-child`).
+        self.wrapped_in(["unshare", "--pid", "--fork", "--kill-child=SIGKILL"])
+    }
+
+    /// Runs the server under `command` (a program and its arguments, the server's command
+    /// line appended), e.g. `strace -f -o FILE`. [`TestServer::pid`] is the wrapper's.
+    pub fn wrapped_in<I>(mut self, command: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<OsStr>,
+    {
+        self.wrapper
+            .extend(command.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
@@ -279,14 +292,13 @@ impl TestServerBuilder {
                 None,
             ),
         };
-        let mut command = if self.pid_namespace {
-            // unshare stays the parent; killing it kills the server (`--kill-child`).
-            let mut unshare = Command::new("unshare");
-            unshare.args(["--pid", "--fork", "--kill-child=SIGKILL"]);
-            unshare.arg(program);
-            unshare
-        } else {
-            Command::new(program)
+        let mut command = match self.wrapper.split_first() {
+            Some((wrapper, args)) => {
+                let mut command = Command::new(wrapper);
+                command.args(args).arg(program);
+                command
+            }
+            None => Command::new(program),
         };
         command
             .args(&self.args)
@@ -350,7 +362,7 @@ impl TestServer {
             current_dir: None,
             log: Log::Captured,
             timeout: START_TIMEOUT,
-            pid_namespace: false,
+            wrapper: Vec::new(),
         }
     }
 
