@@ -15,107 +15,39 @@ mod e2e;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use e2e::{cli, link_target, log_tail, printable, require, run_bounded, Artifacts, Ended, Need};
+use e2e::{cli, grub, link_target, log_tail, printable, require, run_bounded, Artifacts, Ended};
 
 const HOST: &str = "uefi-1";
 /// The host's NICs; the VM boots from the second one.
 const MACS: [&str; 2] = ["52:54:00:ef:01:01", "52:54:00:ef:01:02"];
 
-const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
-const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
-const GRUB_MODULES: &str = "/usr/lib/grub/x86_64-efi";
-
 const DEPLOYED_MARKER: &str = "PXE-PILOT-GRUB-PER-MAC-CONFIGURATION";
 const DEFAULT_MARKER: &str = "PXE-PILOT-GRUB-DEFAULT-NO-ENTRY";
-
-fn needs() -> Vec<Need> {
-    vec![
-        Need::Command("qemu-system-x86_64", "qemu-system-x86"),
-        Need::Command("grub-mknetdir", "grub-common"),
-        Need::File(GRUB_MODULES, "grub-efi-amd64-bin"),
-        Need::File(OVMF_CODE, "ovmf"),
-    ]
-}
 
 /// The TFTP root: GRUB's netboot tree, a GRUB default that says no entry was found, and a
 /// catalogue with one GRUB and one PXELINUX configuration; plus the server's configuration.
 fn world(dir: &Path) -> (PathBuf, PathBuf) {
-    let root = dir.join("tftp");
-    fs::create_dir_all(&root).expect("create the TFTP root");
-    let mut mknetdir = Command::new("grub-mknetdir");
-    mknetdir
-        .arg(format!("--net-directory={}", root.display()))
-        .args(["--subdir=grub", "-d", GRUB_MODULES]);
-    let (ended, _) = run_bounded(
-        &mut mknetdir,
-        &dir.join("grub-mknetdir.log"),
-        Duration::from_secs(60),
-    );
-    assert!(
-        matches!(ended, Ended::Exited(s) if s.success()),
-        "grub-mknetdir failed:\n{}",
-        log_tail(&dir.join("grub-mknetdir.log"), 20)
+    let (root, config) = grub::world(
+        dir,
+        HOST,
+        &MACS,
+        &format!("echo {DEPLOYED_MARKER}\nhalt\n"),
+        "file: grub/x86_64-efi/core.efi, config_path: grub/grub.cfg, mac_entry: \"grub/grub.cfg-01-{mac}\"",
     );
     fs::write(
         root.join("grub/grub.cfg"),
         format!("echo {DEFAULT_MARKER}\nhalt\n"),
     )
     .expect("write grub/grub.cfg");
-    let conf = root.join("pxelinux.cfg/conf");
-    for (path, text) in [
-        ("grub/rescue", format!("echo {DEPLOYED_MARKER}\nhalt\n")),
-        (
-            "pxelinux/local",
-            "DEFAULT local\nLABEL local\n  LOCALBOOT 0\n".into(),
-        ),
-    ] {
-        let file = conf.join(path);
-        fs::create_dir_all(file.parent().expect("a folder")).expect("create the catalogue");
-        fs::write(file, text).expect("write the catalogue");
-    }
-    let macs: Vec<String> = MACS.iter().map(|m| format!("\"{m}\"")).collect();
-    let yaml = format!(
-        "hosts:\n  - name: {HOST}\n    mac_addresses: [{}]\n\
-         tftp:\n  root: {root}\n\
-         configuration:\n  directory: {root}/pxelinux.cfg/conf\n  bootloaders:\n\
-         \x20   - {{name: pxelinux, file: pxelinux.0}}\n\
-         \x20   - {{name: grub, file: grub/x86_64-efi/core.efi, config_path: grub/grub.cfg, mac_entry: \"grub/grub.cfg-01-{{mac}}\"}}\n",
-        macs.join(", "),
-        root = root.display()
-    );
-    let config = dir.join("pxe-pilot.yml");
-    fs::write(&config, yaml).expect("write the configuration file");
     (root, config)
 }
 
 /// Boots the VM once from the host's second NIC; returns its serial console, readable.
 fn boot(root: &Path, artifacts: &Artifacts, n: usize, scratch: &Path) -> String {
-    let vars = scratch.join(format!("vars-{n}.fd"));
-    fs::copy(OVMF_VARS, &vars).expect("copy the UEFI variables");
     let log = artifacts.path(&format!("boot{n}.serial.log"));
-    let mut qemu = Command::new("qemu-system-x86_64");
-    qemu.args(["-accel", "tcg", "-m", "512", "-smp", "1"])
-        .args(["-nographic", "-no-reboot", "-monitor", "none"])
-        .arg("-drive")
-        .arg(format!(
-            "if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"
-        ))
-        .arg("-drive")
-        .arg(format!(
-            "if=pflash,format=raw,unit=1,file={}",
-            vars.display()
-        ))
-        .arg("-netdev")
-        .arg(format!(
-            "user,id=n0,tftp={},bootfile=grub/x86_64-efi/core.efi",
-            root.display()
-        ))
-        // romfile= : the firmware's own UEFI PXE, not iPXE's option ROM.
-        .arg("-device")
-        .arg(format!("virtio-net-pci,netdev=n0,mac={},romfile=", MACS[1]));
+    let mut qemu = grub::qemu(root, &scratch.join(format!("vars-{n}.fd")), MACS[1]);
     let (ended, took) = run_bounded(&mut qemu, &log, Duration::from_secs(180));
     let serial = printable(&String::from_utf8_lossy(
         &fs::read(&log).unwrap_or_default(),
@@ -131,7 +63,7 @@ fn boot(root: &Path, artifacts: &Artifacts, n: usize, scratch: &Path) -> String 
 
 #[test]
 fn grub_2_boots_the_configuration_deployed_to_its_mac_and_falls_back_once_it_is_switched() {
-    if !require("e2e_grub_boot", &needs()) {
+    if !require("e2e_grub_boot", &grub::needs()) {
         return;
     }
     let artifacts = Artifacts::new("grub-boot");

@@ -18,7 +18,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::TestServer;
-use e2e::{cli, curl, link_target, log_tail, require, Artifacts, Need};
+use e2e::{cli, curl, link_target, log_tail, pxelinux_entry, require, Artifacts};
 use tftpd::Tftpd;
 
 /// A UEFI host with three NICs.
@@ -33,52 +33,32 @@ const GRUB_INSTALLER: &str = "# grub installer\nmenuentry install { linux /debia
 const PXELINUX_LOCAL: &str = "# pxelinux local\nDEFAULT local\nLABEL local\n  LOCALBOOT 0\n";
 const GRUB_DEFAULT: &str = "# grub default: no per-MAC entry was found\n";
 
-fn needs() -> Vec<Need> {
-    vec![
-        Need::Command("in.tftpd", "tftpd-hpa"),
-        Need::Command("tftp", "tftp-hpa"),
-        Need::Command("curl", "curl"),
-        Need::Root,
-    ]
-}
-
 /// The name GRUB 2 asks for: `grub/grub.cfg-01-` + the MAC, lowercase, with dashes.
 fn grub_name(mac: &str) -> String {
     format!("grub/grub.cfg-01-{}", mac.replace(':', "-"))
-}
-
-/// The name PXELINUX asks for.
-fn pxelinux_name(mac: &str) -> String {
-    format!("pxelinux.cfg/01-{}", mac.replace(':', "-"))
 }
 
 /// A TFTP root with a catalogue per bootloader, GRUB's own `grub.cfg`, and the server's
 /// configuration file; returns (root, configuration file).
 fn world(dir: &Path) -> (PathBuf, PathBuf) {
     let root = dir.join("tftp");
-    let conf = root.join("pxelinux.cfg/conf");
-    for (path, text) in [
-        ("grub/debian-installer", GRUB_INSTALLER),
-        ("pxelinux/local", PXELINUX_LOCAL),
-    ] {
-        let file = conf.join(path);
-        fs::create_dir_all(file.parent().expect("a folder")).expect("create the catalogue");
-        fs::write(file, text).expect("write the catalogue");
-    }
+    e2e::write_files(
+        &root.join("pxelinux.cfg/conf"),
+        &[
+            ("grub/debian-installer", GRUB_INSTALLER),
+            ("pxelinux/local", PXELINUX_LOCAL),
+        ],
+    );
     fs::create_dir_all(root.join("grub")).expect("create grub/");
     fs::write(root.join("grub/grub.cfg"), GRUB_DEFAULT).expect("write grub/grub.cfg");
-    let macs: Vec<String> = MACS.iter().map(|m| format!("\"{m}\"")).collect();
-    let yaml = format!(
-        "hosts:\n  - name: {HOST}\n    mac_addresses: [{}]\n\
-         tftp:\n  root: {root}\n\
-         configuration:\n  directory: {root}/pxelinux.cfg/conf\n  bootloaders:\n\
-         \x20   - {{name: pxelinux, file: pxelinux.0}}\n\
-         \x20   - {{name: grub, file: grubnetx64.efi.signed, config_path: grub/grub.cfg, mac_entry: \"grub/grub.cfg-01-{{mac}}\"}}\n",
-        macs.join(", "),
-        root = root.display()
-    );
     let config = dir.join("pxe-pilot.yml");
-    fs::write(&config, yaml).expect("write the configuration file");
+    e2e::grub::write_server_config(
+        &config,
+        &root,
+        HOST,
+        &MACS,
+        "file: grubnetx64.efi.signed, config_path: grub/grub.cfg, mac_entry: \"grub/grub.cfg-01-{mac}\"",
+    );
     (root, config)
 }
 
@@ -94,7 +74,7 @@ fn assert_served(tftpd: &Tftpd, scratch: &Path, server: &TestServer, name: &str,
 
 #[test]
 fn grub_entries_are_served_for_every_nic_and_disappear_when_the_host_switches_to_pxelinux() {
-    if !require("e2e_grub_entries", &needs()) {
+    if !require("e2e_grub_entries", &tftpd::needs()) {
         return;
     }
     let artifacts = Artifacts::new("grub-entries");
@@ -161,7 +141,7 @@ fn grub_entries_are_served_for_every_nic_and_disappear_when_the_host_switches_to
             &tftpd,
             &scratch,
             &server,
-            &pxelinux_name(mac),
+            &pxelinux_entry(mac),
             PXELINUX_LOCAL,
         );
     }

@@ -28,21 +28,16 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use common::TestServer;
 use e2e::http::{lines_with, run_vm, serial, VmEnd};
-use e2e::{cli, curl, log_tail, require, run_bounded, Artifacts, Ended, Need};
+use e2e::{cli, curl, grub, log_tail, require, Artifacts, Need};
 use serde_json::Value;
 
 const HOST: &str = "vm1";
 /// The host's NICs; the VM boots from the second one (`host.mac` is the one that asks).
 const MACS: [&str; 2] = ["52:54:00:e2:49:01", "52:54:00:e2:49:02"];
-
-const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
-const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
-const GRUB_MODULES: &str = "/usr/lib/grub/x86_64-efi";
 
 const MARK_ASK: &str = "PXE-PILOT-GRUB-HTTP: asking pxe-pilot for";
 const MARK_RESCUE: &str = "PXE-PILOT-GRUB-HTTP: rescue for";
@@ -53,64 +48,24 @@ const HAND_OVER_ECHO: &str = "pxe-pilot: nothing to boot over the network for";
 const FIRMWARE_MENU: &str = "UiApp";
 
 fn needs() -> Vec<Need> {
-    vec![
-        Need::Command("qemu-system-x86_64", "qemu-system-x86"),
-        Need::Command("grub-mknetdir", "grub-common"),
-        Need::File(GRUB_MODULES, "grub-efi-amd64-bin"),
-        Need::File(OVMF_CODE, "ovmf"),
-        Need::Command("curl", "curl"),
-    ]
+    let mut needs = grub::needs();
+    needs.push(Need::Command("curl", "curl"));
+    needs
 }
 
 /// The TFTP root (GRUB's netboot tree, which QEMU's TFTP serves), the catalogue (a GRUB
 /// `rescue` template and a PXELINUX `local`) and the server's configuration file.
 fn world(dir: &Path) -> (PathBuf, PathBuf) {
-    let root = dir.join("tftp");
-    fs::create_dir_all(&root).expect("create the TFTP root");
-    let mut mknetdir = Command::new("grub-mknetdir");
-    mknetdir
-        .arg(format!("--net-directory={}", root.display()))
-        .args(["--subdir=grub", "-d", GRUB_MODULES]);
-    let (ended, _) = run_bounded(
-        &mut mknetdir,
-        &dir.join("grub-mknetdir.log"),
-        Duration::from_secs(60),
+    let rescue = format!(
+        "echo \"{MARK_RESCUE} {{{{ host.name }}}} ({{{{ host.mac }}}}) from {{{{ server.url }}}}\"\nhalt\n"
     );
-    assert!(
-        matches!(ended, Ended::Exited(s) if s.success()),
-        "grub-mknetdir failed:\n{}",
-        log_tail(&dir.join("grub-mknetdir.log"), 20)
-    );
-    let conf = root.join("pxelinux.cfg/conf");
-    for (path, text) in [
-        (
-            "grub/rescue",
-            format!(
-                "echo \"{MARK_RESCUE} {{{{ host.name }}}} ({{{{ host.mac }}}}) from {{{{ server.url }}}}\"\nhalt\n"
-            ),
-        ),
-        (
-            "pxelinux/local",
-            "DEFAULT local\nLABEL local\n  LOCALBOOT 0\n".into(),
-        ),
-    ] {
-        let file = conf.join(path);
-        fs::create_dir_all(file.parent().expect("a folder")).expect("create the catalogue");
-        fs::write(file, text).expect("write the catalogue");
-    }
-    let macs: Vec<String> = MACS.iter().map(|m| format!("\"{m}\"")).collect();
-    let yaml = format!(
-        "hosts:\n  - name: {HOST}\n    mac_addresses: [{}]\n\
-         tftp:\n  root: {root}\n\
-         configuration:\n  directory: {root}/pxelinux.cfg/conf\n  bootloaders:\n\
-         \x20   - {{name: pxelinux, file: pxelinux.0}}\n\
-         \x20   - {{name: grub, file: grub/x86_64-efi/core.efi, http: grub}}\n",
-        macs.join(", "),
-        root = root.display()
-    );
-    let config = dir.join("pxe-pilot.yml");
-    fs::write(&config, yaml).expect("write the configuration file");
-    (root, config)
+    grub::world(
+        dir,
+        HOST,
+        &MACS,
+        &rescue,
+        "file: grub/x86_64-efi/core.efi, http: grub",
+    )
 }
 
 /// GRUB's `grub.cfg`: ask pxe-pilot over HTTP; a FAIL marker if its answer did not take over.
@@ -154,29 +109,8 @@ fn boot(
     scratch: &Path,
     stop: Option<&str>,
 ) -> String {
-    let vars = scratch.join(format!("vars-{n}.fd"));
-    fs::copy(OVMF_VARS, &vars).expect("copy the UEFI variables");
     let log = artifacts.path(&format!("boot{n}.serial.log"));
-    let mut qemu = Command::new("qemu-system-x86_64");
-    qemu.args(["-accel", "tcg", "-m", "512", "-smp", "1"])
-        .args(["-nographic", "-no-reboot", "-monitor", "none"])
-        .arg("-drive")
-        .arg(format!(
-            "if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"
-        ))
-        .arg("-drive")
-        .arg(format!(
-            "if=pflash,format=raw,unit=1,file={}",
-            vars.display()
-        ))
-        .arg("-netdev")
-        .arg(format!(
-            "user,id=n0,tftp={},bootfile=grub/x86_64-efi/core.efi",
-            root.display()
-        ))
-        // romfile= : the firmware's own UEFI PXE, not iPXE's option ROM.
-        .arg("-device")
-        .arg(format!("virtio-net-pci,netdev=n0,mac={},romfile=", MACS[1]));
+    let mut qemu = grub::qemu(root, &scratch.join(format!("vars-{n}.fd")), MACS[1]);
     let limit = Duration::from_secs(180);
     let (ended, took) = run_vm(&mut qemu, &log, limit, stop);
     let serial = serial(&log);

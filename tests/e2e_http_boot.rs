@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use common::TestServer;
 use e2e::http::{lines_with, rejoined, run_vm, serial, FileServer, VmEnd};
-use e2e::{cli, curl, link_target, log_tail, require, Artifacts, Need};
+use e2e::{cli, curl, link_target, log_tail, Artifacts, Need};
 use serde_json::Value;
 
 const HOST: &str = "vm1";
@@ -255,48 +255,32 @@ impl Lab {
 #[test]
 fn a_vm_boots_over_http_only_installs_calls_back_then_hands_over_and_boots_once() {
     let started = Instant::now();
-    let kernel = e2e::http::find_kernel();
-    let busybox = e2e::find_command("busybox");
-    let needs = [
+    let needs = vec![
         Need::Command("qemu-system-x86_64", "qemu-system-x86"),
         Need::File(IPXE_ROM, "ipxe-qemu"),
-        Need::Command("cpio", "cpio"),
         Need::Command("gzip", "gzip"),
-        Need::Command("file", "file"),
         Need::Command("curl", "curl"),
-        Need::Found(
-            busybox.as_deref().is_some_and(e2e::is_static_executable),
-            "a static busybox (its httpd serves the kernel)",
-            "busybox-static",
-        ),
-        Need::Found(
-            kernel.is_some(),
-            "a kernel /boot/vmlinuz-* with virtio-net modules",
-            "linux-image-amd64",
-        ),
     ];
-    if !require("e2e_http_boot", &needs) {
+    let Some(guest) = e2e::initramfs::require_installer(
+        "e2e_http_boot",
+        needs,
+        "a static busybox (its httpd serves the kernel)",
+    ) else {
         return;
-    }
-    let (Some(kernel), Some(busybox)) = (kernel, busybox) else {
-        unreachable!("require() checked both");
     };
-    let cli_static = e2e::http::static_cli();
 
     let artifacts = Artifacts::new("http-boot");
     let dir = tempfile::tempdir().expect("a temporary folder");
     // The file server's folder: the kernel and the initramfs, nothing of pxe-pilot's.
     let www = dir.path().join("www");
     fs::create_dir_all(&www).expect("create the file server's folder");
-    fs::copy(&kernel.vmlinuz, www.join("vmlinuz")).expect("copy the kernel");
+    fs::copy(&guest.kernel.vmlinuz, www.join("vmlinuz")).expect("copy the kernel");
     e2e::http::build_initramfs(
+        &guest,
         &dir.path().join("stage"),
         &www.join("initrd.cpio.gz"),
-        &kernel,
-        &busybox,
-        &cli_static,
     );
-    let files = FileServer::start(&busybox, &www, &artifacts.path("httpd.log"));
+    let files = FileServer::start(&guest.busybox, &www, &artifacts.path("httpd.log"));
 
     // pxe-pilot: a TFTP root that no TFTP server serves (the links live there), a catalogue
     // with a PXELINUX `local` and an iPXE `installer` fetched over HTTP.

@@ -27,7 +27,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bmc::{has_event, host_events, http, IpmiSim};
+use bmc::{host_events, http, IpmiSim};
 use common::TestServer;
 use e2e::{cli, link_target, require, Artifacts, Need};
 use serde_json::Value;
@@ -183,7 +183,7 @@ fn ipmi_power_and_network_boot_once_against_ipmi_sim() {
     // The server's `ipmitool`: the logging shim first on its PATH, execing the real one.
     let shim_dir = dir.path().join("shim");
     fs::create_dir_all(&shim_dir).expect("create the shim's folder");
-    bmc::write_executable(&shim_dir.join("ipmitool"), bmc::IPMITOOL_LOGGING);
+    e2e::write_executable(&shim_dir.join("ipmitool"), bmc::IPMITOOL_LOGGING);
     let shim_log = artifacts.path("ipmitool-argv.log");
     fs::write(&shim_log, "").expect("create the shim's log");
     let path = format!(
@@ -366,17 +366,8 @@ fn ipmi_power_and_network_boot_once_against_ipmi_sim() {
 
     // Events.
     let events = host_events(&server.base, I1.name);
+    bmc::assert_power_and_netboot_events(&events, I1.name);
     let text = bmc::events_text(&events);
-    for detail in ["on", "off", "reboot"] {
-        assert!(
-            has_event(&events, "power", "open", Some(detail)),
-            "no power {detail} event of i1:\n{text}"
-        );
-    }
-    assert!(
-        has_event(&events, "netboot", "open", Some("once")),
-        "no netboot event of i1:\n{text}"
-    );
     let i3_events = host_events(&server.base, I3.name);
     assert!(
         !i3_events.iter().any(|e| e["kind"] == "netboot"),

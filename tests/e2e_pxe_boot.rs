@@ -26,13 +26,13 @@ mod common;
 mod e2e;
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use common::TestServer;
-use e2e::{cli, curl, link_target, log_tail, printable, require, Artifacts, Ended, Need};
+use e2e::initramfs::{self, module_name, module_order, Kernel};
+use e2e::{cli, curl, link_target, log_tail, printable, Artifacts, Ended, Need};
 
 /// The VM's NIC: the *second* MAC of its host, so the per-MAC chain is exercised too.
 const VM_MAC: &str = "52:54:00:e2:e0:02";
@@ -51,211 +51,10 @@ const BIOS_MODULES: &str = "/usr/lib/syslinux/modules/bios";
 const COM32: [&str; 4] = ["ldlinux.c32", "poweroff.c32", "libcom32.c32", "libutil.c32"];
 /// The iPXE ROM QEMU loads for virtio-net-pci (package `ipxe-qemu`).
 const IPXE_ROM: &str = "/usr/lib/ipxe/qemu/efi-virtio.rom";
-/// The static CLI `.ci/run` builds before the tests.
-const STATIC_CLI: &str = "x86_64-unknown-linux-musl/release-small/pxe-pilot";
 
 /// Hard limits of one QEMU run (measured with TCG: ~18 s for the installer, ~6 s for local).
 const INSTALLER_LIMIT: Duration = Duration::from_secs(120);
 const LOCAL_LIMIT: Duration = Duration::from_secs(60);
-
-/// A Debian kernel and the virtio-net modules of that kernel, in load order.
-struct Kernel {
-    vmlinuz: PathBuf,
-    modules: Vec<PathBuf>,
-}
-
-/// The newest `/boot/vmlinuz-<version>` whose `/lib/modules/<version>` has virtio-net.
-fn find_kernel() -> Option<Kernel> {
-    let mut versions: Vec<String> = fs::read_dir("/boot")
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()?
-                .strip_prefix("vmlinuz-")
-                .map(str::to_string)
-        })
-        .collect();
-    versions.sort();
-    versions.into_iter().rev().find_map(|version| {
-        let modules = Path::new("/lib/modules").join(&version);
-        let dep = fs::read_to_string(modules.join("modules.dep")).ok()?;
-        let order = module_order(&dep, &["virtio_pci", "virtio_net"])?;
-        Some(Kernel {
-            vmlinuz: PathBuf::from(format!("/boot/vmlinuz-{version}")),
-            modules: order.into_iter().map(|m| modules.join(m)).collect(),
-        })
-    })
-}
-
-/// The module name of a `modules.dep` path (`kernel/drivers/net/virtio_net.ko.xz` ->
-/// `virtio_net`).
-fn module_name(path: &str) -> &str {
-    let file = path.rsplit('/').next().unwrap_or(path);
-    file.split(".ko").next().unwrap_or(file)
-}
-
-/// The `modules.dep` paths to insmod for `wanted`, every dependency before its users.
-fn module_order(modules_dep: &str, wanted: &[&str]) -> Option<Vec<String>> {
-    let deps: Vec<(&str, Vec<&str>)> = modules_dep
-        .lines()
-        .filter_map(|line| {
-            let (module, deps) = line.split_once(':')?;
-            Some((module.trim(), deps.split_whitespace().collect()))
-        })
-        .collect();
-    fn visit(path: &str, deps: &[(&str, Vec<&str>)], order: &mut Vec<String>) {
-        if order.iter().any(|p| p == path) {
-            return;
-        }
-        // modprobe loads the listed dependencies last-first.
-        if let Some((_, needed)) = deps.iter().find(|(p, _)| *p == path) {
-            for dep in needed.iter().rev() {
-                visit(dep, deps, order);
-            }
-        }
-        order.push(path.to_string());
-    }
-    let mut order = Vec::new();
-    for name in wanted {
-        let (path, _) = deps.iter().find(|(p, _)| module_name(p) == *name)?;
-        visit(path, &deps, &mut order);
-    }
-    Some(order)
-}
-
-/// The static `pxe-pilot` (`PXE_PILOT_STATIC_CLI`, else the musl release-small build).
-fn static_cli() -> PathBuf {
-    let cli = std::env::var_os("PXE_PILOT_STATIC_CLI")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| e2e::target_dir().join(STATIC_CLI));
-    let build = "rustup target add x86_64-unknown-linux-musl && cargo build -p pxe-pilot-cli \
-                 --profile release-small --target x86_64-unknown-linux-musl";
-    assert!(
-        cli.is_file(),
-        "the installer runs the static CLI {}, which is missing: build it with `{build}` \
-         (`.ci/run` does), or point PXE_PILOT_STATIC_CLI at one",
-        cli.display()
-    );
-    assert!(
-        e2e::is_static_executable(&cli),
-        "{} is not a static executable: the installer's initramfs has no libc. Build it with `{build}`",
-        cli.display()
-    );
-    let built = mtime(&cli);
-    let newest_source = ["pxe-pilot-cli/src", "pxe-pilot-core/src"]
-        .iter()
-        .flat_map(|dir| files_under(&e2e::repo_dir().join(dir)))
-        .map(|file| mtime(&file))
-        .max();
-    if newest_source.is_some_and(|source| source > built) {
-        e2e::loud(&format!(
-            "WARNING: {} is older than the CLI's sources; rebuild it with `{build}`",
-            cli.display()
-        ));
-    }
-    cli
-}
-
-fn mtime(path: &Path) -> SystemTime {
-    fs::metadata(path)
-        .and_then(|m| m.modified())
-        .unwrap_or(SystemTime::UNIX_EPOCH)
-}
-
-/// Every file and folder under `dir`, depth first (a folder before its content), sorted.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut entries: Vec<PathBuf> = match fs::read_dir(dir) {
-        Ok(read) => read.filter_map(|e| e.ok()).map(|e| e.path()).collect(),
-        Err(_) => return out,
-    };
-    entries.sort();
-    for path in entries {
-        out.push(path.clone());
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        }
-    }
-    out
-}
-
-fn write_executable(path: &Path, content: &[u8]) {
-    fs::write(path, content).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod 755");
-}
-
-/// Copies a kernel module into `dest`, decompressing `.ko.xz`/`.ko.zst`/`.ko.gz` (busybox
-/// insmod reads plain `.ko` only).
-fn copy_module(module: &Path, dest: &Path) {
-    let name = module.to_string_lossy();
-    let tool = if name.ends_with(".ko.xz") {
-        Some("xz")
-    } else if name.ends_with(".ko.zst") {
-        Some("zstd")
-    } else if name.ends_with(".ko.gz") {
-        Some("gzip")
-    } else {
-        None
-    };
-    match tool {
-        None => {
-            fs::copy(module, dest).unwrap_or_else(|e| panic!("copy {name}: {e}"));
-        }
-        Some(tool) => {
-            let out = Command::new(tool)
-                .arg("-dc")
-                .arg(module)
-                .output()
-                .unwrap_or_else(|e| panic!("`{tool} -dc {name}` (install {tool}): {e}"));
-            assert!(out.status.success(), "`{tool} -dc {name}` failed");
-            fs::write(dest, out.stdout).expect("write the decompressed module");
-        }
-    }
-}
-
-/// Builds the installer's initramfs (newc cpio): busybox, the static CLI, `/init`, the udhcpc
-/// script and the virtio-net modules.
-fn build_initramfs(stage: &Path, out: &Path, kernel: &Kernel, busybox: &Path, cli: &Path) {
-    fs::create_dir_all(stage.join("bin")).expect("create bin/");
-    fs::create_dir_all(stage.join("modules")).expect("create modules/");
-    fs::copy(busybox, stage.join("bin/busybox")).expect("copy busybox");
-    fs::copy(cli, stage.join("bin/pxe-pilot")).expect("copy the static CLI");
-    write_executable(&stage.join("init"), include_bytes!("e2e/init.sh"));
-    write_executable(&stage.join("udhcpc.sh"), include_bytes!("e2e/udhcpc.sh"));
-    let mut order = String::new();
-    for module in &kernel.modules {
-        let name = module_name(&module.to_string_lossy()).to_string();
-        copy_module(module, &stage.join("modules").join(format!("{name}.ko")));
-        order.push_str(&name);
-        order.push('\n');
-    }
-    fs::write(stage.join("modules/order"), order).expect("write modules/order");
-
-    let mut list: Vec<String> = vec![".".to_string()];
-    list.extend(
-        files_under(stage)
-            .iter()
-            .filter_map(|p| p.strip_prefix(stage).ok())
-            .map(|p| p.to_string_lossy().into_owned()),
-    );
-    let image = fs::File::create(out).expect("create initrd.img");
-    let mut cpio = Command::new("cpio")
-        .args(["-o", "-H", "newc", "-R", "0:0", "--quiet"])
-        .current_dir(stage)
-        .stdin(Stdio::piped())
-        .stdout(image)
-        .spawn()
-        .expect("run cpio");
-    {
-        use std::io::Write;
-        let mut stdin = cpio.stdin.take().expect("cpio's stdin");
-        stdin
-            .write_all((list.join("\n") + "\n").as_bytes())
-            .expect("feed cpio the file list");
-    }
-    assert!(cpio.wait().expect("wait for cpio").success(), "cpio failed");
-}
 
 /// The TFTP root QEMU serves: PXELINUX, the kernel, the initramfs and the catalogue.
 fn tftp_root(root: &Path, kernel: &Kernel, initramfs: &Path) {
@@ -399,9 +198,7 @@ impl Lab {
 #[test]
 fn a_vm_pxe_boots_the_installer_calls_back_and_then_boots_local() {
     let started = Instant::now();
-    let kernel = find_kernel();
-    let busybox = e2e::find_command("busybox");
-    let needs = [
+    let needs = vec![
         Need::Command("qemu-system-x86_64", "qemu-system-x86"),
         Need::File(IPXE_ROM, "ipxe-qemu"),
         Need::File(PXELINUX, "pxelinux"),
@@ -409,40 +206,23 @@ fn a_vm_pxe_boots_the_installer_calls_back_and_then_boots_local() {
             "/usr/lib/syslinux/modules/bios/poweroff.c32",
             "syslinux-common",
         ),
-        Need::Command("cpio", "cpio"),
-        Need::Command("file", "file"),
         Need::Command("curl", "curl"),
-        Need::Found(
-            busybox.as_deref().is_some_and(e2e::is_static_executable),
-            "a static busybox",
-            "busybox-static",
-        ),
-        Need::Found(
-            kernel.is_some(),
-            "a kernel /boot/vmlinuz-* with virtio-net modules",
-            "linux-image-amd64",
-        ),
     ];
-    if !require("e2e_pxe_boot", &needs) {
+    let Some(installer) = initramfs::require_installer("e2e_pxe_boot", needs, "a static busybox")
+    else {
         return;
-    }
-    let (Some(kernel), Some(busybox)) = (kernel, busybox) else {
-        unreachable!("require() checked both");
     };
-    let cli_static = static_cli();
 
     let artifacts = Artifacts::new("pxe-boot");
     let dir = tempfile::tempdir().expect("a temporary folder");
     let initramfs = dir.path().join("initrd.img");
-    build_initramfs(
+    installer.build_initramfs(
         &dir.path().join("stage"),
         &initramfs,
-        &kernel,
-        &busybox,
-        &cli_static,
+        include_bytes!("e2e/init.sh"),
     );
     let root = dir.path().join("tftp");
-    tftp_root(&root, &kernel, &initramfs);
+    tftp_root(&root, &installer.kernel, &initramfs);
     let config = dir.path().join("pxe-pilot.yml");
     e2e::write_server_config(&config, &root, &[NODE, BYSTANDER]);
     let server = e2e::serve(&config, &artifacts);

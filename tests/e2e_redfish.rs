@@ -32,7 +32,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bmc::{has_event, host_events, http, FakeSystem, Pki, Sushy};
+use bmc::{host_events, http, FakeSystem, Pki, Sushy};
 use common::{binary, TestServer};
 use e2e::{cli, link_target, log_tail, require, run_capture, Artifacts, Need};
 use serde_json::{json, Value};
@@ -190,15 +190,19 @@ fn power(
     );
 }
 
-#[test]
-fn redfish_power_and_network_boot_once_against_sushy_emulator() {
-    let started = Instant::now();
-    let needs = [
+/// What the Redfish tests need (the venv with sushy-tools is made by the test).
+fn needs() -> [Need; 3] {
+    [
         Need::Command("python3", "python3-venv"),
         Need::Command("openssl", "openssl"),
         Need::Command("curl", "curl"),
-    ];
-    if !require("e2e_redfish", &needs) {
+    ]
+}
+
+#[test]
+fn redfish_power_and_network_boot_once_against_sushy_emulator() {
+    let started = Instant::now();
+    if !require("e2e_redfish", &needs()) {
         return;
     }
     let venv = bmc::sushy_venv();
@@ -400,17 +404,8 @@ fn redfish_power_and_network_boot_once_against_sushy_emulator() {
 
     // Events: power (on, off, reboot), netboot once, and the failures.
     let events = host_events(&server.base, "rf-ca");
+    bmc::assert_power_and_netboot_events(&events, "rf-ca");
     let text = bmc::events_text(&events);
-    for detail in ["on", "off", "reboot"] {
-        assert!(
-            has_event(&events, "power", "open", Some(detail)),
-            "no power {detail} event of rf-ca:\n{text}"
-        );
-    }
-    assert!(
-        has_event(&events, "netboot", "open", Some("once")),
-        "no netboot once event of rf-ca:\n{text}"
-    );
     assert!(
         events
             .iter()
@@ -480,12 +475,7 @@ fn redfish_power_and_network_boot_once_against_sushy_emulator() {
 /// to the alias failed with "redirect failed" before that fix).
 #[test]
 fn redfish_system_named_through_a_redirect() {
-    let needs = [
-        Need::Command("python3", "python3-venv"),
-        Need::Command("openssl", "openssl"),
-        Need::Command("curl", "curl"),
-    ];
-    if !require("e2e_redfish", &needs) {
+    if !require("e2e_redfish", &needs()) {
         return;
     }
     let venv = bmc::sushy_venv().unwrap_or_else(|why| panic!("{why}"));

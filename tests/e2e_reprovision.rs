@@ -45,7 +45,8 @@ use std::time::{Duration, Instant};
 use bmc::vm::{self, Boot, DISK_MARKER};
 use bmc::{has_event, host_events, http, wait_until, IpmiSim};
 use common::{binary, TestServer};
-use e2e::{link_target, log_tail, require, run_capture, Artifacts, Need};
+use e2e::initramfs::{self, Kernel};
+use e2e::{link_target, log_tail, run_capture, Artifacts, Need};
 
 const VM_MAC: &str = "52:54:00:e2:c0:01";
 const HOST: &str = "vm1";
@@ -63,7 +64,7 @@ const DISK_LIMIT: Duration = Duration::from_secs(30);
 const INSTALLER_LIMIT: Duration = Duration::from_secs(180);
 
 /// The TFTP root: PXELINUX, the installer's kernel and initramfs, the catalogue.
-fn tftp_root(root: &Path, kernel: &vm::Kernel, initramfs: &Path) {
+fn tftp_root(root: &Path, kernel: &Kernel, initramfs: &Path) {
     let conf = root.join("pxelinux.cfg/conf");
     fs::create_dir_all(&conf).expect("create the catalogue");
     fs::copy(vm::PXELINUX, root.join("pxelinux.0")).expect("copy pxelinux.0");
@@ -216,9 +217,7 @@ impl Lab {
 #[test]
 fn deploy_now_network_boots_once_the_installer_calls_back_and_the_disk_boots_next() {
     let started = Instant::now();
-    let kernel = vm::find_kernel();
-    let busybox = e2e::find_command("busybox");
-    let needs = [
+    let needs = vec![
         Need::Command("qemu-system-x86_64", "qemu-system-x86"),
         Need::File(vm::IPXE_ROM, "ipxe-qemu"),
         Need::File(vm::PXELINUX, "pxelinux"),
@@ -228,40 +227,20 @@ fn deploy_now_network_boots_once_the_installer_calls_back_and_the_disk_boots_nex
         ),
         Need::Command("ipmi_sim", "openipmi"),
         Need::Command("ipmitool", "ipmitool"),
-        Need::Command("cpio", "cpio"),
-        Need::Command("file", "file"),
         Need::Command("curl", "curl"),
-        Need::Found(
-            busybox.as_deref().is_some_and(e2e::is_static_executable),
-            "a static busybox",
-            "busybox-static",
-        ),
-        Need::Found(
-            kernel.is_some(),
-            "a kernel /boot/vmlinuz-* with virtio-net modules",
-            "linux-image-amd64",
-        ),
     ];
-    if !require("e2e_reprovision", &needs) {
+    let Some(installer) =
+        initramfs::require_installer("e2e_reprovision", needs, "a static busybox")
+    else {
         return;
-    }
-    let (Some(kernel), Some(busybox)) = (kernel, busybox) else {
-        unreachable!("require() checked both");
     };
-    let cli_static = vm::static_cli();
 
     let artifacts = Artifacts::new("reprovision");
     let dir = tempfile::tempdir().expect("a temporary folder");
     let initramfs = dir.path().join("initrd.img");
-    vm::build_initramfs(
-        &dir.path().join("stage"),
-        &initramfs,
-        &kernel,
-        &busybox,
-        &cli_static,
-    );
+    installer.build_initramfs(&dir.path().join("stage"), &initramfs, vm::INSTALLER_INIT);
     let tftp = dir.path().join("tftp");
-    tftp_root(&tftp, &kernel, &initramfs);
+    tftp_root(&tftp, &installer.kernel, &initramfs);
 
     // The machine: its disk, and its BMC whose chassis_control powers QEMU.
     let vm_dir = artifacts.path("vm");

@@ -184,7 +184,7 @@ fn a_host_deploys_local_to_itself_without_the_token_from_its_own_address_only() 
     if !require("e2e_self_service", &needs) {
         return;
     }
-    let cli_static = bmc::vm::static_cli();
+    let cli_static = e2e::initramfs::static_cli();
     let artifacts = Artifacts::new("self-service");
     let dir = tempfile::tempdir().expect("a temporary folder");
 

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use common::TestServer;
-use e2e::{curl, link_target, log_tail, require, Artifacts, Need};
+use e2e::{curl, link_target, log_tail, pxelinux_entry, require, Artifacts};
 use tftpd::Tftpd;
 
 /// A multi-NIC host: PXE may start from any of its NICs.
@@ -38,20 +38,6 @@ const SINGLE: (&str, &[&str]) = ("single", &["52:54:00:bb:00:01"]);
 const INSTALLER: &str = "# installer\nDEFAULT install\nLABEL install\n  KERNEL vmlinuz\n";
 const LOCAL: &str = "# local\nDEFAULT local\nLABEL local\n  LOCALBOOT 0\n";
 const DEFAULT: &str = "# default: no per-MAC entry was found\nDEFAULT local\n";
-
-fn needs() -> Vec<Need> {
-    vec![
-        Need::Command("in.tftpd", "tftpd-hpa"),
-        Need::Command("tftp", "tftp-hpa"),
-        Need::Command("curl", "curl"),
-        Need::Root,
-    ]
-}
-
-/// `pxelinux.cfg/01-<mac>`: the name PXELINUX asks for.
-fn entry(mac: &str) -> String {
-    format!("pxelinux.cfg/01-{}", mac.replace(':', "-"))
-}
 
 /// A TFTP root with the catalogue `installer`, `local` and a `default`.
 fn tftp_root(dir: &Path) -> PathBuf {
@@ -73,7 +59,7 @@ fn assert_served(
     expected: &str,
 ) {
     for mac in macs {
-        let remote = entry(mac);
+        let remote = pxelinux_entry(mac);
         match tftpd.get(&remote, scratch) {
             Ok(content) => assert_eq!(
                 content, expected,
@@ -89,7 +75,7 @@ fn assert_served(
 
 #[test]
 fn deployed_entries_are_served_by_tftpd_hpa_secure_before_and_after_a_switch() {
-    if !require("e2e_tftp_secure", &needs()) {
+    if !require("e2e_tftp_secure", &tftpd::needs()) {
         return;
     }
     let artifacts = Artifacts::new("tftp-secure");
@@ -104,7 +90,7 @@ fn deployed_entries_are_served_by_tftpd_hpa_secure_before_and_after_a_switch() {
     let tftpd = Tftpd::start(&root);
 
     // Before any deploy: PXELINUX gets "File not found" and falls back to `default`.
-    assert!(tftpd.get(&entry(MULTI.1[0]), &scratch).is_err());
+    assert!(tftpd.get(&pxelinux_entry(MULTI.1[0]), &scratch).is_err());
     assert_eq!(
         tftpd.get("pxelinux.cfg/default", &scratch).as_deref(),
         Ok(DEFAULT)
@@ -137,24 +123,24 @@ fn deployed_entries_are_served_by_tftpd_hpa_secure_before_and_after_a_switch() {
 
     // The links on disk are relative (which is why the chrooted server could follow them).
     for mac in MULTI.1 {
-        let target = link_target(&root.join(entry(mac)));
+        let target = link_target(&root.join(pxelinux_entry(mac)));
         assert!(
             !target.starts_with('/'),
             "{} -> {target} is absolute",
-            entry(mac)
+            pxelinux_entry(mac)
         );
     }
     // The host that was never deployed still has no entry.
-    assert!(tftpd.get(&entry(SINGLE.1[0]), &scratch).is_err());
+    assert!(tftpd.get(&pxelinux_entry(SINGLE.1[0]), &scratch).is_err());
     assert!(
-        fs::symlink_metadata(root.join(entry(SINGLE.1[0]))).is_err(),
+        fs::symlink_metadata(root.join(pxelinux_entry(SINGLE.1[0]))).is_err(),
         "a host that was never deployed got an entry"
     );
 }
 
 #[test]
 fn an_absolute_link_target_is_file_not_found_under_tftpd_hpa_secure() {
-    if !require("e2e_tftp_secure", &needs()) {
+    if !require("e2e_tftp_secure", &tftpd::needs()) {
         return;
     }
     let dir = tempfile::tempdir().expect("a temporary folder");
@@ -164,27 +150,29 @@ fn an_absolute_link_target_is_file_not_found_under_tftpd_hpa_secure() {
 
     // What the original PXE Pilot wrote: an absolute target. It is a good link on the host...
     let absolute = root.join("pxelinux.cfg/conf/local");
-    let by_hand = root.join(entry("52:54:00:cc:00:01"));
+    let by_hand = root.join(pxelinux_entry("52:54:00:cc:00:01"));
     std::os::unix::fs::symlink(&absolute, &by_hand).expect("ln -s by hand");
     assert_eq!(
         fs::read_to_string(&by_hand).expect("the link works on the host"),
         LOCAL
     );
     // ... and its relative twin, for the control.
-    let relative = root.join(entry("52:54:00:cc:00:02"));
+    let relative = root.join(pxelinux_entry("52:54:00:cc:00:02"));
     std::os::unix::fs::symlink("conf/local", &relative).expect("ln -s by hand");
 
     let tftpd = Tftpd::start(&root);
     let started = Instant::now();
     let error = tftpd
-        .get(&entry("52:54:00:cc:00:01"), &scratch)
+        .get(&pxelinux_entry("52:54:00:cc:00:01"), &scratch)
         .expect_err("tftpd-hpa --secure served an absolute link: it is not chrooted?");
     assert!(
         error.contains("File not found"),
         "expected tftp's `File not found` for an absolute link, got: {error}"
     );
     assert_eq!(
-        tftpd.get(&entry("52:54:00:cc:00:02"), &scratch).as_deref(),
+        tftpd
+            .get(&pxelinux_entry("52:54:00:cc:00:02"), &scratch)
+            .as_deref(),
         Ok(LOCAL),
         "the relative link must be served (took {:?})",
         started.elapsed()

@@ -9,21 +9,27 @@
 //!   its log kept with the test's artifacts; [`cli`] and [`curl`] against it;
 //! - [`run_bounded`]: a child process under a hard timeout, its output kept in a log file;
 //! - [`Artifacts`]: `target/e2e-artifacts/<test>/`, where logs stay for a post-mortem, and
-//!   [`log_tail`] to quote them in a failure message.
+//!   [`log_tail`] to quote them in a failure message;
+//! - [`initramfs`]: the test installer's initramfs (a Debian kernel, busybox, the static client);
+//! - [`grub`]: the UEFI VM that PXE-boots Debian's GRUB 2 netboot tree;
+//! - [`http`]: boot over HTTP (a plain file server, QEMU runs ended at a marker).
 //!
 //! Every item is used by some test file but not by every one of them.
 #![allow(dead_code)]
 
 use std::fs;
 use std::net::UdpSocket;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::common::{binary, TestServer};
 
+pub mod grub;
 pub mod http;
+pub mod initramfs;
 
 /// The Debian packages the whole tier needs (docs/testing.md and `.ci/run` list the same).
 pub const PACKAGES: &str = "qemu-system-x86 ipxe-qemu pxelinux syslinux-common cpio \
@@ -218,17 +224,22 @@ pub enum Ended {
     TimedOut,
 }
 
-/// Runs `command` with stdout and stderr into `log`, killing it after `limit`.
-pub fn run_bounded(command: &mut Command, log: &Path, limit: Duration) -> (Ended, Duration) {
+/// Starts `command` with stdin from /dev/null and stdout and stderr into `log`.
+pub fn spawn_logged(command: &mut Command, log: &Path) -> Child {
     let out = fs::File::create(log).expect("create the log file");
     let err = out.try_clone().expect("clone the log file handle");
-    let started = Instant::now();
-    let mut child = command
+    command
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"))
+}
+
+/// Runs `command` with stdout and stderr into `log`, killing it after `limit`.
+pub fn run_bounded(command: &mut Command, log: &Path, limit: Duration) -> (Ended, Duration) {
+    let started = Instant::now();
+    let mut child = spawn_logged(command, log);
     loop {
         if let Some(status) = child.try_wait().expect("wait for the child") {
             return (Ended::Exited(status), started.elapsed());
@@ -257,6 +268,27 @@ pub fn run_capture(command: &mut Command, limit: Duration) -> (bool, String) {
 pub fn free_udp_port() -> u16 {
     let socket = UdpSocket::bind("127.0.0.1:0").expect("bind a UDP socket on 127.0.0.1:0");
     socket.local_addr().expect("the socket's address").port()
+}
+
+/// Writes `content` to `path`, executable.
+pub fn write_executable(path: &Path, content: &[u8]) {
+    fs::write(path, content).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod 755");
+}
+
+/// Writes each (path under `dir`, text) of `files`, creating the folders (a catalogue of
+/// configurations, say).
+pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let file = dir.join(path);
+        fs::create_dir_all(file.parent().expect("a folder")).expect("create the folder");
+        fs::write(&file, text).unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
+    }
+}
+
+/// `pxelinux.cfg/01-<mac>`: the name PXELINUX asks the TFTP server for.
+pub fn pxelinux_entry(mac: &str) -> String {
+    format!("pxelinux.cfg/01-{}", mac.replace(':', "-"))
 }
 
 /// The server's configuration file: `hosts` as (name, MACs), over `tftp_root`, with the

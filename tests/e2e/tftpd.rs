@@ -9,7 +9,18 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
-use crate::e2e;
+use crate::e2e::{self, Need};
+
+/// What a test with tftpd-hpa needs: its server and client, `curl`, and root (`--secure`
+/// chroots).
+pub fn needs() -> Vec<Need> {
+    vec![
+        Need::Command("in.tftpd", "tftpd-hpa"),
+        Need::Command("tftp", "tftp-hpa"),
+        Need::Command("curl", "curl"),
+        Need::Root,
+    ]
+}
 
 /// `in.tftpd -L --secure -a 127.0.0.1:PORT -u root ROOT`; killed when dropped.
 pub struct Tftpd {

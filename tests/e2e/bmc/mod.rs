@@ -41,12 +41,6 @@ pub const VM_CONTROL: &[u8] = include_bytes!("vm_control.sh");
 /// `ipmitool` that logs its arguments and execs the real one.
 pub const IPMITOOL_LOGGING: &[u8] = include_bytes!("ipmitool-logging.sh");
 
-/// Writes `content` to `path`, executable.
-pub fn write_executable(path: &Path, content: &[u8]) {
-    fs::write(path, content).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod 755");
-}
-
 /// A daemon the test started: its own process group, killed (by its id) on drop.
 pub struct Daemon {
     child: Child,
@@ -494,7 +488,7 @@ impl IpmiSim {
     pub fn start(dir: &Path, control: &[u8], user: &str, password: &str) -> IpmiSim {
         fs::create_dir_all(dir.join("state")).expect("create ipmi_sim's state folder");
         let program = dir.join("chassis_control");
-        write_executable(&program, control);
+        e2e::write_executable(&program, control);
         let _ = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -688,6 +682,22 @@ pub fn has_event(events: &[Value], kind: &str, who: &str, detail: Option<&str>) 
             && e["who"] == who
             && detail.is_none_or(|d| e["detail"].as_str() == Some(d))
     })
+}
+
+/// Asserts that `events` (of `host`) show the operator's power on, off and reboot and a
+/// network boot `once`.
+pub fn assert_power_and_netboot_events(events: &[Value], host: &str) {
+    let text = events_text(events);
+    for detail in ["on", "off", "reboot"] {
+        assert!(
+            has_event(events, "power", "open", Some(detail)),
+            "no power {detail} event of {host}:\n{text}"
+        );
+    }
+    assert!(
+        has_event(events, "netboot", "open", Some("once")),
+        "no netboot once event of {host}:\n{text}"
+    );
 }
 
 /// The events as lines, for a failure message.

@@ -3,14 +3,11 @@
 //! kernel and a busybox initramfs running the static `pxe-pilot` client), and the serial
 //! console split into boots.
 //!
-//! The initramfs is built the way `tests/e2e_pxe_boot.rs` builds its own (the same kernel
-//! look-up, module order and cpio call), with `installer-init.sh` as `/init`.
+//! The initramfs is [`e2e::initramfs`]'s, with `installer-init.sh` as `/init`.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
-use super::write_executable;
 use crate::e2e;
 
 /// The marker the disk's boot sector prints.
@@ -22,8 +19,6 @@ pub const PXELINUX: &str = "/usr/lib/PXELINUX/pxelinux.0";
 pub const BIOS_MODULES: &str = "/usr/lib/syslinux/modules/bios";
 /// The iPXE ROM QEMU loads for virtio-net-pci (package `ipxe-qemu`).
 pub const IPXE_ROM: &str = "/usr/lib/ipxe/qemu/efi-virtio.rom";
-/// The static CLI `.ci/run` builds before the tests.
-pub const STATIC_CLI: &str = "x86_64-unknown-linux-musl/release-small/pxe-pilot";
 
 /// Writes a bootable 1 MiB raw disk: a 512-byte MBR whose real-mode program writes
 /// `\r\nMARKER\r\n` to COM1 (I/O port 0x3f8), writes 0 to port 0xf4 (QEMU's
@@ -73,178 +68,9 @@ pub fn write_disk(path: &Path, marker: &str) {
     fs::write(path, sector).expect("write the disk image");
 }
 
-/// A Debian kernel and the virtio-net modules of that kernel, in load order.
-pub struct Kernel {
-    /// `/boot/vmlinuz-<version>`.
-    pub vmlinuz: PathBuf,
-    /// The modules to insmod, dependencies first.
-    pub modules: Vec<PathBuf>,
-}
-
-/// The newest `/boot/vmlinuz-<version>` whose `/lib/modules/<version>` has virtio-net.
-pub fn find_kernel() -> Option<Kernel> {
-    let mut versions: Vec<String> = fs::read_dir("/boot")
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()?
-                .strip_prefix("vmlinuz-")
-                .map(str::to_string)
-        })
-        .collect();
-    versions.sort();
-    versions.into_iter().rev().find_map(|version| {
-        let modules = Path::new("/lib/modules").join(&version);
-        let dep = fs::read_to_string(modules.join("modules.dep")).ok()?;
-        let order = module_order(&dep, &["virtio_pci", "virtio_net"])?;
-        Some(Kernel {
-            vmlinuz: PathBuf::from(format!("/boot/vmlinuz-{version}")),
-            modules: order.into_iter().map(|m| modules.join(m)).collect(),
-        })
-    })
-}
-
-/// The module name of a `modules.dep` path (`kernel/drivers/net/virtio_net.ko.xz` ->
-/// `virtio_net`).
-fn module_name(path: &str) -> &str {
-    let file = path.rsplit('/').next().unwrap_or(path);
-    file.split(".ko").next().unwrap_or(file)
-}
-
-/// The `modules.dep` paths to insmod for `wanted`, every dependency before its users.
-fn module_order(modules_dep: &str, wanted: &[&str]) -> Option<Vec<String>> {
-    let deps: Vec<(&str, Vec<&str>)> = modules_dep
-        .lines()
-        .filter_map(|line| {
-            let (module, deps) = line.split_once(':')?;
-            Some((module.trim(), deps.split_whitespace().collect()))
-        })
-        .collect();
-    fn visit(path: &str, deps: &[(&str, Vec<&str>)], order: &mut Vec<String>) {
-        if order.iter().any(|p| p == path) {
-            return;
-        }
-        if let Some((_, needed)) = deps.iter().find(|(p, _)| *p == path) {
-            for dep in needed.iter().rev() {
-                visit(dep, deps, order);
-            }
-        }
-        order.push(path.to_string());
-    }
-    let mut order = Vec::new();
-    for name in wanted {
-        let (path, _) = deps.iter().find(|(p, _)| module_name(p) == *name)?;
-        visit(path, &deps, &mut order);
-    }
-    Some(order)
-}
-
-/// The static `pxe-pilot` (`PXE_PILOT_STATIC_CLI`, else the musl release-small build); panics
-/// with the command to build it when it is missing or not static.
-pub fn static_cli() -> PathBuf {
-    let cli = std::env::var_os("PXE_PILOT_STATIC_CLI")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| e2e::target_dir().join(STATIC_CLI));
-    let build = "rustup target add x86_64-unknown-linux-musl && cargo build -p pxe-pilot-cli \
-                 --profile release-small --target x86_64-unknown-linux-musl";
-    assert!(
-        cli.is_file(),
-        "the test runs the static CLI {}, which is missing: build it with `{build}` \
-         (`.ci/run` does), or point PXE_PILOT_STATIC_CLI at one",
-        cli.display()
-    );
-    assert!(
-        e2e::is_static_executable(&cli),
-        "{} is not a static executable. Build it with `{build}`",
-        cli.display()
-    );
-    cli
-}
-
-/// Every file and folder under `dir`, depth first (a folder before its content), sorted.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut entries: Vec<PathBuf> = match fs::read_dir(dir) {
-        Ok(read) => read.filter_map(|e| e.ok()).map(|e| e.path()).collect(),
-        Err(_) => return out,
-    };
-    entries.sort();
-    for path in entries {
-        out.push(path.clone());
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        }
-    }
-    out
-}
-
-/// Copies a kernel module into `dest`, decompressing `.ko.xz`/`.ko.zst`/`.ko.gz` (busybox
-/// insmod reads plain `.ko` only).
-fn copy_module(module: &Path, dest: &Path) {
-    let name = module.to_string_lossy();
-    let tool = [(".ko.xz", "xz"), (".ko.zst", "zstd"), (".ko.gz", "gzip")]
-        .iter()
-        .find(|(suffix, _)| name.ends_with(suffix))
-        .map(|(_, tool)| *tool);
-    match tool {
-        None => {
-            fs::copy(module, dest).unwrap_or_else(|e| panic!("copy {name}: {e}"));
-        }
-        Some(tool) => {
-            let out = Command::new(tool)
-                .arg("-dc")
-                .arg(module)
-                .output()
-                .unwrap_or_else(|e| panic!("`{tool} -dc {name}` (install {tool}): {e}"));
-            assert!(out.status.success(), "`{tool} -dc {name}` failed");
-            fs::write(dest, out.stdout).expect("write the decompressed module");
-        }
-    }
-}
-
-/// Builds the installer's initramfs (newc cpio) in `out`: busybox, the static CLI, `/init`
-/// (`installer-init.sh`), the udhcpc script of `tests/e2e/` and the virtio-net modules.
-pub fn build_initramfs(stage: &Path, out: &Path, kernel: &Kernel, busybox: &Path, cli: &Path) {
-    fs::create_dir_all(stage.join("bin")).expect("create bin/");
-    fs::create_dir_all(stage.join("modules")).expect("create modules/");
-    fs::copy(busybox, stage.join("bin/busybox")).expect("copy busybox");
-    fs::copy(cli, stage.join("bin/pxe-pilot")).expect("copy the static CLI");
-    write_executable(&stage.join("init"), include_bytes!("installer-init.sh"));
-    write_executable(&stage.join("udhcpc.sh"), include_bytes!("../udhcpc.sh"));
-    let mut order = String::new();
-    for module in &kernel.modules {
-        let name = module_name(&module.to_string_lossy()).to_string();
-        copy_module(module, &stage.join("modules").join(format!("{name}.ko")));
-        order.push_str(&name);
-        order.push('\n');
-    }
-    fs::write(stage.join("modules/order"), order).expect("write modules/order");
-
-    let mut list: Vec<String> = vec![".".to_string()];
-    list.extend(
-        files_under(stage)
-            .iter()
-            .filter_map(|p| p.strip_prefix(stage).ok())
-            .map(|p| p.to_string_lossy().into_owned()),
-    );
-    let image = fs::File::create(out).expect("create initrd.img");
-    let mut cpio = Command::new("cpio")
-        .args(["-o", "-H", "newc", "-R", "0:0", "--quiet"])
-        .current_dir(stage)
-        .stdin(Stdio::piped())
-        .stdout(image)
-        .spawn()
-        .expect("run cpio");
-    {
-        use std::io::Write;
-        let mut stdin = cpio.stdin.take().expect("cpio's stdin");
-        stdin
-            .write_all((list.join("\n") + "\n").as_bytes())
-            .expect("feed cpio the file list");
-    }
-    assert!(cpio.wait().expect("wait for cpio").success(), "cpio failed");
-}
+/// The installer's `/init` ([`e2e::initramfs::Installer::build_initramfs`] packs it): it
+/// calls back with no token and reboots.
+pub const INSTALLER_INIT: &[u8] = include_bytes!("installer-init.sh");
 
 /// One boot of the VM, cut out of its serial console: from a `SeaBIOS (version` line to the
 /// next (a BMC power on and a guest reboot both start one).
