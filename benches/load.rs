@@ -596,27 +596,58 @@ fn measure_small_reads(
     clients: usize,
     seconds: u64,
 ) -> Result<Throughput, String> {
+    Ok(measure_gets(
+        addr,
+        clients,
+        seconds,
+        |_| "/v1/configurations/local".to_owned(),
+        |_| true,
+    ))
+}
+
+/// `clients` clients on keep-alive connections, each sending `GET path_of(n)` for its n-th
+/// request (n = client, client + clients, ...) for `seconds`; a 200 whose body passes `good`
+/// counts, anything else is an error (a lost connection is opened again).
+fn measure_gets(
+    addr: SocketAddr,
+    clients: usize,
+    seconds: u64,
+    path_of: impl Fn(usize) -> String + Sync,
+    good: impl Fn(&[u8]) -> bool + Sync,
+) -> Throughput {
     let deadline = Duration::from_secs(seconds);
     let start = Instant::now();
+    let (path_of, good) = (&path_of, &good);
     let runs: Vec<(Vec<Duration>, Vec<String>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..clients)
-            .map(|_| {
+            .map(|c| {
                 scope.spawn(move || {
                     let (mut latencies, mut errors) = (Vec::new(), Vec::new());
                     let mut connection = match Connection::open(addr) {
                         Ok(c) => c,
                         Err(e) => return (latencies, vec![e]),
                     };
+                    let mut n = c;
                     while start.elapsed() < deadline && latencies.len() < MAX_REQUESTS_PER_CLIENT {
+                        let path = path_of(n);
                         let sent = Instant::now();
-                        match connection.request("GET", "/v1/configurations/local", None) {
-                            Ok((200, _)) => latencies.push(sent.elapsed()),
-                            Ok((status, _)) => errors.push(format!("status {status}")),
+                        match connection.request("GET", &path, None) {
+                            Ok((200, body)) if good(&body) => latencies.push(sent.elapsed()),
+                            Ok((status, body)) => {
+                                errors.push(format!("{status} {}", String::from_utf8_lossy(&body)))
+                            }
                             Err(e) => {
                                 errors.push(e);
-                                break;
+                                match Connection::open(addr) {
+                                    Ok(c) => connection = c,
+                                    Err(e) => {
+                                        errors.push(e);
+                                        break;
+                                    }
+                                }
                             }
                         }
+                        n += clients;
                     }
                     (latencies, errors)
                 })
@@ -631,13 +662,12 @@ fn measure_small_reads(
             .collect()
     });
     let elapsed = start.elapsed();
-    let latencies: Vec<Duration> = runs.iter().flat_map(|r| r.0.clone()).collect();
-    Ok(Throughput {
-        ok: latencies.len(),
-        errors: runs.into_iter().flat_map(|r| r.1).collect(),
+    Throughput {
+        ok: runs.iter().map(|r| r.0.len()).sum(),
+        errors: runs.iter().flat_map(|r| r.1.clone()).collect(),
         elapsed,
-        latency: spread(latencies),
-    })
+        latency: spread(runs.into_iter().flat_map(|r| r.0).collect()),
+    }
 }
 
 /// The disk's floor for a deploy: link + rename + `fsync` of a folder on the same file system,
@@ -706,61 +736,13 @@ fn measure_boots(
     hosts: usize,
     seconds: u64,
 ) -> Result<Throughput, String> {
-    let deadline = Duration::from_secs(seconds);
-    let start = Instant::now();
-    let runs: Vec<(Vec<Duration>, Vec<String>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..clients)
-            .map(|c| {
-                scope.spawn(move || {
-                    let (mut latencies, mut errors) = (Vec::new(), Vec::new());
-                    let mut connection = match Connection::open(addr) {
-                        Ok(c) => c,
-                        Err(e) => return (latencies, vec![e]),
-                    };
-                    let mut i = c;
-                    while start.elapsed() < deadline && latencies.len() < MAX_REQUESTS_PER_CLIENT {
-                        let host = i % hosts;
-                        let path = format!("/v1/boot/ipxe/{}", colon(mac(host, i / hosts % 2)));
-                        let sent = Instant::now();
-                        match connection.request("GET", &path, None) {
-                            Ok((200, body)) if body.starts_with(b"#!ipxe\nkernel ") => {
-                                latencies.push(sent.elapsed())
-                            }
-                            Ok((status, body)) => {
-                                errors.push(format!("{status} {}", String::from_utf8_lossy(&body)))
-                            }
-                            Err(e) => {
-                                errors.push(e);
-                                match Connection::open(addr) {
-                                    Ok(c) => connection = c,
-                                    Err(e) => {
-                                        errors.push(e);
-                                        break;
-                                    }
-                                }
-                            }
-                        }
-                        i += clients;
-                    }
-                    (latencies, errors)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| (Vec::new(), vec!["client panicked".into()]))
-            })
-            .collect()
-    });
-    let elapsed = start.elapsed();
-    Ok(Throughput {
-        ok: runs.iter().map(|r| r.0.len()).sum(),
-        errors: runs.iter().flat_map(|r| r.1.clone()).collect(),
-        elapsed,
-        latency: spread(runs.into_iter().flat_map(|r| r.0).collect()),
-    })
+    Ok(measure_gets(
+        addr,
+        clients,
+        seconds,
+        |n| format!("/v1/boot/ipxe/{}", colon(mac(n % hosts, n / hosts % 2))),
+        |body| body.starts_with(b"#!ipxe\nkernel "),
+    ))
 }
 
 /// The boot fetches the server counted as recorded events (`pxe_pilot_boot_fetches_total`).

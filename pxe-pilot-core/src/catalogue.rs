@@ -8,12 +8,11 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::sync::Arc;
 
 use crate::beneath;
 use crate::bootloader::Bootloader;
-use crate::freshness::{self, Stamp};
+use crate::freshness::{Reused, Stamp};
 use crate::names::ConfigName;
 
 /// The largest configuration file shown by [`Catalogue::content`], in bytes.
@@ -82,13 +81,9 @@ pub enum CatalogueError {
 pub struct Catalogue {
     directory: PathBuf,
     bootloaders: Vec<Bootloader>,
-    /// The last listing and the stamps of the folders it was read from, when reusing it is
-    /// allowed (see [`crate::freshness`]).
-    cache: Option<Mutex<Option<Cached>>>,
+    /// The last listing, when reusing it is allowed (see [`crate::freshness`]).
+    cache: Option<Reused<Listing>>,
 }
-
-/// A listing and the stamps of the folders it was read from.
-type Cached = (Vec<Stamp>, Arc<Listing>);
 
 /// The catalogue at one moment: every configuration, sorted by bootloader then name, each
 /// shared by the hosts that boot it.
@@ -156,7 +151,7 @@ impl Catalogue {
 
     /// The same catalogue, whose listing is reused while its folders have not changed.
     pub fn cached(mut self) -> Self {
-        self.cache = Some(Mutex::default());
+        self.cache = Some(Reused::default());
         self
     }
 
@@ -173,22 +168,11 @@ impl Catalogue {
 
     /// The catalogue now (a listing reused while its folders have not changed).
     pub fn listing(&self) -> Result<Arc<Listing>, CatalogueError> {
-        let Some(cache) = &self.cache else {
-            return Ok(Arc::new(Listing::new(self.read_list()?)));
-        };
-        let started = SystemTime::now();
-        let stamps = self.stamps();
-        let lock = || cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let (Some(stamps), Some((cached, listing))) = (&stamps, lock().as_ref()) {
-            if stamps == cached {
-                return Ok(Arc::clone(listing));
-            }
+        let read = || self.read_list().map(Listing::new);
+        match &self.cache {
+            Some(cache) => cache.get(|| self.stamps(), read),
+            None => read().map(Arc::new),
         }
-        let listing = Arc::new(Listing::new(self.read_list()?));
-        *lock() = stamps
-            .filter(|stamps| freshness::trusted(started, stamps))
-            .map(|stamps| (stamps, Arc::clone(&listing)));
-        Ok(listing)
     }
 
     /// The catalogue folder.

@@ -5,6 +5,7 @@
 //! taken again next time (git's "racily clean" index entries).
 
 use std::os::unix::fs::MetadataExt;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use rustix::fd::OwnedFd;
@@ -52,9 +53,57 @@ impl Stamp {
     }
 }
 
+/// The last listing of some folders, reused while their stamps stay those it was taken
+/// under (the catalogue's, and each entry folder's of the symlink store).
+#[derive(Debug)]
+pub(crate) struct Reused<T> {
+    last: Mutex<Option<(Vec<Stamp>, Arc<T>)>>,
+}
+
+impl<T> Default for Reused<T> {
+    fn default() -> Self {
+        Reused {
+            last: Mutex::new(None),
+        }
+    }
+}
+
+impl<T> Reused<T> {
+    /// The last listing when the folders' stamps now (`stamps`; `None`: they cannot be read)
+    /// are those it was taken under; otherwise a new one from `read`, kept for next time when
+    /// it can be trusted.
+    pub(crate) fn get<E>(
+        &self,
+        stamps: impl FnOnce() -> Option<Vec<Stamp>>,
+        read: impl FnOnce() -> Result<T, E>,
+    ) -> Result<Arc<T>, E> {
+        let started = SystemTime::now();
+        let stamps = stamps();
+        if let (Some(now), Some((then, listing))) = (&stamps, self.lock().as_ref()) {
+            if now == then {
+                return Ok(Arc::clone(listing));
+            }
+        }
+        let listing = Arc::new(read()?);
+        *self.lock() = stamps
+            .filter(|stamps| trusted(started, stamps))
+            .map(|stamps| (stamps, Arc::clone(&listing)));
+        Ok(listing)
+    }
+
+    /// Lets the last listing go (a write made it stale).
+    pub(crate) fn forget(&self) {
+        self.lock().take();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<(Vec<Stamp>, Arc<T>)>> {
+        self.last.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// Whether a listing taken at `taken` (read before the stamps) of folders stamped `stamps`
 /// may be reused while the stamps stay the same.
-pub(crate) fn trusted(taken: SystemTime, stamps: &[Stamp]) -> bool {
+fn trusted(taken: SystemTime, stamps: &[Stamp]) -> bool {
     stamps.iter().all(|stamp| {
         taken
             .duration_since(stamp.last_change())

@@ -7,14 +7,13 @@
 //! and a listing taken right after a change is taken again next time).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::SystemTime;
+use std::sync::{Arc, OnceLock};
 
 use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
 use crate::beneath;
-use crate::freshness::{self, Stamp};
+use crate::freshness::{Reused, Stamp};
 use crate::group_sync::GroupSync;
 use crate::mac::MacAddress;
 use crate::store::{StoreError, Target, Targets};
@@ -34,14 +33,7 @@ pub(super) struct EntryFolder {
     /// The syncs of the folder, shared by writes that finish at the same time.
     sync: GroupSync,
     /// The last listing, when reusing it is allowed.
-    cache: Option<Mutex<Option<Listing>>>,
-}
-
-/// A listing and the state of the folder it was taken from.
-#[derive(Debug)]
-struct Listing {
-    stamp: Stamp,
-    targets: Arc<Targets>,
+    cache: Option<Reused<Targets>>,
 }
 
 impl EntryFolder {
@@ -52,7 +44,7 @@ impl EntryFolder {
             relative: relative.to_owned(),
             spellings: OnceLock::new(),
             sync: GroupSync::default(),
-            cache: cache.then(Mutex::default),
+            cache: cache.then(Reused::default),
         }
     }
 
@@ -165,20 +157,11 @@ impl EntryFolder {
         let Some(dir) = self.open(false)? else {
             return Ok(Arc::default());
         };
-        let Some(cache) = &self.cache else {
-            return Ok(Arc::new(self.list(&dir, classifier, mac_of)?));
-        };
-        let started = SystemTime::now();
-        let stamp = Stamp::of_fd(&dir).map_err(self.error("read folder", ""))?;
-        if let Some(listing) = lock(cache).as_ref().filter(|l| l.stamp == stamp) {
-            return Ok(Arc::clone(&listing.targets));
+        let read = || self.list(&dir, classifier, mac_of);
+        match &self.cache {
+            Some(cache) => cache.get(|| Stamp::of_fd(&dir).ok().map(|s| vec![s]), read),
+            None => read().map(Arc::new),
         }
-        let targets = Arc::new(self.list(&dir, classifier, mac_of)?);
-        *lock(cache) = freshness::trusted(started, &[stamp]).then(|| Listing {
-            stamp,
-            targets: Arc::clone(&targets),
-        });
-        Ok(targets)
     }
 
     /// Reads the folder's entries now.
@@ -289,7 +272,7 @@ impl EntryFolder {
     /// next listing replaces it.
     pub(super) fn sync(&self, dir: &OwnedFd) -> Result<(), StoreError> {
         if let Some(cache) = &self.cache {
-            lock(cache).take();
+            cache.forget();
         }
         self.sync
             .commit(|| super::write::sync(dir))
@@ -308,9 +291,5 @@ struct Entry<'a> {
 /// The size of the buffer a link is read into: a link text as long is no path (`PATH_MAX`
 /// counts the final NUL).
 const LINK_MAX: usize = 4096;
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 use std::os::unix::ffi::OsStrExt;
