@@ -24,7 +24,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use common::{node_mac, node_name, Fixture, World, H1, H2, H2_MAC, H3, H3_MACS, H4, SEED_MAC};
+use common::{
+    node_mac, node_name, Fixture, World, H1, H2, H2_MAC, H3, H3_MACS, H4, SEED_MAC, UNKNOWN_MAC,
+};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
@@ -960,5 +962,44 @@ fn a_thousand_hosts_are_listed() {
         );
         // The world is as it was: listing changes nothing.
         assert_eq!(world.deployed(&node_mac(3)).as_deref(), Some("ubuntu-16.04"));
+    });
+}
+
+/// (g) A machine that booted with a MAC address no host has is listed under "Unknown
+/// machines", not among the events.
+#[test]
+fn unknown_machines_are_listed() {
+    let Some(tools) = tools("unknown_machines_are_listed") else {
+        return;
+    };
+    let _one = one_at_a_time();
+    let world = Fixture::new().bootloaders().build();
+    let server = world.serve();
+    let fetch = reqwest::blocking::get(format!("{}/v1/boot/grub/{UNKNOWN_MAC}", server.base))
+        .expect("a boot fetch");
+    assert!(fetch.status().is_success(), "{}", fetch.status());
+
+    let browser = Browser::start("unknown_machines", &tools, 1280, 800);
+    let c = browser.client();
+    browser.run(async {
+        open(&c, &server.base).await;
+        click(&c, "#unknown-open").await;
+        wait_until(
+            &c,
+            "document.getElementById('unknown').open && !document.getElementById('unknown-table').hidden",
+            "the unknown machines dialog",
+        )
+        .await;
+        let rows = js(
+            &c,
+            "return Array.from(document.querySelectorAll('#unknown-rows tr'), r => r.textContent);",
+        )
+        .await;
+        let rows: Vec<String> = serde_json::from_value(rows).unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert!(rows[0].contains(UNKNOWN_MAC) && rows[0].contains("grub"), "{rows:?}");
+        screenshot(&c, "page-unknown-machines.png").await;
+        click(&c, "#unknown-close").await;
+        wait_until(&c, "!document.getElementById('unknown').open", "the dialog closed").await;
     });
 }

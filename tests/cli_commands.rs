@@ -87,12 +87,12 @@ fn config_list_show_and_bootloader_list() {
     assert_eq!(
         run(&server, &["bootloader", "list"]).ok(),
         "\
-+----------+-----------------------+---------------+
-|   NAME   |         FILE          |  CONFIG PATH  |
-+----------+-----------------------+---------------+
-| pxelinux | pxelinux.0            | pxelinux.cfg  |
-| grub     | grubnetx64.efi.signed | grub/grub.cfg |
-+----------+-----------------------+---------------+
++----------+-----------------------+---------------+------+
+|   NAME   |         FILE          |  CONFIG PATH  | HTTP |
++----------+-----------------------+---------------+------+
+| pxelinux | pxelinux.0            | pxelinux.cfg  |      |
+| grub     | grubnetx64.efi.signed | grub/grub.cfg | grub |
++----------+-----------------------+---------------+------+
 "
     );
     assert_eq!(

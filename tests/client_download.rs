@@ -202,11 +202,24 @@ fn forty_downloads_at_once_do_not_hold_forty_copies_of_the_client() {
             stream
         })
         .collect();
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    // Each answer has begun (its head arrived): every download is in flight, its rest
+    // waiting in the server while the installer reads nothing more.
+    let mut heads = Vec::new();
+    for stream in &mut streams {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        heads.push(head);
+    }
+    assert!(heads.iter().all(|h| h.starts_with(b"HTTP/1.1 200")));
     let grew_mib = peak_memory_kib(server.pid()).saturating_sub(before) / 1024;
     for stream in &mut streams {
         let mut answer = Vec::new();
         stream.read_to_end(&mut answer).unwrap();
+        assert_eq!(answer.len(), size, "the whole file arrives");
         assert!(
             answer.ends_with(&bytes[size - 1000..]),
             "the whole file arrives"

@@ -153,6 +153,142 @@ impl Drop for Netns {
     }
 }
 
+/// The TFTP root (catalogue `local` and `installer`), state folder and configuration file
+/// (hosts h1 and h2, a token, `self_service: [local]`, then `extra` lines) in `dir`:
+/// (TFTP root, configuration file).
+fn write_world(dir: &Path, extra: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let tftp = dir.join("tftp");
+    let conf = tftp.join("pxelinux.cfg/conf");
+    fs::create_dir_all(&conf).expect("create the catalogue");
+    fs::write(conf.join("local"), "LOCALBOOT 0\n").expect("write conf/local");
+    fs::write(conf.join("installer"), "KERNEL vmlinuz\n").expect("write conf/installer");
+    let state = dir.join("state");
+    fs::create_dir_all(&state).expect("create the state folder");
+    let config = dir.join("pxe-pilot.yml");
+    fs::write(
+        &config,
+        format!(
+            "hosts:\n  - name: h1\n    mac_addresses: [\"{H1_MAC}\"]\n  \
+             - name: h2\n    mac_addresses: [\"{H2_MAC}\"]\n\
+             tftp:\n  root: {}\nconfiguration:\n  directory: {}\n\
+             server:\n  token: \"{TOKEN}\"\n  self_service: [local]\nstate_dir: {}\n{extra}",
+            tftp.display(),
+            conf.display(),
+            state.display()
+        ),
+    )
+    .expect("write the server's configuration");
+    (tftp, config)
+}
+
+/// The packaged unit's view of `/proc` (`ProcSubset=pid`, `ProtectProc=invisible`), as
+/// systemd makes it: a mount namespace and a PID namespace of their own, `/proc` mounted
+/// again with `subset=pid,hidepid=invisible`; the command is appended.
+const UNIT_PROC: [&str; 9] = [
+    "unshare",
+    "--mount",
+    "--pid",
+    "--fork",
+    "--kill-child=SIGKILL",
+    "sh",
+    "-c",
+    "mount -t proc -o subset=pid,hidepid=invisible proc /proc && exec \"$@\"",
+    "sh",
+];
+
+/// Whether the test runs as root (network namespaces need it).
+fn am_root() -> bool {
+    run_capture(Command::new("id").arg("-u"), Duration::from_secs(5))
+        .1
+        .trim()
+        == "0"
+}
+
+#[test]
+fn the_callback_works_under_the_packaged_unit_s_view_of_proc() {
+    let root = am_root();
+    let needs = [
+        Need::Found(root, "root (`ip netns add`, `unshare --mount --pid`)", ""),
+        Need::Command("ip", "iproute2"),
+        Need::Command("curl", "curl"),
+        Need::Command("unshare", "util-linux"),
+    ];
+    if !require("e2e_self_service", &needs) {
+        return;
+    }
+    // The sandbox really hides /proc/net/arp, and leaves the process's own table.
+    let (hidden, out) = run_capture(
+        Command::new(UNIT_PROC[0])
+            .args(&UNIT_PROC[1..])
+            .args(["cat", "/proc/net/arp"]),
+        Duration::from_secs(10),
+    );
+    assert!(!hidden, "/proc/net/arp must be hidden by subset=pid: {out}");
+    let (readable, out) = run_capture(
+        Command::new(UNIT_PROC[0])
+            .args(&UNIT_PROC[1..])
+            .args(["cat", "/proc/self/net/arp"]),
+        Duration::from_secs(10),
+    );
+    assert!(readable && out.contains("HW address"), "{out}");
+
+    let artifacts = Artifacts::new("self-service-unit-proc");
+    let (net_a, _) = subnets();
+    let a = Netns::new('u', &net_a, H1_MAC);
+    let seed_body = format!(r#"{{"hosts":[{{"macAddress":"{H1_MAC}"}}]}}"#);
+    // With the default arp_table: the seed's curl from the host works, no warning.
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let (tftp, config) = write_world(dir.path(), "");
+    let server = TestServer::builder()
+        .config(&config)
+        .listen("0.0.0.0:0")
+        .wrapped_in(UNIT_PROC)
+        .log_file(artifacts.path("server.log"))
+        .env("RUST_LOG", "info")
+        .timeout(Duration::from_secs(30))
+        .start();
+    let via_a = format!("http://{}:{}", a.host_addr, server.port());
+    let (code, body) = a.curl(&[
+        "-X",
+        "PUT",
+        &format!("{via_a}/configurations/local/deploy"),
+        "-d",
+        &seed_body,
+    ]);
+    eprintln!(
+        "under the unit's /proc, from {} (h1): seed curl -> {code} {body}",
+        a.ns_addr
+    );
+    assert_eq!(code, 200, "{body}\n{}", server.logs());
+    assert_eq!(
+        link_target(&tftp.join(format!("pxelinux.cfg/01-{}", H1_MAC.replace(':', "-")))),
+        "conf/local"
+    );
+    assert!(
+        !server.logs().contains("cannot be read"),
+        "{}",
+        server.logs()
+    );
+    drop(server);
+
+    // A table the sandbox hides is said at start, not silently empty.
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let (_, config) = write_world(dir.path(), "arp_table: /proc/net/arp\n");
+    let server = TestServer::builder()
+        .config(&config)
+        .listen("0.0.0.0:0")
+        .wrapped_in(UNIT_PROC)
+        .log_file(artifacts.path("server-hidden-table.log"))
+        .timeout(Duration::from_secs(30))
+        .start();
+    let logs = server.logs();
+    assert!(
+        logs.contains("the neighbour table /proc/net/arp cannot be read")
+            && logs.contains("self-service callbacks"),
+        "{logs}"
+    );
+}
+
 /// Two private /24s for this run, away from the machine's own routes.
 fn subnets() -> (String, String) {
     let routes = run_capture(
@@ -171,10 +307,7 @@ fn subnets() -> (String, String) {
 #[test]
 fn a_host_deploys_local_to_itself_without_the_token_from_its_own_address_only() {
     let started = Instant::now();
-    let root = run_capture(Command::new("id").arg("-u"), Duration::from_secs(5))
-        .1
-        .trim()
-        == "0";
+    let root = am_root();
     let needs = [
         Need::Found(root, "root (`ip netns add`, veth pairs)", ""),
         Need::Command("ip", "iproute2"),
@@ -188,27 +321,7 @@ fn a_host_deploys_local_to_itself_without_the_token_from_its_own_address_only() 
     let artifacts = Artifacts::new("self-service");
     let dir = tempfile::tempdir().expect("a temporary folder");
 
-    let tftp = dir.path().join("tftp");
-    let conf = tftp.join("pxelinux.cfg/conf");
-    fs::create_dir_all(&conf).expect("create the catalogue");
-    fs::write(conf.join("local"), "LOCALBOOT 0\n").expect("write conf/local");
-    fs::write(conf.join("installer"), "KERNEL vmlinuz\n").expect("write conf/installer");
-    let state = dir.path().join("state");
-    fs::create_dir_all(&state).expect("create the state folder");
-    let config = dir.path().join("pxe-pilot.yml");
-    fs::write(
-        &config,
-        format!(
-            "hosts:\n  - name: h1\n    mac_addresses: [\"{H1_MAC}\"]\n  \
-             - name: h2\n    mac_addresses: [\"{H2_MAC}\"]\n\
-             tftp:\n  root: {}\nconfiguration:\n  directory: {}\n\
-             server:\n  token: \"{TOKEN}\"\n  self_service: [local]\nstate_dir: {}\n",
-            tftp.display(),
-            conf.display(),
-            state.display()
-        ),
-    )
-    .expect("write the server's configuration");
+    let (tftp, config) = write_world(dir.path(), "");
 
     let (net_a, net_b) = subnets();
     let a = Netns::new('a', &net_a, H1_MAC);

@@ -2,6 +2,8 @@
 //! rendered for it, the hand-over for everything else, boots seen (events, `lastBoot`), and
 //! `once`: boot a configuration once, then the fallback.
 
+#[path = "common/cli.rs"]
+mod cli;
 mod common;
 
 use std::fs;
@@ -183,16 +185,30 @@ fn everything_else_hands_over_to_the_next_boot_device_and_is_seen() {
         script.ends_with("exit\n") && !script.contains("#!ipxe"),
         "{script}"
     );
-    // Each fetch is a boot event, also the one from a MAC of no host.
+    // Each fetch of a host is a boot event; a MAC of no host is an unknown machine, listed
+    // and counted, not an event (anyone can send those).
     let all: Vec<Value> = get(&server, "/v1/events?since=0&limit=100").json().unwrap();
     let boots: Vec<&Value> = all.iter().filter(|e| e["kind"] == "boot").collect();
-    assert_eq!(boots.len(), 5, "{all:?}");
-    let stranger = boots
-        .iter()
-        .find(|e| e["mac"] == "aa:bb:cc:dd:ee:ff")
-        .expect("the unknown MAC's boot is recorded");
-    assert_eq!(stranger["host"], Value::Null);
-    assert_eq!(stranger["detail"], "ipxe");
+    assert_eq!(boots.len(), 3, "{all:?}");
+    assert!(boots.iter().all(|e| e["host"] != Value::Null), "{all:?}");
+    let unknown: Vec<Value> = get(&server, "/v1/unknown-machines").json().unwrap();
+    assert_eq!(unknown.len(), 1, "{unknown:?}");
+    assert_eq!(unknown[0]["macAddress"], "aa:bb:cc:dd:ee:ff");
+    assert_eq!(unknown[0]["via"], "ipxe");
+    assert_eq!(unknown[0]["count"], 1);
+    assert_eq!(unknown[0]["peer"], "127.0.0.1");
+    // The CLI lists them too.
+    let table = cli::run(&server, &["host", "unknown"]).ok();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 5, "{table}");
+    assert!(
+        lines[1].contains("MAC ADDRESS") && lines[1].contains("FETCHES"),
+        "{table}"
+    );
+    assert!(
+        lines[3].contains("aa:bb:cc:dd:ee:ff") && lines[3].contains("127.0.0.1"),
+        "{table}"
+    );
     // Unknown bootloader, or one not served over HTTP: a JSON 404 that says what to do.
     for path in [
         format!("/v1/boot/nope/{WEB1}"),

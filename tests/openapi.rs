@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 /// Every route of the server, as (method, path template).
-const ROUTES: [(&str, &str); 19] = [
+const ROUTES: [(&str, &str); 20] = [
     ("GET", "/v1/healthcheck"),
     ("GET", "/v1/version"),
     ("GET", "/v1/openapi.json"),
@@ -36,6 +36,7 @@ const ROUTES: [(&str, &str); 19] = [
     ("GET", "/v1/boot/{bootloader}/{mac}"),
     ("GET", "/v1/hosts/{name}/events"),
     ("GET", "/v1/events"),
+    ("GET", "/v1/unknown-machines"),
 ];
 
 const METHODS: [&str; 6] = ["GET", "PUT", "POST", "PATCH", "DELETE", "HEAD"];

@@ -280,3 +280,53 @@ fn the_deb_package_holds_binaries_unit_conffile_man_page_completions_and_scripts
     }
     assert!(!postinst.contains("#DEBHELPER#"));
 }
+
+/// `major.minor[.patch]` as numbers, for comparing Rust versions.
+fn version(text: &str) -> Vec<u64> {
+    text.split('.').map(|n| n.parse().unwrap_or(0)).collect()
+}
+
+#[test]
+fn the_stated_rust_version_is_the_one_the_locked_dependencies_need() {
+    // Every package of the lockfile (build, test and bench dependencies alike) says what it
+    // needs; the workspace, the README and the docs must say at least the highest.
+    let output = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .current_dir(repo())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (needed, by) = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p["rust_version"].as_str()?.to_owned(),
+                p["name"].as_str()?.to_owned(),
+            ))
+        })
+        .max_by_key(|(v, _)| version(v))
+        .expect("some package states its Rust version");
+    let manifest = fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let stated = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .expect("the workspace states rust-version")
+        .trim_matches('"');
+    assert_eq!(
+        version(stated),
+        version(&needed),
+        "Cargo.toml says Rust {stated}; the lockfile needs {needed} (for {by}): state {needed}"
+    );
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("You need Rust {needed} or newer")),
+        "the README must say \"You need Rust {needed} or newer\" (needed by {by})"
+    );
+}

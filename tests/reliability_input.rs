@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use common::{Fixture, TestServer, World, H1, H2_MAC, H3, H3_MACS, SEED_MAC};
 use pxe_pilot_core::settings::MAX_FILE_SIZE;
 use reliability::random::{long, Rng};
-use reliability::raw_http::{healthy, http_request, raw_exchange, read_response};
+use reliability::raw_http::{connect_from, healthy, http_request, raw_exchange, read_response};
 use reliability::snapshot::{diff, snapshot, Snapshot};
 
 /// What a hostile request must get back.
@@ -775,6 +775,9 @@ fn hostile_requests_get_a_4xx_and_change_nothing() {
     assert!(!logs.contains("panicked"), "{logs}");
 }
 
+/// The source address of the slow and idle clients: another peer than the healthy one.
+const ATTACKER: &str = "127.0.0.2";
+
 #[test]
 fn slow_and_idle_clients_are_cut_off_without_stopping_anyone_else() {
     let world = World::new();
@@ -785,13 +788,13 @@ fn slow_and_idle_clients_are_cut_off_without_stopping_anyone_else() {
     // Slowloris: 20 connections whose head never ends.
     let slow_heads: Vec<TcpStream> = (0..20)
         .map(|i| {
-            let mut s = TcpStream::connect(&authority).unwrap();
+            let mut s = connect_from(ATTACKER, &authority).unwrap();
             write!(s, "GET /v1/hosts HTTP/1.1\r\nHost: x\r\nX-Slow-{i}: ").unwrap();
             s
         })
         .collect();
     // A deploy whose body never ends (Content-Length 100, 10 bytes sent).
-    let mut slow_body = TcpStream::connect(&authority).unwrap();
+    let mut slow_body = connect_from(ATTACKER, &authority).unwrap();
     slow_body
         .write_all(&http_request(
             "PUT",
@@ -800,9 +803,10 @@ fn slow_and_idle_clients_are_cut_off_without_stopping_anyone_else() {
             b"{\"hosts\":[",
         ))
         .unwrap();
-    // 300 connections that send nothing at all.
+    // 300 connections that send nothing at all (past the per-peer cap, the server closes
+    // them at once).
     let idle: Vec<TcpStream> = (0..300)
-        .map(|_| TcpStream::connect(&authority).unwrap())
+        .map(|_| connect_from(ATTACKER, &authority).unwrap())
         .collect();
     // Meanwhile everyone else is served at once.
     let mut served = 0;

@@ -306,7 +306,8 @@ fn bootloader_folders_are_listed_and_deployed_by_name() {
         bootloaders,
         json!([
             {"name": "pxelinux", "file": "pxelinux.0", "config_path": "pxelinux.cfg"},
-            {"name": "grub", "file": "grubnetx64.efi.signed", "config_path": "grub/grub.cfg"},
+            // Named after a language it speaks over HTTP: served as GRUB 2 scripts too.
+            {"name": "grub", "file": "grubnetx64.efi.signed", "config_path": "grub/grub.cfg", "http": "grub"},
         ])
     );
     let (_, list) = answer(get(&server, "/configurations"));

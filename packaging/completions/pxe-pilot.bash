@@ -124,6 +124,9 @@ _pxe__pilot() {
             pxe__pilot__subcmd__help__subcmd__host,refresh)
                 cmd="pxe__pilot__subcmd__help__subcmd__host__subcmd__refresh"
                 ;;
+            pxe__pilot__subcmd__help__subcmd__host,unknown)
+                cmd="pxe__pilot__subcmd__help__subcmd__host__subcmd__unknown"
+                ;;
             pxe__pilot__subcmd__host,events)
                 cmd="pxe__pilot__subcmd__host__subcmd__events"
                 ;;
@@ -145,6 +148,9 @@ _pxe__pilot() {
             pxe__pilot__subcmd__host,refresh)
                 cmd="pxe__pilot__subcmd__host__subcmd__refresh"
                 ;;
+            pxe__pilot__subcmd__host,unknown)
+                cmd="pxe__pilot__subcmd__host__subcmd__unknown"
+                ;;
             pxe__pilot__subcmd__host__subcmd__help,events)
                 cmd="pxe__pilot__subcmd__host__subcmd__help__subcmd__events"
                 ;;
@@ -165,6 +171,9 @@ _pxe__pilot() {
                 ;;
             pxe__pilot__subcmd__host__subcmd__help,refresh)
                 cmd="pxe__pilot__subcmd__host__subcmd__help__subcmd__refresh"
+                ;;
+            pxe__pilot__subcmd__host__subcmd__help,unknown)
+                cmd="pxe__pilot__subcmd__host__subcmd__help__subcmd__unknown"
                 ;;
             *)
                 ;;
@@ -751,7 +760,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__help__subcmd__host)
-            opts="list reboot on off refresh events"
+            opts="list reboot on off refresh events unknown"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -848,6 +857,20 @@ _pxe__pilot() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pxe__subcmd__pilot__subcmd__help__subcmd__host__subcmd__unknown)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pxe__subcmd__pilot__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -877,7 +900,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__host)
-            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help list reboot on off refresh events help"
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help list reboot on off refresh events unknown help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -965,7 +988,7 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__host__subcmd__help)
-            opts="list reboot on off refresh events help"
+            opts="list reboot on off refresh events unknown help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1063,6 +1086,20 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__host__subcmd__help__subcmd__refresh)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__pilot__subcmd__host__subcmd__help__subcmd__unknown)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1245,6 +1282,48 @@ _pxe__pilot() {
             return 0
             ;;
         pxe__subcmd__pilot__subcmd__host__subcmd__refresh)
+            opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pxe__subcmd__pilot__subcmd__host__subcmd__unknown)
             opts="-s -o -d -h --server --output --token --token-file --retry-for --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -225,6 +225,8 @@ pub enum HostCommand {
         #[arg(long, default_value_t = 20, value_name = "N")]
         limit: usize,
     },
+    /// The machines seen booting whose MAC address no host has, last seen first.
+    Unknown,
 }
 
 #[cfg(test)]

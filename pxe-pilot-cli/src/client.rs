@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use pxe_pilot_core::api::{
     BootloaderView, ConfigurationContent, ConfigurationView, DeployRequest, DeployResponse,
-    ErrorBody, EventView, HostView, VersionView,
+    ErrorBody, EventView, HostView, UnknownMachineView, VersionView,
 };
 use pxe_pilot_core::{MacAddress, PowerAction};
 use reqwest::blocking::Response;
@@ -270,6 +270,11 @@ impl Client {
         self.get_json(url)
     }
 
+    /// `GET /v1/unknown-machines`: the machines seen booting that no host owns.
+    pub fn unknown_machines(&self) -> Result<Answer<Vec<UnknownMachineView>>, ClientError> {
+        self.get_json(self.endpoint(&["unknown-machines"]))
+    }
+
     /// `GET /v1/hosts?mac=...&status=false`: the host that owns `mac`, `None` if no host does.
     ///
     /// A server that ignores `mac` (the original PXE Pilot) answers the list of all hosts:
@@ -341,10 +346,16 @@ impl Client {
                 Err(e) => e,
             };
             let retryable = match retry {
-                Retry::Always => matches!(
-                    failure,
-                    ClientError::Unreachable { .. } | ClientError::ServerFailed { .. }
-                ),
+                // A server that is unavailable for now (503: starting, shutting down, its
+                // store away; 502/504: a proxy in between) is asked again; a 500 is a bug
+                // of the server, and the same request would fail the same way.
+                Retry::Always => match &failure {
+                    ClientError::Unreachable { .. } => true,
+                    ClientError::ServerFailed { status, .. } => {
+                        matches!(status.as_u16(), 502..=504)
+                    }
+                    _ => false,
+                },
                 Retry::Unsent => matches!(failure, ClientError::Unreachable { unsent: true, .. }),
                 Retry::Never => false,
             };

@@ -94,6 +94,9 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), Error> {
             HostCommand::Events { name, limit } => {
                 printer.answer(&client.host_events(name, *limit)?, |v| table::events(v))
             }
+            HostCommand::Unknown => {
+                printer.answer(&client.unknown_machines()?, |v| table::unknown_machines(v))
+            }
         },
         Command::Version => version(&client, printer),
         Command::Completions { .. } | Command::Man => Ok(()),

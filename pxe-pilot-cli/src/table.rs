@@ -8,7 +8,7 @@
 
 use pxe_pilot_core::api::{
     BootloaderView, ConfigurationView, DeployResponse, EventView, HostView, NetbootView,
-    PowerState, Rebooted,
+    PowerState, Rebooted, UnknownMachineView,
 };
 use tabled::builder::Builder;
 use tabled::settings::object::Rows;
@@ -142,6 +142,30 @@ pub fn events(list: &[EventView]) -> String {
                 e.peer.clone().unwrap_or_default(),
                 e.result.clone(),
                 e.detail.clone().unwrap_or_default(),
+            ]
+        }),
+    )
+}
+
+/// `host unknown`: MAC ADDRESS, FIRST SEEN, LAST SEEN, FETCHES, PEER, VIA.
+pub fn unknown_machines(list: &[UnknownMachineView]) -> String {
+    render(
+        &[
+            "MAC ADDRESS",
+            "FIRST SEEN",
+            "LAST SEEN",
+            "FETCHES",
+            "PEER",
+            "VIA",
+        ],
+        list.iter().map(|m| {
+            vec![
+                m.mac_address.to_string(),
+                m.first_seen.clone(),
+                m.last_seen.clone(),
+                m.count.to_string(),
+                m.peer.clone().unwrap_or_default(),
+                m.via.clone(),
             ]
         }),
     )

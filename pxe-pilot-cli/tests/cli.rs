@@ -18,13 +18,11 @@ const DEPLOYED_H1: &str = r#"{"hosts":[{"name":"h1","configuration":"local","reb
 /// Runs `pxe-pilot` with `args` in an environment free of the caller's `PXE_PILOT_*`.
 fn pxe_pilot(args: &[&str], env: &[(&str, &Path)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pxe-pilot"));
-    for var in [
-        "PXE_PILOT_SERVER",
-        "PXE_PILOT_TOKEN",
-        "PXE_PILOT_RETRY_FOR",
-        "PXE_PILOT_SYSFS_NET",
-    ] {
-        command.env_remove(var);
+    // Every PXE_PILOT_* of the caller (PXE_PILOT_TOKEN_FILE too, and whatever comes next).
+    for (var, _) in std::env::vars_os() {
+        if var.to_string_lossy().starts_with("PXE_PILOT_") {
+            command.env_remove(var);
+        }
     }
     for (name, value) in env {
         command.env(name, value);
@@ -166,6 +164,29 @@ fn a_failing_server_is_retried_for_reads_and_deploys() {
         ]
     );
     assert_eq!(received[3].body, r#"{"hosts":[{"name":"h1"}]}"#);
+}
+
+#[test]
+fn a_server_bug_is_not_retried() {
+    let server = FakeServer::start(vec![
+        (
+            500,
+            r#"{"message":"the server failed while answering (a bug: its log says where); do not retry, report it"}"#,
+        ),
+        (200, &format!("[{HOST_H1}]")),
+    ]);
+    let output = pxe_pilot(
+        &["-s", &server.url, "--retry-for", "60", "host", "list"],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("; retry "), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("(HTTP 500)"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(server.received().len(), 1);
 }
 
 #[test]

@@ -342,4 +342,28 @@ pub struct EventView {
     /// More about it: a boot fetch's bootloader, a power action (`on`, `off`, `reboot`)...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// A boot fetch only: `false` when it came from another machine than the host (it was
+    /// answered, but set no `lastBoot` and consumed no `once`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted: Option<bool>,
+}
+
+/// A machine seen booting whose MAC address no host has (`GET /v1/unknown-machines`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UnknownMachineView {
+    /// The MAC address it booted from.
+    pub mac_address: MacAddress,
+    /// When it was first seen since the server started: RFC 3339, UTC, milliseconds.
+    pub first_seen: String,
+    /// When it was last seen.
+    pub last_seen: String,
+    /// How many boot fetches it made.
+    pub count: u64,
+    /// The address its last fetch came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// How it last fetched: a bootloader served over HTTP, or `tftp`.
+    pub via: String,
 }

@@ -374,7 +374,12 @@ mod tests {
             })
         };
         let mut served = 0;
-        for _ in 0..2000 {
+        // At least 2,000 reads, and until one was served (under load the swapper may win
+        // every race for a while).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut reads = 0;
+        while reads < 2000 || (served == 0 && std::time::Instant::now() < deadline) {
+            reads += 1;
             match catalogue.read(&configuration) {
                 Ok(bytes) => {
                     assert_eq!(bytes, b"LOCALBOOT 0", "served a file outside the catalogue");

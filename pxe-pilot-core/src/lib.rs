@@ -122,15 +122,23 @@ mod group_sync;
 #[cfg(feature = "service")]
 pub mod inventory;
 #[cfg(feature = "service")]
+pub mod lock;
+#[cfg(feature = "service")]
 pub mod once;
 #[cfg(feature = "service")]
 pub mod pilot;
 #[cfg(feature = "service")]
 pub mod power;
 #[cfg(feature = "service")]
+pub mod service;
+#[cfg(feature = "service")]
 pub mod settings;
 #[cfg(feature = "service")]
 pub mod store;
+#[cfg(feature = "service")]
+pub mod text;
+#[cfg(feature = "service")]
+pub mod unknown;
 
 #[cfg(feature = "service")]
 pub use {
@@ -143,6 +151,10 @@ pub use {
         Switched,
     },
     power::{Netboot, PowerError, PowerReport, PowerService, PowerState},
-    settings::{Settings, SettingsError, Warning},
+    service::{
+        Asker, BootFetch, Caller, DeployHost, DeployReport, HostDeployed, Kept, KeptError,
+        NetbootResult, NoObserver, Observer, RebootReport, Service, ServiceError,
+    },
+    settings::{BootTrust, Settings, SettingsError, Warning},
     store::{Entries, MemoryStore, Resolved, Store, StoreError, SymlinkStore, Target},
 };

@@ -485,6 +485,28 @@ impl Pilot {
         })
     }
 
+    /// Points `host` at configuration `to` only if it boots `expected` now, checked and
+    /// written under the host's lock: a deploy made meanwhile (by an operator) is never
+    /// overwritten. `Ok(None)` when the host boots something else.
+    pub fn switch_if<'a>(
+        &'a self,
+        host: &'a Host,
+        expected: &crate::names::ConfigName,
+        to: &str,
+    ) -> Result<Option<Switched<'a>>, PilotError> {
+        let by_path = self.catalogue.listing()?;
+        let configuration = by_path.pick(to)?;
+        let _guard = self.lock(host);
+        let entries = self.store.entries_for(&host.mac_addresses)?;
+        let previous = deployment_of(host, &entries, &by_path, self.bootloaders());
+        match &previous {
+            Deployment::Deployed(current) if current.name == *expected => {}
+            _ => return Ok(None),
+        }
+        self.store.deploy(&host.mac_addresses, &configuration)?;
+        Ok(Some(Switched { host, previous }))
+    }
+
     /// Removes the host's entries: it falls back to the bootloader's default.
     pub fn undeploy(&self, name: &str) -> Result<Switched<'_>, PilotError> {
         let host = self.named(name)?;

@@ -9,7 +9,9 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use pxe_pilot_core::api::DeployRequest;
-use pxe_pilot_core::{ConfigName, HostName, MacAddress, Pilot, Settings};
+use pxe_pilot_core::{
+    ConfigName, Deployment, HostName, HostSelector, MacAddress, MemoryStore, Pilot, Settings,
+};
 
 fn cases() -> u32 {
     std::env::var("PXE_PILOT_FUZZ_CASES")
@@ -50,13 +52,62 @@ proptest! {
     }
 
     #[test]
-    fn deploy_bodies_never_panic(bytes in prop_oneof![
+    fn deploy_bodies_are_carried_out_whole_or_refused_with_nothing_written(bytes in prop_oneof![
         any::<Vec<u8>>(),
         hostile_text().prop_map(String::into_bytes),
         (hostile_text(), hostile_text()).prop_map(|(n, m)| format!("{{\"hosts\":[{{\"name\":{n:?},\"macAddress\":{m:?}}}]}}").into_bytes()),
+        (prop_oneof![Just("h1"), Just("h2"), Just("h3")], prop_oneof![Just(""), Just("00:00:00:00:0b:02"), Just("00-00-00-00-0C-02"), Just("zz")], any::<bool>())
+            .prop_map(|(n, m, twice)| {
+                let one = format!("{{\"name\":{n:?},\"mac_address\":{m:?}}}");
+                let hosts = if twice { format!("{one},{one}") } else { one };
+                format!("{{\"hosts\":[{hosts}]}}").into_bytes()
+            }),
     ]) {
-        let _ = serde_json::from_slice::<DeployRequest>(&bytes);
+        // The server's path for a deploy body: its JSON, the selectors parsed at the edge,
+        // then the deploy rules over a store in memory.
+        let (_dir, pilot) = memory_world();
+        let Ok(request) = serde_json::from_slice::<DeployRequest>(&bytes) else {
+            return Ok(());
+        };
+        let selectors: Result<Vec<_>, _> = request.hosts.iter()
+            .map(|h| HostSelector::parse(h.name.as_deref(), h.mac_address.as_deref()))
+            .collect();
+        let Ok(selectors) = selectors else {
+            prop_assert!(nothing_deployed(&pilot));
+            return Ok(());
+        };
+        match pilot.deploy("local", &selectors) {
+            Ok(deployed) => {
+                prop_assert!(deployed.complete());
+                let named: Vec<&str> = deployed.hosts.iter().map(|h| h.host.name.as_str()).collect();
+                for state in pilot.hosts().unwrap() {
+                    let is_local = matches!(&state.deployment, Deployment::Deployed(c) if c.name.as_str() == "local");
+                    prop_assert_eq!(is_local, named.contains(&state.host.name.as_str()));
+                }
+            }
+            // Refused: every host was checked before anything was written.
+            Err(_) => prop_assert!(nothing_deployed(&pilot)),
+        }
     }
+}
+
+/// Two hosts over an in-memory store (h2 with two NICs) and a catalogue with `local`.
+fn memory_world() -> (tempfile::TempDir, Pilot) {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("conf")).unwrap();
+    fs::write(dir.path().join("conf/local"), "x").unwrap();
+    let yaml = "hosts:\n  - {name: h1, mac_addresses: ['00:00:00:00:0b:01']}\n  - {name: h2, mac_addresses: ['00:00:00:00:0b:02', '00:00:00:00:0c:02']}\ntftp: {root: .}\nconfiguration: {directory: conf}\n";
+    let (settings, _) = Settings::from_yaml(yaml, Path::new("t.yml"), dir.path()).unwrap();
+    let store = MemoryStore::new(&settings.bootloaders);
+    let pilot = Pilot::with_store(settings, Box::new(store)).unwrap();
+    (dir, pilot)
+}
+
+fn nothing_deployed(pilot: &Pilot) -> bool {
+    pilot
+        .hosts()
+        .unwrap()
+        .all(|s| s.deployment == Deployment::NotDeployed)
 }
 
 const YAML_PIECES: &[&str] = &[

@@ -328,13 +328,154 @@ fn a_listing_waits_status_wait_at_most_and_the_reads_go_on() {
             .filter(|r| r.state == Some(PowerState::Unknown))
             .count();
         assert!(unknown >= 6, "slow BMCs are Unknown at first: {cold:?}");
-        // The reads went on in the background: a later listing has every state.
-        std::thread::sleep(Duration::from_secs(3));
-        let warm = w.power.overview(&hosts, true, wait);
-        let slow = &warm[..8];
-        assert!(
-            slow.iter().all(|r| r.state == Some(PowerState::Off)),
-            "{slow:?}"
-        );
+        // The reads went on in the background: a later listing has every state (polled,
+        // no listing runs a read of its own for a state being read).
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let warm = w.power.overview(&hosts, true, Duration::ZERO);
+            let slow = &warm[..8];
+            if slow.iter().all(|r| r.state == Some(PowerState::Off)) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{slow:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     });
+}
+
+/// A hostile "BMC" on loopback (not an emulator: an attacker's answers): it answers every
+/// request with `answer(path)` and records the request heads it got.
+struct HostileBmc {
+    addr: std::net::SocketAddr,
+    heads: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl HostileBmc {
+    fn start(ip: &str, answer: impl Fn(&str) -> (u16, String) + Send + 'static) -> HostileBmc {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&heads);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut head = String::new();
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    head.push_str(&line);
+                }
+                let mut body = vec![0; length];
+                let _ = std::io::Read::read_exact(&mut reader, &mut body);
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                seen.lock().unwrap().push(head);
+                let (status, text) = answer(&path);
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+            }
+        });
+        HostileBmc { addr, heads }
+    }
+
+    fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
+}
+
+fn redfish_host(address: &str) -> String {
+    format!(
+        "  - name: rf1\n    mac_addresses: [\"52:54:00:00:01:01\"]\n    redfish:\n      address: {address}\n      username: admin\n      password: s3cret-pw\n"
+    )
+}
+
+#[test]
+fn a_bmc_cannot_send_the_credentials_and_the_reset_to_another_host() {
+    // The elsewhere host: it must never be asked anything.
+    let elsewhere = HostileBmc::start("127.0.0.2", |_| (200, "{}".into()));
+    let target = format!("@127.0.0.2:{}/redfish/v1/Systems/1", elsewhere.addr.port());
+    let member = target.clone();
+    let bmc = HostileBmc::start("127.0.0.1", move |path| match path {
+        "/redfish/v1/Systems" => (
+            200,
+            format!(r#"{{"Members":[{{"@odata.id":"{member}"}}]}}"#),
+        ),
+        _ => (
+            200,
+            format!(
+                r##"{{"PowerState":"On","Actions":{{"#ComputerSystem.Reset":{{"target":"{member}/Actions/ComputerSystem.Reset"}}}}}}"##
+            ),
+        ),
+    });
+    let w = world(&redfish_host(&format!("http://{}", bmc.addr)));
+    let host = w.power.settings().inventory.by_name("rf1").unwrap().clone();
+    let error = w
+        .power
+        .act(&host, PowerAction::Reboot)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("leads away from"), "{error}");
+    assert!(elsewhere.heads().is_empty(), "{:?}", elsewhere.heads());
+    assert!(!error.contains("s3cret-pw"), "{error}");
+    // A target given by the system (not its member) is checked the same way.
+    let bmc2 = HostileBmc::start("127.0.0.1", move |_| {
+        (
+            200,
+            format!(
+                r##"{{"PowerState":"On","Actions":{{"#ComputerSystem.Reset":{{"target":"http://127.0.0.2:{}/reset"}}}}}}"##,
+                1
+            ),
+        )
+    });
+    let w2 = world(&format!(
+        "{}      system: /redfish/v1/Systems/1\n",
+        redfish_host(&format!("http://{}", bmc2.addr))
+    ));
+    let host = w2
+        .power
+        .settings()
+        .inventory
+        .by_name("rf1")
+        .unwrap()
+        .clone();
+    let error = w2
+        .power
+        .act(&host, PowerAction::On)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("leads away from"), "{error}");
+    assert_eq!(
+        bmc2.heads().len(),
+        1,
+        "only the system was read: {:?}",
+        bmc2.heads()
+    );
+}
+
+#[test]
+fn a_bmc_that_quotes_the_authorization_header_never_shows_it() {
+    use base64::Engine;
+    let bmc = HostileBmc::start("127.0.0.1", |_| {
+        (401, r#"{"error":{"message":"bad credentials in Authorization: Basic YWRtaW46czNjcmV0LXB3"}}"#.into())
+    });
+    let w = world(&redfish_host(&format!("http://{}", bmc.addr)));
+    let host = w.power.settings().inventory.by_name("rf1").unwrap().clone();
+    let error = w.power.status(&host).unwrap_err().to_string();
+    let basic = base64::engine::general_purpose::STANDARD.encode("admin:s3cret-pw");
+    assert_eq!(basic, "YWRtaW46czNjcmV0LXB3");
+    assert!(!error.contains(&basic), "{error}");
+    assert!(!error.contains("s3cret-pw"), "{error}");
+    assert!(error.contains("HTTP 401"), "{error}");
+    // It really was sent to the BMC, in its header only.
+    assert!(bmc.heads()[0].contains(&basic));
 }

@@ -715,6 +715,50 @@
     $('events').close();
   });
 
+  // ---- Unknown machines --------------------------------------------------------------------
+
+  async function showUnknown() {
+    const status = $('unknown-status');
+    const table = $('unknown-table');
+    status.textContent = 'Loading…';
+    status.className = 'muted';
+    table.hidden = true;
+    $('unknown-rows').replaceChildren();
+    $('unknown').showModal();
+    $('unknown-close').focus();
+    let machines;
+    try {
+      ({ data: machines } = await api('GET', '/v1/unknown-machines'));
+    } catch (e) {
+      status.textContent = `Cannot read the unknown machines: ${e.message}`;
+      status.className = 'error';
+      return;
+    }
+    if (!Array.isArray(machines) || machines.length === 0) {
+      status.textContent = 'No unknown machine has booted since the server started.';
+      return;
+    }
+    status.textContent = `${plural(machines.length, 'machine')}, last seen first.`;
+    $('unknown-rows').replaceChildren(
+      ...machines.map((m) => {
+        const tr = document.createElement('tr');
+        const cells = [m.macAddress, formatTime(m.lastSeen), formatTime(m.firstSeen), m.count, m.peer, m.via];
+        for (const value of cells) {
+          const td = document.createElement('td');
+          td.textContent = value == null ? '' : String(value);
+          tr.appendChild(td);
+        }
+        return tr;
+      }),
+    );
+    table.hidden = false;
+  }
+  $('unknown-open').addEventListener('click', () => showUnknown());
+  $('unknown-close').addEventListener('click', (event) => {
+    event.preventDefault();
+    $('unknown').close();
+  });
+
   // ---- Loading ---------------------------------------------------------------------------
 
   async function loadConfigurations() {

@@ -15,8 +15,7 @@ use std::fs;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use pxe_pilot_core::HostSelector;
-use pxe_pilot_core::Pilot;
+use pxe_pilot_core::{Asker, Caller, DeployHost, HostSelector, Service};
 
 /// The configuration file's name inside the demo folder.
 pub const CONFIG_FILE: &str = "pxe-pilot.yml";
@@ -140,16 +139,25 @@ impl Demo {
         self.dir.join("tftp/pxelinux.cfg")
     }
 
-    /// Puts a fresh demo in its starting state: `db-1` boots the installer.
-    pub fn seed(&self, pilot: &Pilot) -> Result<(), String> {
+    /// Puts a fresh demo in its starting state: `db-1` boots the installer. Deployed through
+    /// the service, as any change: the deploys are in the demo's events.
+    pub fn seed(&self, service: &Service) -> Result<(), String> {
         if !self.fresh {
             return Ok(());
         }
+        let demo = Asker::new(Caller::Open, None);
         for (host, configuration) in [("db-1", "ubuntu-24.04"), ("web-1", "http-installer")] {
-            let host = HostSelector::parse(Some(host), None).map_err(|e| e.to_string())?;
-            pilot
-                .deploy(configuration, &[host])
+            let host = DeployHost {
+                selector: HostSelector::parse(Some(host), None).map_err(|e| e.to_string())?,
+                reboot: false,
+                once: false,
+            };
+            let report = service
+                .deploy(configuration, &[host], &demo)
                 .map_err(|e| e.to_string())?;
+            if let Some(failure) = report.failure {
+                return Err(failure);
+            }
         }
         Ok(())
     }
@@ -213,7 +221,7 @@ fn write_world(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pxe_pilot_core::{Deployment, Settings};
+    use pxe_pilot_core::{Deployment, Pilot, Settings};
 
     #[test]
     fn a_demo_loads_and_starts_with_db1_on_the_installer() {
@@ -222,7 +230,12 @@ mod tests {
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(settings.inventory.hosts().len(), 4);
         let pilot = Pilot::open(settings).unwrap();
-        demo.seed(&pilot).unwrap();
+        let kept =
+            pxe_pilot_core::Kept::open(None, std::sync::Arc::new(pxe_pilot_core::NoObserver))
+                .unwrap();
+        let service = Service::new(pilot, kept);
+        demo.seed(&service).unwrap();
+        let pilot = service.pilot();
         let names: Vec<String> = pilot
             .configurations()
             .unwrap()

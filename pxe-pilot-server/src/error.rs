@@ -72,9 +72,22 @@ pub enum ApiError {
     /// A change was asked without the bearer token, or with a wrong one.
     #[error("{0}")]
     Unauthorized(String),
-    /// The server could not finish the work (a blocking task was cancelled...).
+    /// A change was sent by a page of another site (its `Origin` header).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The server could not finish the work (a file it needs is unreadable...).
     #[error("{0}")]
     Internal(String),
+    /// The server cannot take the request now (it is shutting down); the client may send it
+    /// again (503, which the CLI retries).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The server failed on its own (a panic: a bug). Answered 500, which clients must not
+    /// retry: the same request would fail the same way.
+    #[error(
+        "the server failed while answering (a bug: its log says where); do not retry, report it"
+    )]
+    Bug,
 }
 
 impl ApiError {
@@ -129,7 +142,9 @@ impl ResponseError for ApiError {
             ApiError::NoRoute { .. } | ApiError::NoClient => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal(_) | ApiError::Bug => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -181,6 +196,18 @@ pub fn json_fallback<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandl
     )))
 }
 
+impl From<pxe_pilot_core::ServiceError> for ApiError {
+    fn from(e: pxe_pilot_core::ServiceError) -> Self {
+        use pxe_pilot_core::ServiceError;
+        match e {
+            ServiceError::Refused(why) => ApiError::Unauthorized(why),
+            ServiceError::Conflict(why) => ApiError::Conflict(why),
+            ServiceError::Pilot(e) => ApiError::Pilot(e),
+            ServiceError::Boot(e) => ApiError::Boot(e),
+        }
+    }
+}
+
 impl From<serde_json::Error> for ApiError {
     fn from(e: serde_json::Error) -> Self {
         ApiError::Internal(format!("cannot write the answer's JSON: {e}"))
@@ -189,8 +216,20 @@ impl From<serde_json::Error> for ApiError {
 
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(_: actix_web::error::BlockingError) -> Self {
-        ApiError::Internal("the server is shutting down or overloaded: try again".into())
+        ApiError::Unavailable("the server is shutting down: try again".into())
     }
+}
+
+/// Runs `work` (which blocks: the disk, a BMC) off the async workers. A panic inside it is a
+/// bug, answered [`ApiError::Bug`] (500, not retried), never "try again"; a task the
+/// shutting-down server cancelled is [`ApiError::Unavailable`] (503).
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let caught =
+        actix_web::web::block(move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)))
+            .await?;
+    caught.unwrap_or_else(|_| Err(ApiError::Bug))
 }
 
 #[cfg(test)]
@@ -224,6 +263,16 @@ mod tests {
             ApiError::from_json(&e, "X").to_string(),
             "the request has no body: send X"
         );
+    }
+
+    #[actix_web::test]
+    async fn a_panic_is_a_bug_answered_500_never_try_again() {
+        let answer = blocking(|| -> Result<(), ApiError> { panic!("a bug") }).await;
+        let error = answer.unwrap_err();
+        assert!(matches!(error, ApiError::Bug), "{error:?}");
+        assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!error.to_string().contains("try again"), "{error}");
+        assert_eq!(blocking(|| Ok(7)).await.unwrap(), 7);
     }
 
     #[test]

@@ -28,6 +28,7 @@
 pub mod access_log;
 pub mod auth;
 pub mod body;
+pub mod connections;
 pub mod demo;
 pub mod error;
 pub mod limits;
@@ -35,9 +36,9 @@ pub mod metrics;
 pub mod openapi;
 pub mod page;
 pub mod routes;
-pub mod self_service;
 pub mod startup;
 pub mod state;
+pub mod token;
 pub mod views;
 
 use std::future::Future;
@@ -70,6 +71,7 @@ pub fn app(
     >,
 > {
     App::new()
+        .app_data(web::Data::new(state.metrics()))
         .app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(body::BODY_LIMIT))
         .app_data(
@@ -82,9 +84,14 @@ pub fn app(
                 .error_handler(|e, _| ApiError::BadPath(format!("invalid path: {e}")).into()),
         )
         .configure(page::configure)
-        .service(routes::resource("/metrics", &["GET"]).route(web::get().to(metrics::scrape)))
-        .service(web::scope("/v1").configure(routes::configure))
+        .service(routes::resource("/metrics", &["GET"]).route(web::get().to(routes::scrape)))
+        .service(
+            web::scope("/v1")
+                .configure(routes::configure)
+                .configure(openapi::configure),
+        )
         .configure(routes::configure)
+        .configure(openapi::configure)
         .default_service(web::to(routes::no_route))
         .wrap(from_fn(auth::require_token))
         .wrap(ErrorHandlers::new().default_handler(error::json_fallback))
@@ -101,7 +108,16 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + 'static,
 ) -> std::io::Result<()> {
+    let peers = connections::PeerLimit::new(
+        state
+            .service()
+            .pilot()
+            .settings()
+            .server
+            .max_connections_per_peer,
+    );
     let server = HttpServer::new(move || app(state.clone()))
+        .on_connect(move |io, extensions| peers.on_connect(io, extensions))
         .disable_signals()
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .client_request_timeout(limits::HEAD_TIMEOUT)

@@ -10,8 +10,9 @@
 use std::time::Duration;
 
 /// How long a client may take to send a whole request head (request line and headers) once
-/// connected; slower clients (slowloris) get 408 with an empty body and are disconnected.
-pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// connected; slower clients (slowloris) and idle connections that never send a byte get
+/// 408 with an empty body and are disconnected.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How long a client may take to send a request body once its head has arrived; slower ones
 /// get 408 `{"message": ...}` and are disconnected. Only routes that read a body (deploy) wait

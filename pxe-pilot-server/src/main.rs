@@ -115,20 +115,22 @@ async fn serve(args: Args) -> Result<(), StartError> {
     };
     let config = demo.as_ref().map_or(args.config, |d| d.config.clone());
     let pilot = startup::open(&config)?;
+    let state = AppState::open(pilot)?;
     if let Some(demo) = &demo {
-        demo.seed(&pilot).map_err(StartError::Demo)?;
+        demo.seed(&state.service()).map_err(StartError::Demo)?;
     }
-    let addr = startup::listen_address(&pilot.settings().server, args.listen);
+    let settings = state.service().pilot().shared_settings();
+    let addr = startup::listen_address(&settings.server, args.listen);
     let listener = startup::bind(addr)?;
     let addr = listener.local_addr()?;
     // Installed before the announcement, so a SIGTERM right after it still stops us cleanly.
     let shutdown = shutdown_signal()?;
-    if pilot.settings().server.token.is_none() {
+    if settings.server.token.is_none() {
         tracing::warn!("no server.token in the configuration file: anyone who reaches {addr} can change what hosts boot");
     }
     tracing::info!(
         config = %config.display(),
-        hosts = pilot.settings().inventory.hosts().len(),
+        hosts = settings.inventory.hosts().len(),
         "pxe-pilot-server listening on http://{addr}"
     );
     // The one line on stdout, for scripts and tests that start the server on port 0.
@@ -139,7 +141,6 @@ async fn serve(args: Args) -> Result<(), StartError> {
     if let Some(demo) = &demo {
         eprintln!("{}", demo.guide(addr));
     }
-    let state = AppState::open(pilot)?;
     actix_web::rt::spawn(reload_on_hangup(state.clone(), config.clone())?);
     run(listener, state, shutdown).await?;
     tracing::info!("stopped");

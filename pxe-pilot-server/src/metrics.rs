@@ -1,22 +1,21 @@
 //! `GET /metrics`: what operators graph, in the Prometheus text format (0.0.4). Requests by
 //! route and status and their durations are counted by [`observe_requests`]; deploys, power
 //! actions, network boots and boot fetches by their result as each event is recorded
-//! ([`Metrics::count`]); hosts by configuration and the power commands running are read at
-//! each scrape. Labels take only bounded values: route patterns, not paths.
+//! (the core service's [`Observer`]); hosts by configuration and the power commands running
+//! are given to each scrape ([`Metrics::render`]). Labels take only bounded values: route
+//! patterns, not paths. The registry is a plain value: it reads nothing of the service.
 
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
-use pxe_pilot_core::{Deployment, EventKind, NewEvent};
-
-use crate::state::{AppState, Service};
+use pxe_pilot_core::{Deployment, EventKind, NewEvent, Observer};
 
 /// The server's counters and gauges.
 #[derive(Debug)]
@@ -28,7 +27,7 @@ pub struct Metrics {
     power_actions: IntCounterVec,
     netboots: IntCounterVec,
     boot_fetches: IntCounterVec,
-    hosts: IntGaugeVec,
+    unknown_fetches: IntCounter,
     power_running: IntGauge,
 }
 
@@ -59,15 +58,12 @@ impl Metrics {
         )
         .unwrap_or_else(|e| unreachable!("a valid metric definition: {e}"));
         let _ = registry.register(Box::new(durations.clone()));
-        let hosts = IntGaugeVec::new(
-            Opts::new(
-                "pxe_pilot_hosts",
-                "Hosts by what their entries lead to: a configuration's name, `none` (nothing deployed) or `dangling`.",
-            ),
-            &["configuration"],
+        let unknown_fetches = IntCounter::new(
+            "pxe_pilot_unknown_boot_fetches_total",
+            "Boot fetches for MAC addresses no host has (GET /v1/unknown-machines lists them).",
         )
         .unwrap_or_else(|e| unreachable!("a valid metric definition: {e}"));
-        let _ = registry.register(Box::new(hosts.clone()));
+        let _ = registry.register(Box::new(unknown_fetches.clone()));
         let power_running = IntGauge::new(
             "pxe_pilot_power_commands_running",
             "BMC commands running now (at most power.max_parallel).",
@@ -106,7 +102,7 @@ impl Metrics {
                 &["bootloader", "answer"],
             ),
             durations,
-            hosts,
+            unknown_fetches,
             power_running,
             registry,
         }
@@ -155,24 +151,49 @@ impl Metrics {
         self.durations.with_label_values(&[route]).observe(seconds);
     }
 
-    /// The text of a scrape, with the gauges read from `service` now.
-    pub fn render(&self, service: &Service) -> Result<String, String> {
-        self.hosts.reset();
-        let hosts = service.pilot.hosts().map_err(|e| e.to_string())?;
-        for host in hosts {
-            let label = match &host.deployment {
+    /// The text of a scrape, with what each host boots now (`deployments`) and the BMC
+    /// commands running. The hosts by configuration are counted into a gauge of this scrape
+    /// only: concurrent scrapes never see each other's half-counted values.
+    pub fn render<'a>(
+        &self,
+        deployments: impl Iterator<Item = &'a Deployment>,
+        commands_running: usize,
+    ) -> Result<String, String> {
+        let hosts = IntGaugeVec::new(
+            Opts::new(
+                "pxe_pilot_hosts",
+                "Hosts by what their entries lead to: a configuration's name, `none` (nothing deployed) or `dangling`.",
+            ),
+            &["configuration"],
+        )
+        .map_err(|e| e.to_string())?;
+        for deployment in deployments {
+            let label = match deployment {
                 Deployment::NotDeployed => "none".to_owned(),
                 Deployment::Deployed(c) => c.name.to_string(),
                 Deployment::Dangling(_) => "dangling".to_owned(),
             };
-            self.hosts.with_label_values(&[&label]).inc();
+            hosts.with_label_values(&[&label]).inc();
         }
-        self.power_running.set(service.power.running() as i64);
+        self.power_running.set(commands_running as i64);
+        let mut families = self.registry.gather();
+        families.extend(prometheus::core::Collector::collect(&hosts));
+        families.sort_by(|a, b| a.name().cmp(b.name()));
         let mut out = Vec::new();
         TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
+            .encode(&families, &mut out)
             .map_err(|e| e.to_string())?;
         String::from_utf8(out).map_err(|e| e.to_string())
+    }
+}
+
+impl Observer for Metrics {
+    fn recorded(&self, event: &NewEvent) {
+        self.count(event);
+    }
+
+    fn unknown_fetch(&self) {
+        self.unknown_fetches.inc();
     }
 }
 
@@ -184,8 +205,8 @@ pub async fn observe_requests(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| state.service().metrics.clone());
+        .app_data::<web::Data<std::sync::Arc<Metrics>>>()
+        .cloned();
     let method = req.method().as_str().to_owned();
     let response = next.call(req).await?;
     if let Some(metrics) = metrics {
@@ -207,15 +228,4 @@ pub async fn observe_requests(
         );
     }
     Ok(response)
-}
-
-/// `GET /metrics`: the Prometheus text format.
-pub async fn scrape(state: web::Data<AppState>) -> Result<HttpResponse, crate::ApiError> {
-    let service = state.service();
-    let text = web::block(move || service.metrics.render(&service))
-        .await?
-        .map_err(crate::ApiError::Internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(text))
 }

@@ -6,10 +6,25 @@
 
 use std::sync::OnceLock;
 
+use actix_web::{web, HttpResponse};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes;
+
+/// Registers `GET /openapi.json` (without prefix), beside [`routes::configure`].
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(routes::resource("/openapi.json", &["GET"]).route(web::get().to(openapi)));
+}
+
+/// `GET /v1/openapi.json`: this API's OpenAPI 3 description.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "pxe-pilot",
+    responses((status = 200, description = "The OpenAPI 3 description of this API", content_type = "application/json")))]
+pub(crate) async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(json())
+}
 
 /// The document: every route under `/v1` (each is also served without the prefix).
 #[derive(OpenApi)]
@@ -25,7 +40,7 @@ use crate::routes;
     paths(
         routes::healthcheck,
         routes::version,
-        routes::openapi,
+        openapi,
         routes::client_binary,
         routes::bootloaders,
         routes::configurations,
@@ -42,6 +57,7 @@ use crate::routes;
         routes::boot_script,
         routes::host_events,
         routes::events,
+        routes::unknown_machines,
     ),
     modifiers(&BearerToken),
     tags(

@@ -1,7 +1,8 @@
-//! The routes of the HTTP API (DESIGN §3): each turns a request into a call of the core's
-//! [`Pilot`](pxe_pilot_core::Pilot) or of the power backend, and the answer into the shared JSON
-//! types of [`pxe_pilot_core::api`]. [`configure`] registers them; [`crate::app`] mounts them
-//! under `/v1` and, for the original's clients, without the prefix.
+//! The routes of the HTTP API (DESIGN §3): each parses its request, calls one method of the
+//! core's [`Service`] (which owns every rule: who may, what is recorded, what follows a
+//! deploy or a boot), and writes the answer in the shared JSON types of
+//! [`pxe_pilot_core::api`]. [`configure`] registers them; [`crate::app`] mounts them under
+//! `/v1` and, for the original's clients, without the prefix.
 //!
 //! Calls that read or write the disk run in `web::block`, so a slow disk never stalls a
 //! worker. Every change is logged once, as one line: who (peer address), which host, and the
@@ -13,22 +14,23 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use pxe_pilot_core::api::{
     BootloaderView, ConfigurationContent, ConfigurationView, DeployRequest, DeployResponse,
-    DeployedHost, ErrorBody, EventView, HostView, NetbootView, Rebooted, VersionView,
+    ErrorBody, EventView, HostView, UnknownMachineView, VersionView,
 };
 use pxe_pilot_core::{
-    ConfigName, Deployment, EventKind, Host, HostSelector, HostState, MacAddress, Netboot,
-    NewEvent, Outcome, PilotError, PowerAction, Who,
+    Asker, BootFetch, DeployHost, Host, HostSelector, HostState, MacAddress, PilotError,
+    PowerAction, Service,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::auth::Caller;
+use crate::auth::caller_of;
 use crate::body::JsonBody;
-use crate::error::ApiError;
-use crate::state::{AppState, Service};
+use crate::error::{blocking, ApiError};
+use crate::state::AppState;
 use crate::views;
 
-/// Registers every route (without prefix) with a JSON 405 for the other methods.
+/// Registers every route (without prefix) with a JSON 405 for the other methods; the OpenAPI
+/// document's own route is [`crate::openapi::configure`]'s.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthcheck", &["GET"]).route(web::get().to(healthcheck)))
         .service(resource("/bootloaders", &["GET"]).route(web::get().to(bootloaders)))
@@ -45,17 +47,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/hosts/{name}/off", &["PATCH"]).route(web::patch().to(power_off)))
         .service(resource("/refresh", &["PATCH"]).route(web::patch().to(refresh)))
         .service(resource("/version", &["GET"]).route(web::get().to(version)))
-        .service(resource("/openapi.json", &["GET"]).route(web::get().to(openapi)))
         .service(resource("/client/pxe-pilot", &["GET"]).route(web::get().to(client_binary)))
         .service(resource("/boot.ipxe", &["GET"]).route(web::get().to(boot_entry)))
         .service(resource("/hosts/{name}/events", &["GET"]).route(web::get().to(host_events)))
         .service(resource("/events", &["GET"]).route(web::get().to(events)))
+        .service(resource("/unknown-machines", &["GET"]).route(web::get().to(unknown_machines)))
         .service(resource("/boot/{bootloader}/{mac}", &["GET"]).route(web::get().to(boot_script)));
 }
 
-/// A resource whose other methods are answered 405 with the allowed ones.
+/// A resource whose other methods are answered 405 with the allowed ones (401 to a change
+/// without the token: an anonymous caller learns nothing of the routes).
 pub(crate) fn resource(path: &str, allowed: &'static [&'static str]) -> actix_web::Resource {
     web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
+        refuse_anonymous_change(&req)?;
         Err::<HttpResponse, _>(ApiError::MethodNotAllowed {
             method: req.method().to_string(),
             path: req.path().to_owned(),
@@ -66,13 +70,29 @@ pub(crate) fn resource(path: &str, allowed: &'static [&'static str]) -> actix_we
 
 /// The answer for a path no route has (the app's default service).
 pub async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    refuse_anonymous_change(&req)?;
     Err(ApiError::NoRoute {
         method: req.method().to_string(),
         path: req.path().chars().take(256).collect(),
     })
 }
 
-/// Who sent a request, for the change log.
+/// A 401 for a change (any method but a read) by an anonymous caller.
+fn refuse_anonymous_change(req: &HttpRequest) -> Result<(), ApiError> {
+    match caller_of(req) {
+        pxe_pilot_core::Caller::Anonymous(why) if !crate::auth::is_read(req.method()) => {
+            Err(ApiError::Unauthorized(why))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Who asks, from where: for the service's rules and its records.
+fn asker(req: &HttpRequest) -> Asker {
+    Asker::new(caller_of(req), req.peer_addr())
+}
+
+/// Who sent a request, for the log.
 fn peer(req: &HttpRequest) -> String {
     req.peer_addr()
         .map(|a| a.to_string())
@@ -93,7 +113,7 @@ pub(crate) async fn bootloaders(state: web::Data<AppState>) -> web::Json<Vec<Boo
     let state = state.service();
     web::Json(
         state
-            .pilot
+            .pilot()
             .bootloaders()
             .iter()
             .map(views::bootloader)
@@ -108,7 +128,7 @@ pub(crate) async fn configurations(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<ConfigurationView>>, ApiError> {
     let state = state.service();
-    let list = web::block(move || state.pilot.configurations()).await??;
+    let list = blocking(move || Ok(state.pilot().configurations()?)).await?;
     Ok(web::Json(list.iter().map(views::configuration).collect()))
 }
 
@@ -124,7 +144,8 @@ pub(crate) async fn configuration(
 ) -> Result<web::Json<ConfigurationContent>, ApiError> {
     let state = state.service();
     let name = name.into_inner();
-    let (configuration, content) = web::block(move || state.pilot.configuration(&name)).await??;
+    let (configuration, content) =
+        blocking(move || Ok(state.pilot().configuration(&name)?)).await?;
     let file = configuration.path.display().to_string();
     let warning = pxe_pilot_core::boot::render::check(&file, &content)
         .err()
@@ -155,196 +176,27 @@ pub(crate) async fn deploy(
     body: JsonBody<DeployRequest>,
 ) -> Result<HttpResponse, ApiError> {
     // Parsed at the edge: the core gets names and MAC addresses it can trust.
-    let hosts = body.0.hosts;
-    let selectors = hosts
+    let hosts = body
+        .0
+        .hosts
         .iter()
-        .map(|q| HostSelector::parse(q.name.as_deref(), q.mac_address.as_deref()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let options: Vec<HostOptions> = hosts
-        .iter()
-        .map(|q| HostOptions {
-            reboot: q.reboot,
-            once: q.once,
+        .map(|q| {
+            Ok(DeployHost {
+                selector: HostSelector::parse(q.name.as_deref(), q.mac_address.as_deref())?,
+                reboot: q.reboot,
+                once: q.once,
+            })
         })
-        .collect();
-    let caller = Caller::of(&req);
-    let peer_ip = req.peer_addr().map(|a| a.ip());
-    let peer = peer(&req);
+        .collect::<Result<Vec<_>, PilotError>>()?;
+    let asker = asker(&req);
     let name = name.into_inner();
-    let state = state.service();
-    let (status, answer) = web::block(move || {
-        let who = match &caller {
-            Caller::Open => Who::Open,
-            Caller::Token => Who::Token,
-            Caller::Anonymous(refused) => {
-                crate::self_service::check(&state.pilot, &name, &selectors, peer_ip)
-                    .map_err(|why| ApiError::Unauthorized(format!("{refused}; {why}")))?;
-                tracing::info!(peer = %peer, configuration = %name, "self-service callback without the token");
-                Who::SelfService
-            }
-        };
-        if options.iter().any(|o| o.once) {
-            check_once(&state, &name)?;
-        }
-        deploy_hosts(&state, &name, &selectors, &options, who, &peer)
-    })
-    .await??;
-    Ok(HttpResponse::build(status).json(answer))
-}
-
-/// What a deploy request asks for one host besides the configuration.
-#[derive(Debug, Clone, Copy)]
-struct HostOptions {
-    reboot: bool,
-    once: bool,
-}
-
-/// `once` is for configurations fetched over HTTP: pxe-pilot must see the boot to switch
-/// the host back.
-fn check_once(state: &Service, name: &str) -> Result<(), ApiError> {
-    let configuration = state.pilot.configuration_named(name)?;
-    let served = configuration
-        .bootloader
-        .as_ref()
-        .is_some_and(|b| b.http.is_some());
-    if served {
-        Ok(())
-    } else {
-        Err(ApiError::Conflict(format!(
-            "configuration {name} is not fetched over HTTP (its bootloader has no `http:`), so pxe-pilot cannot see its boot: `once` needs a configuration of a bootloader declared with `http: ipxe` or `http: grub`"
-        )))
-    }
-}
-
-/// Deploys configuration `name` to the hosts `selectors` names, logs and records each change,
-/// and reboots those whose options ask it (a network boot once first, where the BMC can).
-fn deploy_hosts(
-    state: &Service,
-    name: &str,
-    selectors: &[HostSelector],
-    options: &[HostOptions],
-    who: Who,
-    peer: &str,
-) -> Result<(StatusCode, DeployResponse), ApiError> {
-    let deployed = state.pilot.deploy(name, selectors)?;
-    let configuration = deployed.configuration.name.to_string();
-    let kind = match who {
-        Who::SelfService => EventKind::SelfService,
-        _ => EventKind::Deploy,
-    };
-    let mut answers = Vec::with_capacity(deployed.hosts.len());
-    let mut failure = None;
-    for (outcome, options) in deployed.hosts.iter().zip(options) {
-        let host = outcome.host;
-        let mut answer = DeployedHost {
-            name: host.name.to_string(),
-            configuration: configuration.clone(),
-            rebooted: Rebooted::No,
-            netboot: None,
-            error: None,
-        };
-        let event = |result| NewEvent {
-            host: Some(host.name.clone()),
-            from: Some(outcome.previous.label()),
-            to: Some(configuration.clone()),
-            peer: Some(peer.to_owned()),
-            result,
-            ..NewEvent::new(kind, who)
-        };
-        match &outcome.result {
-            Ok(()) => {
-                tracing::info!(
-                    peer = %peer,
-                    host = %host.name,
-                    change = %format_args!("{} -> {configuration}", outcome.previous.label()),
-                    "configuration deployed"
-                );
-                state.record(event(Outcome::Ok));
-                let once = options.once.then_some(&deployed.configuration.name);
-                if let Err(e) = state.once.set(&host.name, once) {
-                    tracing::error!(host = %host.name, "the once list is not saved: {e}");
-                }
-                if options.reboot {
-                    let (netboot, rebooted) = reboot_after_deploy(state, host, who, peer);
-                    answer.netboot = Some(netboot);
-                    answer.rebooted = rebooted;
-                }
-            }
-            Err(Some(error)) => {
-                tracing::error!(peer = %peer, host = %host.name, "deploy of {configuration} failed: {error}");
-                state.record(event(Outcome::Error(error.to_string())));
-                failure = Some(format!("host {} was not switched: {error}", host.name));
-                answer.error = Some(error.to_string());
-            }
-            Err(None) => {
-                answer.error = Some("not tried: an earlier host's write failed".into());
-            }
-        }
-        answers.push(answer);
-    }
-    let status = match failure {
+    let service = state.service();
+    let report = blocking(move || Ok(service.deploy(&name, &hosts, &asker)?)).await?;
+    let status = match report.failure {
         Some(_) => StatusCode::MULTI_STATUS,
         None => StatusCode::OK,
     };
-    Ok((
-        status,
-        DeployResponse {
-            hosts: answers,
-            message: failure,
-        },
-    ))
-}
-
-/// The reboot a deploy asked for: the next boot made a network boot once (where the BMC can
-/// and the host allows), then a reset (a power on when off). A failure undoes nothing; both
-/// steps are recorded.
-fn reboot_after_deploy(
-    state: &Service,
-    host: &Host,
-    who: Who,
-    peer: &str,
-) -> (NetbootView, Rebooted) {
-    let event = |kind, detail: &str, result| NewEvent {
-        host: Some(host.name.clone()),
-        peer: Some(peer.to_owned()),
-        detail: Some(detail.to_owned()),
-        result,
-        ..NewEvent::new(kind, who)
-    };
-    let netboot = match state.power.netboot_once(host) {
-        Ok(Netboot::Once) => {
-            tracing::info!(peer = %peer, host = %host.name, "next boot is a network boot, once");
-            state.record(event(EventKind::Netboot, "once", Outcome::Ok));
-            NetbootView::Once
-        }
-        Ok(Netboot::Skipped) => NetbootView::Skipped,
-        Err(e) => {
-            tracing::warn!(peer = %peer, host = %host.name, "network boot once failed: {e}");
-            state.record(event(
-                EventKind::Netboot,
-                "once",
-                Outcome::Error(e.to_string()),
-            ));
-            NetbootView::Error
-        }
-    };
-    let rebooted = match state.power.act(host, PowerAction::Reboot) {
-        Ok(()) => {
-            tracing::info!(peer = %peer, host = %host.name, "host rebooted after deploy");
-            state.record(event(EventKind::Power, "reboot", Outcome::Ok));
-            Rebooted::Yes
-        }
-        Err(e) => {
-            tracing::warn!(peer = %peer, host = %host.name, "reboot after deploy failed: {e}");
-            state.record(event(
-                EventKind::Power,
-                "reboot",
-                Outcome::Error(e.to_string()),
-            ));
-            Rebooted::Error
-        }
-    };
-    (netboot, rebooted)
+    Ok(HttpResponse::build(status).json(views::deployed(&report)))
 }
 
 /// The query string of `GET /v1/hosts` and `GET /v1/hosts/{name}`.
@@ -375,18 +227,18 @@ impl HostsQuery {
 }
 
 /// How long a request for one host waits for its power state: a whole command.
-fn one_host_wait(state: &Service) -> Duration {
-    state.pilot.settings().command_timeout + Duration::from_secs(1)
+fn one_host_wait(service: &Service) -> Duration {
+    service.pilot().settings().command_timeout + Duration::from_secs(1)
 }
 
 /// The view of one host and what it boots, with its power state when `status`.
-fn host_view(state: &Service, host: HostState<'_>, status: bool) -> HostView {
-    let report = state
-        .power
-        .overview(&[host.host], status, one_host_wait(state))
+fn host_view(service: &Service, host: HostState<'_>, status: bool) -> HostView {
+    let report = service
+        .power()
+        .overview(&[host.host], status, one_host_wait(service))
         .pop()
         .unwrap_or_default();
-    let last_boot = state.events.last_boot(&host.host.name);
+    let last_boot = service.events().last_boot(&host.host.name);
     views::host(&host, report, last_boot)
 }
 
@@ -408,25 +260,25 @@ pub(crate) async fn hosts(
         .transpose()
         .map_err(PilotError::from)?;
     let state = state.service();
-    let body = web::block(move || -> Result<Vec<u8>, ApiError> {
+    let body = blocking(move || -> Result<Vec<u8>, ApiError> {
         if let Some(mac) = mac {
-            let view = host_view(&state, state.pilot.host_by_mac(&mac)?, status);
+            let view = host_view(&state, state.pilot().host_by_mac(&mac)?, status);
             return Ok(serde_json::to_vec(&view)?);
         }
-        let inventory = &state.pilot.settings().inventory;
+        let inventory = &state.pilot().settings().inventory;
         let hosts: Vec<&Host> = inventory.hosts().iter().collect();
-        let wait = state.pilot.settings().power.status_wait;
-        let reports = state.power.overview(&hosts, status, wait);
+        let wait = state.pilot().settings().power.status_wait;
+        let reports = state.power().overview(&hosts, status, wait);
         // The JSON is written host by host as the states are worked out: no list of views.
-        let views = state.pilot.hosts()?.zip(reports).map(|(host, report)| {
-            let last_boot = state.events.last_boot(&host.host.name);
+        let views = state.pilot().hosts()?.zip(reports).map(|(host, report)| {
+            let last_boot = state.events().last_boot(&host.host.name);
             views::host(&host, report, last_boot)
         });
         let mut body = Vec::new();
         serde::Serializer::collect_seq(&mut serde_json::Serializer::new(&mut body), views)?;
         Ok(body)
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())
         .body(body))
@@ -445,10 +297,10 @@ pub(crate) async fn host(
 ) -> Result<web::Json<HostView>, ApiError> {
     let status = query.status()?;
     let state = state.service();
-    let view = web::block(move || -> Result<HostView, ApiError> {
-        Ok(host_view(&state, state.pilot.host(&name)?, status))
+    let view = blocking(move || -> Result<HostView, ApiError> {
+        Ok(host_view(&state, state.pilot().host(&name)?, status))
     })
-    .await??;
+    .await?;
     Ok(web::Json(view))
 }
 
@@ -465,38 +317,13 @@ pub(crate) async fn undeploy(
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> Result<web::Json<HostView>, ApiError> {
-    let peer = peer(&req);
-    let who = Caller::of(&req).who();
-    let state = state.service();
-    let view = web::block(move || -> Result<HostView, ApiError> {
-        let switched = state.pilot.undeploy(&name)?;
-        let host = switched.host;
-        if let Err(e) = state.once.set(&host.name, None) {
-            tracing::error!(host = %host.name, "the once list is not saved: {e}");
-        }
-        if switched.previous == Deployment::NotDeployed {
-            tracing::debug!(peer = %peer, host = %host.name, "undeploy: nothing was deployed");
-        } else {
-            tracing::info!(
-                peer = %peer,
-                host = %host.name,
-                change = %format_args!("{} -> -", switched.previous.label()),
-                "configuration removed"
-            );
-            state.record(NewEvent {
-                host: Some(host.name.clone()),
-                from: Some(switched.previous.label()),
-                peer: Some(peer.clone()),
-                ..NewEvent::new(EventKind::Undeploy, who)
-            });
-        }
-        let now = HostState {
-            host,
-            deployment: Deployment::NotDeployed,
-        };
-        Ok(host_view(&state, now, false))
+    let asker = asker(&req);
+    let service = state.service();
+    let view = blocking(move || -> Result<HostView, ApiError> {
+        let now = service.undeploy(&name, &asker)?;
+        Ok(host_view(&service, now, false))
     })
-    .await??;
+    .await?;
     Ok(web::Json(view))
 }
 
@@ -507,27 +334,9 @@ async fn power(
     name: web::Path<String>,
     action: PowerAction,
 ) -> Result<HttpResponse, ApiError> {
-    let peer = peer(&req);
-    let who = Caller::of(&req).who();
-    let state = state.service();
-    web::block(move || -> Result<(), ApiError> {
-        let host = state.pilot.named(&name)?;
-        let result = state.power.act(host, action);
-        state.record(NewEvent {
-            host: Some(host.name.clone()),
-            peer: Some(peer.clone()),
-            detail: Some(action.as_str().to_owned()),
-            result: match &result {
-                Ok(()) => Outcome::Ok,
-                Err(e) => Outcome::Error(e.to_string()),
-            },
-            ..NewEvent::new(EventKind::Power, who)
-        });
-        result.map_err(PilotError::from)?;
-        tracing::info!(peer = %peer, host = %host.name, action = action.as_str(), "power action done");
-        Ok(())
-    })
-    .await??;
+    let asker = asker(&req);
+    let service = state.service();
+    blocking(move || Ok(service.power_action(&name, action, &asker)?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -590,11 +399,9 @@ pub(crate) async fn refresh(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let state = state.service();
-    let subnets = web::block(move || state.power.refresh())
-        .await?
-        .map_err(PilotError::from)?;
-    tracing::info!(peer = %peer(&req), subnets = %subnets.join(" "), "refresh done");
+    let asker = asker(&req);
+    let service = state.service();
+    blocking(move || Ok(service.refresh(&asker)?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -603,15 +410,6 @@ pub(crate) async fn refresh(
     responses((status = 200, description = "The server's name and version", body = VersionView)))]
 pub(crate) async fn version() -> web::Json<VersionView> {
     web::Json(VersionView::current())
-}
-
-/// `GET /v1/openapi.json`: this API's OpenAPI 3 description.
-#[utoipa::path(get, path = "/v1/openapi.json", tag = "pxe-pilot",
-    responses((status = 200, description = "The OpenAPI 3 description of this API", content_type = "application/json")))]
-pub(crate) async fn openapi() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(crate::openapi::json())
 }
 
 /// `GET /v1/client/pxe-pilot`: the static client of `client.binary`, for installers
@@ -624,7 +422,7 @@ pub(crate) async fn client_binary(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(path) = state.service().pilot.settings().client_binary.clone() else {
+    let Some(path) = state.service().pilot().settings().client_binary.clone() else {
         return Err(ApiError::NoClient);
     };
     // Streamed from the file in pieces: forty downloads at once cost forty small buffers,
@@ -655,7 +453,7 @@ pub(crate) async fn boot_entry(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(pxe_pilot_core::boot::entry_script(
-            state.pilot.bootloaders(),
+            state.pilot().bootloaders(),
         ))
 }
 
@@ -675,46 +473,20 @@ pub(crate) async fn boot_script(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (bootloader, mac_text) = path.into_inner();
-    let mac = MacAddress::parse(&mac_text).ok();
+    let (bootloader, mac) = path.into_inner();
     let server_url = server_url(&req);
-    let peer = peer(&req);
-    let state = state.service();
-    let bytes = web::block(move || -> Result<Vec<u8>, ApiError> {
-        use pxe_pilot_core::boot::{answer, BootAnswer};
-        let event = |host: Option<&Host>, to: Option<String>, result| NewEvent {
-            host: host.map(|h| h.name.clone()),
-            mac,
-            to,
-            peer: Some(peer.clone()),
-            detail: Some(bootloader.clone()),
-            result,
-            ..NewEvent::new(EventKind::Boot, Who::Open)
+    let peer = req.peer_addr();
+    let service = state.service();
+    let bytes = blocking(move || {
+        let fetch = BootFetch {
+            bootloader: &bootloader,
+            mac: &mac,
+            server_url: &server_url,
+            peer,
         };
-        match answer(&state.pilot, &bootloader, mac, &server_url) {
-            Ok(BootAnswer::Script {
-                host,
-                configuration,
-                bytes,
-            }) => {
-                tracing::info!(peer = %peer, host = %host.name, bootloader = %bootloader, configuration = %configuration.name, "boot script fetched");
-                state.record(event(Some(host), Some(configuration.name.to_string()), Outcome::Ok));
-                once_fallback(&state, host, &configuration.name, &peer);
-                Ok(bytes)
-            }
-            Ok(BootAnswer::HandOver { host, reason, bytes }) => {
-                tracing::info!(peer = %peer, host = %host.map(|h| h.name.as_str()).unwrap_or("-"), bootloader = %bootloader, mac = %mac_text.chars().take(64).collect::<String>(), "boot hand-over: {reason}");
-                state.record(event(host, None, Outcome::Ok));
-                Ok(bytes.to_vec())
-            }
-            Err(error) => {
-                let host = mac.and_then(|m| state.pilot.settings().inventory.by_mac(&m));
-                state.record(event(host, None, Outcome::Error(error.to_string())));
-                Err(error.into())
-            }
-        }
+        Ok(service.boot_script(&fetch)?)
     })
-    .await??;
+    .await?;
     let mut response = HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
@@ -742,49 +514,22 @@ fn server_url(req: &HttpRequest) -> String {
     }
 }
 
-/// After `host`'s boot of `configuration`: when it was deployed to boot it once, it is
-/// switched to `server.once_fallback` now, and that is recorded.
-fn once_fallback(state: &Service, host: &Host, configuration: &ConfigName, peer: &str) {
-    match state.once.take(&host.name, configuration) {
-        Ok(true) => {}
-        Ok(false) => return,
-        Err(e) => {
-            tracing::error!(host = %host.name, "the once list is not saved: {e}");
-            return;
-        }
-    }
-    let fallback = &state.pilot.settings().server.once_fallback;
-    let result = state
-        .pilot
-        .deploy(
-            fallback.as_str(),
-            &[HostSelector::by_name(host.name.clone())],
-        )
-        .map_err(|e| e.to_string())
-        .and_then(|d| match d.hosts.into_iter().next().map(|h| h.result) {
-            Some(Ok(())) => Ok(()),
-            Some(Err(Some(e))) => Err(e.to_string()),
-            _ => Err("not switched".into()),
-        });
-    match &result {
-        Ok(()) => {
-            tracing::info!(host = %host.name, change = %format_args!("{configuration} -> {fallback}"), "booted once: switched to the fallback")
-        }
-        Err(e) => {
-            tracing::error!(host = %host.name, "booted once, but the switch to {fallback} failed: {e}")
-        }
-    }
-    state.record(NewEvent {
-        host: Some(host.name.clone()),
-        from: Some(configuration.to_string()),
-        to: Some(fallback.to_string()),
-        peer: Some(peer.to_owned()),
-        result: match result {
-            Ok(()) => Outcome::Ok,
-            Err(e) => Outcome::Error(e),
-        },
-        ..NewEvent::new(EventKind::OnceFallback, Who::Open)
-    });
+/// `GET /metrics`: the Prometheus text format, with what each host boots now.
+pub async fn scrape(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let service = state.service();
+    let metrics = state.metrics();
+    let text = blocking(move || {
+        let hosts = service.pilot().hosts()?;
+        let deployments: Vec<_> = hosts.map(|h| h.deployment).collect();
+        let running = service.power().running();
+        metrics
+            .render(deployments.iter(), running)
+            .map_err(ApiError::Internal)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
 }
 
 /// The query string of the event routes.
@@ -815,9 +560,9 @@ pub(crate) async fn host_events(
     query: web::Query<EventsQuery>,
 ) -> Result<web::Json<Vec<EventView>>, ApiError> {
     let state = state.service();
-    let host = state.pilot.named(&name)?;
-    let events = state.events.for_host(&host.name, query.limit());
-    Ok(web::Json(events.iter().map(|e| e.view()).collect()))
+    let host = state.pilot().named(&name)?;
+    let events = state.events().for_host(&host.name, query.limit());
+    Ok(web::Json(events.iter().map(views::event).collect()))
 }
 
 /// `GET /v1/events?since=ID&limit=N`: every host's events after `since`, oldest first.
@@ -829,7 +574,18 @@ pub(crate) async fn events(
 ) -> web::Json<Vec<EventView>> {
     let events = state
         .service()
-        .events
+        .events()
         .since(query.since.unwrap_or(0), query.limit());
-    web::Json(events.iter().map(|e| e.view()).collect())
+    web::Json(events.iter().map(views::event).collect())
+}
+
+/// `GET /v1/unknown-machines`: the machines seen booting whose MAC address no host has, last
+/// seen first (bounded: the longest unseen are forgotten first).
+#[utoipa::path(get, path = "/v1/unknown-machines", tag = "pxe-pilot",
+    responses((status = 200, description = "The machines seen booting that no host owns, last seen first", body = [UnknownMachineView])))]
+pub(crate) async fn unknown_machines(
+    state: web::Data<AppState>,
+) -> web::Json<Vec<UnknownMachineView>> {
+    let machines = state.service().unknown().list();
+    web::Json(machines.iter().map(views::unknown_machine).collect())
 }

@@ -55,7 +55,16 @@ pub fn open(path: &Path) -> Result<Pilot, StartError> {
     for warning in warnings {
         tracing::warn!("{warning}");
     }
+    check_neighbour_table(&settings);
     Ok(Pilot::open(settings)?)
+}
+
+/// Warns when the neighbour table (`arp_table`) cannot be read where the server runs (a
+/// sandbox that hides it): self-service and BMCs found by MAC depend on it.
+pub fn check_neighbour_table(settings: &Settings) {
+    if let Err(problem) = pxe_pilot_core::arp::ArpTable::check(&settings.arp_table) {
+        tracing::warn!("{problem}");
+    }
 }
 
 /// The address to listen on: `listen` when given (`--listen`), else `server.listen` and
@@ -64,7 +73,8 @@ pub fn listen_address(server: &ServerSettings, listen: Option<SocketAddr>) -> So
     listen.unwrap_or(SocketAddr::new(server.listen, server.port))
 }
 
-/// Binds `addr` (port 0: a free port, read it back with `local_addr`).
+/// Binds `addr` (port 0: a free port, read it back with `local_addr`) with the kernel's full
+/// listen backlog ([`crate::connections::listen`]).
 pub fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr).map_err(|source| StartError::Bind { addr, source })
+    crate::connections::listen(addr).map_err(|source| StartError::Bind { addr, source })
 }

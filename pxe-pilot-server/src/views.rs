@@ -3,12 +3,74 @@
 //! nothing else crosses the wire (no password, no variable).
 
 use pxe_pilot_core::api::{
-    BootloaderView, ConfigurationView, HostView, IpmiView, LastBootView, ManagementView,
-    PowerState as WirePower, RedfishView,
+    BootloaderView, ConfigurationView, DeployResponse, DeployedHost, EventView, HostView, IpmiView,
+    LastBootView, ManagementView, NetbootView, PowerState as WirePower, Rebooted, RedfishView,
+    UnknownMachineView,
 };
+use pxe_pilot_core::events::format_time;
+use pxe_pilot_core::unknown::UnknownMachine;
 use pxe_pilot_core::{
-    Bmc, Bootloader, Configuration, Deployment, Event, HostState, PowerReport, PowerState,
+    Bmc, Bootloader, Configuration, DeployReport, Deployment, Event, EventKind, HostState,
+    NetbootResult, PowerReport, PowerState,
 };
+
+/// An event as the event routes show it.
+pub fn event(event: &Event) -> EventView {
+    EventView {
+        id: event.id,
+        time: format_time(event.time),
+        host: event.host.as_ref().map(|host| host.as_str().to_owned()),
+        mac: event.mac,
+        kind: event.kind.as_str().to_owned(),
+        from: event.from.clone(),
+        to: event.to.clone(),
+        who: event.who.as_str().to_owned(),
+        peer: event.peer.clone(),
+        result: event.result.to_string(),
+        detail: event.detail.clone(),
+        counted: (event.kind == EventKind::Boot && !event.counted).then_some(false),
+    }
+}
+
+/// An unknown machine as `GET /v1/unknown-machines` shows it.
+pub fn unknown_machine(machine: &UnknownMachine) -> UnknownMachineView {
+    UnknownMachineView {
+        mac_address: machine.mac,
+        first_seen: format_time(machine.first_seen),
+        last_seen: format_time(machine.last_seen),
+        count: machine.count,
+        peer: machine.peer.map(|ip| ip.to_string()),
+        via: machine.via.clone(),
+    }
+}
+
+/// A deploy's answer, host by host.
+pub fn deployed(report: &DeployReport) -> DeployResponse {
+    let configuration = report.configuration.to_string();
+    let hosts = report
+        .hosts
+        .iter()
+        .map(|h| DeployedHost {
+            name: h.name.to_string(),
+            configuration: configuration.clone(),
+            rebooted: match &h.reboot {
+                None => Rebooted::No,
+                Some(r) if r.rebooted => Rebooted::Yes,
+                Some(_) => Rebooted::Error,
+            },
+            netboot: h.reboot.as_ref().map(|r| match r.netboot {
+                NetbootResult::Once => NetbootView::Once,
+                NetbootResult::Skipped => NetbootView::Skipped,
+                NetbootResult::Failed => NetbootView::Error,
+            }),
+            error: h.error.clone(),
+        })
+        .collect();
+    DeployResponse {
+        hosts,
+        message: report.failure.clone(),
+    }
+}
 
 /// A bootloader as `GET /v1/bootloaders` shows it.
 pub fn bootloader(b: &Bootloader) -> BootloaderView {
@@ -95,21 +157,67 @@ pub fn host(state: &HostState<'_>, report: PowerReport, last_boot: Option<Event>
         ipmi,
         management,
         redfish,
-        last_boot: last_boot.map(|event| {
-            let view = event.view();
-            LastBootView {
-                time: view.time,
-                configuration: view.to,
-                bootloader: view.detail,
-            }
+        last_boot: last_boot.map(|event| LastBootView {
+            time: format_time(event.time),
+            configuration: event.to,
+            bootloader: event.detail,
         }),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
     use super::*;
-    use pxe_pilot_core::MacEntryPattern;
+    use pxe_pilot_core::{MacAddress, MacEntryPattern, Outcome, Who};
+
+    #[test]
+    fn an_event_view_is_the_api_s_json() {
+        let event = Event {
+            id: 3,
+            time: UNIX_EPOCH + Duration::from_millis(1_796_555_729_123),
+            host: None,
+            mac: Some(MacAddress::parse("52-54-00-00-00-02").unwrap()),
+            kind: EventKind::Power,
+            from: None,
+            to: None,
+            who: Who::Token,
+            peer: Some("192.0.2.7".into()),
+            result: Outcome::Error("BMC unreachable".into()),
+            detail: Some("reboot".into()),
+            counted: true,
+        };
+        assert_eq!(
+            serde_json::to_value(super::event(&event)).unwrap(),
+            serde_json::json!({
+                "id": 3,
+                "time": "2026-12-06T11:15:29.123Z",
+                "host": null,
+                "mac": "52:54:00:00:00:02",
+                "kind": "power",
+                "who": "token",
+                "peer": "192.0.2.7",
+                "result": "error: BMC unreachable",
+                "detail": "reboot",
+            })
+        );
+        // Times RFC 3339 cannot write are shown at its bounds, never a panic.
+        let early = Event {
+            time: UNIX_EPOCH - Duration::from_secs(5),
+            ..event.clone()
+        };
+        assert_eq!(super::event(&early).time, "1970-01-01T00:00:00.000Z");
+        let late = Event {
+            time: UNIX_EPOCH + Duration::from_secs(400_000_000_000),
+            kind: EventKind::Boot,
+            counted: false,
+            ..event
+        };
+        let view = super::event(&late);
+        assert_eq!(view.time, "9999-12-31T23:59:59.999Z");
+        assert_eq!(view.counted, Some(false));
+    }
 
     #[test]
     fn a_bootloader_view_shows_where_its_entries_live_only_when_it_has_some() {

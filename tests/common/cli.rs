@@ -44,13 +44,11 @@ impl Run {
 /// `pxe-pilot` with none of the caller's `PXE_PILOT_*` variables.
 pub fn pxe_pilot() -> Command {
     let mut command = Command::new(binary("pxe-pilot"));
-    for var in [
-        "PXE_PILOT_SERVER",
-        "PXE_PILOT_TOKEN",
-        "PXE_PILOT_RETRY_FOR",
-        "PXE_PILOT_SYSFS_NET",
-    ] {
-        command.env_remove(var);
+    // Every PXE_PILOT_* of the caller (PXE_PILOT_TOKEN_FILE too, and whatever comes next).
+    for (var, _) in std::env::vars_os() {
+        if var.to_string_lossy().starts_with("PXE_PILOT_") {
+            command.env_remove(var);
+        }
     }
     command.stdin(Stdio::null());
     command

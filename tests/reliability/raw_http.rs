@@ -176,3 +176,20 @@ pub fn healthy(authority: &str) -> bool {
     )
     .is_ok_and(|r| r.status == 204)
 }
+
+/// A connection to `authority` from the source address `source` (any of 127.0.0.0/8 on
+/// loopback): another peer than the tests' usual 127.0.0.1.
+pub fn connect_from(source: &str, authority: &str) -> std::io::Result<TcpStream> {
+    use std::net::{SocketAddr, ToSocketAddrs};
+    let target: SocketAddr = authority
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::other("no address"))?;
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    let from: SocketAddr = format!("{source}:0")
+        .parse()
+        .map_err(std::io::Error::other)?;
+    socket.bind(&from.into())?;
+    socket.connect(&target.into())?;
+    Ok(socket.into())
+}

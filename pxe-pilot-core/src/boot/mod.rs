@@ -10,6 +10,7 @@
 //! address it booted from.
 
 pub mod render;
+pub mod trust;
 
 use std::collections::BTreeMap;
 

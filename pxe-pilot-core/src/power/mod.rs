@@ -126,7 +126,7 @@ pub struct PowerService {
 #[derive(Debug)]
 struct Shared {
     settings: Arc<Settings>,
-    limit: Limit,
+    limit: Arc<Limit>,
     state: Mutex<State>,
     /// Signalled when a job is queued.
     work: Condvar,
@@ -159,10 +159,23 @@ enum Driver<'a> {
 impl PowerService {
     /// Power management under `settings`.
     pub fn new(settings: Arc<Settings>) -> Self {
+        let limit = Arc::new(Limit::new(settings.power.max_parallel));
+        PowerService::with_limit(settings, limit)
+    }
+
+    /// Power management under new `settings` (a reload) that shares this one's limit, made
+    /// `power.max_parallel` of the new settings: commands still running under the old
+    /// settings count against it, so the server never runs more than the limit at once.
+    pub fn reloaded(&self, settings: Arc<Settings>) -> Self {
+        self.shared.limit.resize(settings.power.max_parallel);
+        PowerService::with_limit(settings, Arc::clone(&self.shared.limit))
+    }
+
+    fn with_limit(settings: Arc<Settings>, limit: Arc<Limit>) -> Self {
         let hosts = settings.inventory.hosts().len();
         PowerService {
             shared: Arc::new(Shared {
-                limit: Limit::new(settings.power.max_parallel),
+                limit,
                 state: Mutex::new(State {
                     known: vec![None; hosts],
                     busy: vec![false; hosts],
@@ -209,9 +222,10 @@ impl PowerService {
     }
 
     /// Makes the next boot of `host` a network boot, once, if its `netboot_once` allows and
-    /// its BMC can be told; [`Netboot::Skipped`] otherwise.
+    /// its BMC can be told; [`Netboot::Skipped`] otherwise (a host without power management
+    /// included: it has no BMC to tell).
     pub fn netboot_once(&self, host: &Host) -> Result<Netboot, PowerError> {
-        if !host.netboot_once {
+        if !host.netboot_once || host.bmc.is_none() {
             return Ok(Netboot::Skipped);
         }
         self.shared.netboot_once(host)

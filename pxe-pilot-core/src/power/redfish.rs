@@ -6,7 +6,12 @@
 //! Basic authentication, over HTTPS checked against the system's certificates (or `ca_file`),
 //! unless `tls_verify: false` (BMCs often have a self-signed certificate). Every request has
 //! the settings' command timeout. The password is only ever in the `Authorization` header: a
-//! BMC's error message is passed on with it masked.
+//! BMC's error message is passed on with it (and the header's base64 value) masked.
+//!
+//! Paths the BMC answers with (`@odata.id`, an action's `target`) are references resolved
+//! against the BMC's base URL ([`Session::url`]): only an absolute path, or a URL of the same
+//! scheme, host and port, is followed; anything else (`@127.0.0.2:8000/...` glued to the base
+//! would send the credentials to another host) is refused.
 
 use std::time::Duration;
 
@@ -30,6 +35,8 @@ pub(super) struct Session<'a> {
     base: String,
     agent: Agent,
     authorization: String,
+    /// What is masked in every message: the password and the header's base64 value.
+    secrets: Vec<String>,
 }
 
 /// What went wrong talking to the BMC, as one line (the password masked).
@@ -64,26 +71,54 @@ impl<'a> Session<'a> {
             .build()
             .into();
         let credentials = format!("{}:{}", redfish.username, redfish.password);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        let secrets = [redfish.password.clone(), encoded.clone()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
         Ok(Session {
             redfish,
             base,
             agent,
-            authorization: format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(credentials)
-            ),
+            authorization: format!("Basic {encoded}"),
+            secrets,
         })
     }
 
     fn mask(&self, text: &str) -> String {
-        mask_secrets(text, std::slice::from_ref(&self.redfish.password))
+        mask_secrets(text, &self.secrets)
+    }
+
+    /// The URL of `reference` (a path the configuration or the BMC gave), resolved against
+    /// the base URL: an absolute path (`/redfish/v1/...`), or an absolute URL of the same
+    /// scheme, host and port as the base. Anything else leads elsewhere and is refused.
+    fn url(&self, reference: &str) -> Result<String, Failure> {
+        let refused = || {
+            format!(
+                "the BMC answered a path that leads away from {} ({:?}): refused, the credentials go to the BMC only",
+                self.base,
+                crate::text::for_log(reference, 128)
+            )
+        };
+        if reference.starts_with('/') && !reference.starts_with("//") {
+            let url = format!("{}{reference}", self.base);
+            return match same_origin(&self.base, &url) {
+                true => Ok(url),
+                false => Err(refused()),
+            };
+        }
+        if same_origin(&self.base, reference) {
+            Ok(reference.to_owned())
+        } else {
+            Err(refused())
+        }
     }
 
     /// Sends `method` to `path` with `body` (JSON) and reads the answer's JSON (`Null` when it
     /// has none); a failure says what the BMC said.
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, Failure> {
-        let url = format!("{}{path}", self.base);
-        let what = format!("{method} {path}");
+        let url = self.url(path)?;
+        let what = format!("{method} {}", crate::text::for_log(path, 256));
         let sent = match (method, body) {
             ("GET", _) => self
                 .agent
@@ -228,6 +263,28 @@ fn bmc_message(body: &str) -> String {
     }
 }
 
+/// Whether `url` has the scheme, host and port of `base` (ports written or implied alike),
+/// and no user part (`https://bmc@elsewhere/` names another host).
+fn same_origin(base: &str, url: &str) -> bool {
+    use ureq::http::Uri;
+    let (Ok(base), Ok(url)) = (base.parse::<Uri>(), url.parse::<Uri>()) else {
+        return false;
+    };
+    let port = |uri: &Uri| {
+        uri.port_u16().or(match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        })
+    };
+    let plain = |uri: &Uri| uri.authority().is_some_and(|a| !a.as_str().contains('@'));
+    plain(&base)
+        && plain(&url)
+        && base.scheme() == url.scheme()
+        && base.host().map(str::to_ascii_lowercase) == url.host().map(str::to_ascii_lowercase)
+        && port(&base) == port(&url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +298,20 @@ mod tests {
         );
         assert_eq!(bmc_message("<html>oops</html>"), "<html>oops</html>");
         assert_eq!(bmc_message("{}"), "no error message");
+    }
+
+    #[test]
+    fn only_references_to_the_bmc_itself_are_followed() {
+        let base = "https://10.0.0.21";
+        assert!(same_origin(base, "https://10.0.0.21/redfish/v1/Systems/1"));
+        assert!(same_origin(base, "https://10.0.0.21:443/redfish/v1"));
+        assert!(!same_origin(
+            base,
+            "https://10.0.0.21@127.0.0.2:8000/redfish/v1"
+        ));
+        assert!(!same_origin(base, "https://10.0.0.22/redfish/v1"));
+        assert!(!same_origin(base, "http://10.0.0.21/redfish/v1"));
+        assert!(!same_origin(base, "https://10.0.0.21:8443/redfish/v1"));
+        assert!(!same_origin(base, "@127.0.0.2:8000/redfish/v1"));
     }
 }

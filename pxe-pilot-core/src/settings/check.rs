@@ -20,8 +20,8 @@ use super::raw::{
     RawPower, RawRedfish, RawServer, RawTftp, Text,
 };
 use super::{
-    PowerSettings, ServerSettings, Settings, SettingsError, Warning, DEFAULT_ARP_TABLE,
-    DEFAULT_DISCOVERY_CMD, DEFAULT_PORT,
+    BootTrust, PowerSettings, ServerSettings, Settings, SettingsError, Warning, DEFAULT_ARP_TABLE,
+    DEFAULT_DISCOVERY_CMD, DEFAULT_MAX_CONNECTIONS_PER_PEER, DEFAULT_PORT,
 };
 
 /// The checks of one file, named `origin` in every error.
@@ -583,14 +583,17 @@ impl Checker<'_> {
                     })
                 })
                 .transpose()?;
+            // A bootloader named after a language speaks it over HTTP unless `http:` says
+            // otherwise (`http: none`).
             let http = match &b.http {
-                None => None,
+                None => HttpScript::parse(&b.name.value),
+                Some(text) if matches!(text.value.as_str(), "none" | "off" | "false" | "no") => None,
                 Some(text) => Some(HttpScript::parse(&text.value).ok_or_else(|| {
                     self.invalid(
                         line_of(text),
                         format!("configuration.bootloaders[{i}].http"),
                         format!(
-                            "{:?} is not a script language pxe-pilot serves: use ipxe or grub",
+                            "{:?} is not a script language pxe-pilot serves: use ipxe or grub (or none)",
                             text.value
                         ),
                     )
@@ -659,12 +662,62 @@ impl Checker<'_> {
             Some(text) => name(text, "server.once_fallback")?,
             None => default_local(),
         };
+        let boot_trust = match &raw.boot_trust {
+            None => BootTrust::Open,
+            Some(text) => match text.value.as_str() {
+                "open" => BootTrust::Open,
+                "neighbour" | "neighbor" => BootTrust::Neighbour,
+                other => {
+                    return Err(self.invalid(
+                        line_of(text),
+                        "server.boot_trust".into(),
+                        format!("{other:?} is not a trust rule: use open (a peer the neighbour table does not know counts) or neighbour (only a peer the table gives as the host counts)"),
+                    ))
+                }
+            },
+        };
+        let origins = raw
+            .origins
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, text)| {
+                let origin = text.value.trim_end_matches('/');
+                let valid = origin
+                    .strip_prefix("http://")
+                    .or_else(|| origin.strip_prefix("https://"))
+                    .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
+                if valid {
+                    Ok(origin.to_ascii_lowercase())
+                } else {
+                    Err(self.invalid(
+                        line_of(text),
+                        format!("server.origins[{i}]"),
+                        format!("{:?} is not an origin: write scheme://host[:port], e.g. http://pxe.example.com:3478", text.value),
+                    ))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let max_connections_per_peer = match &raw.max_connections_per_peer {
+            None => DEFAULT_MAX_CONNECTIONS_PER_PEER,
+            Some(n) if n.value >= 1 => n.value.min(65_536) as usize,
+            Some(n) => {
+                return Err(self.invalid(
+                    Some(n.referenced.line() as usize),
+                    "server.max_connections_per_peer".into(),
+                    "must be at least 1".into(),
+                ))
+            }
+        };
         Ok(ServerSettings {
             listen,
             port: raw.port.unwrap_or(DEFAULT_PORT),
             token,
             self_service,
             once_fallback,
+            boot_trust,
+            origins,
+            max_connections_per_peer,
         })
     }
 

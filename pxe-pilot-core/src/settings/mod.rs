@@ -27,7 +27,7 @@ pub const DEFAULT_PORT: u16 = 3478;
 /// The default refresh command; `{{.subnet}}` is each management subnet.
 pub const DEFAULT_DISCOVERY_CMD: &str = "fping -c 1 -D -q -g {{.subnet}}";
 /// The default ARP table.
-pub const DEFAULT_ARP_TABLE: &str = "/proc/net/arp";
+pub const DEFAULT_ARP_TABLE: &str = "/proc/self/net/arp";
 /// The largest configuration file read, in bytes (room for well over 100,000 hosts).
 pub const MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
 
@@ -76,6 +76,30 @@ pub struct ServerSettings {
     /// What a host deployed with `once` is switched to after its first boot of it
     /// (`once_fallback`, `local` by default).
     pub once_fallback: ConfigName,
+    /// Which boot fetches count as a host's boot (`boot_trust`).
+    pub boot_trust: BootTrust,
+    /// Origins a browser may send changes from besides the server's own names
+    /// (`origins`, e.g. `http://pxe.example.com:3478`); see DESIGN §8.
+    pub origins: Vec<String>,
+    /// The most connections one peer address may hold open at once
+    /// (`max_connections_per_peer`, [`DEFAULT_MAX_CONNECTIONS_PER_PEER`] by default).
+    pub max_connections_per_peer: usize,
+}
+
+/// The default of `server.max_connections_per_peer`.
+pub const DEFAULT_MAX_CONNECTIONS_PER_PEER: usize = 128;
+
+/// Which boot fetches count as a host's boot: set its `lastBoot` and consume its `once`
+/// (`server.boot_trust`). A fetch whose peer the neighbour table gives as another machine
+/// never counts; the setting says what to do with a peer the table does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BootTrust {
+    /// A peer the neighbour table does not know (NAT, a routed host, loopback) counts
+    /// (`open`, the default).
+    #[default]
+    Open,
+    /// Only a peer the neighbour table gives as one of the host's MACs counts (`neighbour`).
+    Neighbour,
 }
 
 impl std::fmt::Debug for ServerSettings {
@@ -86,6 +110,9 @@ impl std::fmt::Debug for ServerSettings {
             .field("token", &self.token.as_ref().map(|_| "***"))
             .field("self_service", &self.self_service)
             .field("once_fallback", &self.once_fallback)
+            .field("boot_trust", &self.boot_trust)
+            .field("origins", &self.origins)
+            .field("max_connections_per_peer", &self.max_connections_per_peer)
             .finish()
     }
 }

@@ -149,6 +149,9 @@ pub(super) struct RawServer {
     pub token_file: Option<Text>,
     pub self_service: Option<Vec<Text>>,
     pub once_fallback: Option<Text>,
+    pub boot_trust: Option<Text>,
+    pub origins: Option<Vec<Text>>,
+    pub max_connections_per_peer: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]

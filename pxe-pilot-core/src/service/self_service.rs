@@ -4,20 +4,25 @@
 //! hold the admin token.
 //!
 //! "Itself" means: the request names exactly one host, and the request's peer address is, in
-//! the kernel's neighbour table (`arp_table`, `/proc/net/arp`), one of that host's MAC
-//! addresses. That holds only on the same layer-2 segment as the host (a routed request's peer
-//! is the router) and for IPv4; docs/operations.md has the threat model.
+//! the kernel's neighbour table (`arp_table`, `/proc/self/net/arp`), one of that host's MAC
+//! addresses (an address the table gives with two different MACs is no one's). That holds
+//! only on the same layer-2 segment as the host (a routed request's peer is the router) and
+//! for IPv4; docs/operations.md has the threat model. A self-service deploy only switches the
+//! host: it never reboots or powers it, never sets its next boot device, never sets `once`
+//! (those need the token), so a host cannot be power-cycled by whoever can speak from it.
 
 use std::net::IpAddr;
 
-use pxe_pilot_core::arp::ArpTable;
-use pxe_pilot_core::{HostSelector, Pilot};
+use crate::arp::ArpTable;
+use crate::pilot::Pilot;
+
+use super::DeployHost;
 
 /// Why a deploy without the token is not a self-service callback, or `Ok` when it is one.
-pub fn check(
+pub(super) fn check(
     pilot: &Pilot,
     configuration: &str,
-    selectors: &[HostSelector],
+    hosts: &[DeployHost],
     peer: Option<IpAddr>,
 ) -> Result<(), String> {
     let settings = pilot.settings();
@@ -33,16 +38,24 @@ pub fn check(
             }
         ));
     }
-    if selectors.len() != 1 {
+    let [asked] = hosts else {
         return Err("without the token a deploy names exactly one host, itself".into());
+    };
+    if asked.reboot || asked.once {
+        return Err(
+            "without the token a host may switch itself only: `reboot` and `once` need the token"
+                .into(),
+        );
     }
-    let host = pilot
-        .select(selectors)
+    let selected = pilot.select(std::slice::from_ref(&asked.selector));
+    let host = selected
         .map_err(|e| e.to_string())?
-        .remove(0);
+        .into_iter()
+        .next()
+        .ok_or("the request names no host")?;
     let peer = peer.ok_or("the request's address is unknown")?;
-    let macs = ArpTable::read(&settings.arp_table).macs_at(peer);
-    if macs.iter().any(|m| host.mac_addresses.contains(m)) {
+    let mac = ArpTable::read(&settings.arp_table).mac_at(peer);
+    if mac.is_some_and(|m| host.mac_addresses.contains(&m)) {
         Ok(())
     } else {
         Err(format!(
