@@ -311,7 +311,7 @@ fn once_boots_the_configuration_once_then_the_fallback() {
         refused["message"]
             .as_str()
             .unwrap()
-            .contains("not fetched over HTTP"),
+            .contains("cannot see the boot"),
         "{refused}"
     );
     assert_eq!(world.link(WEB2), None, "nothing written");

@@ -295,4 +295,7 @@ pub struct Paths {
     /// (`tftp.cache_listings`, true by default; false where folder times cannot be trusted,
     /// as on some network file systems).
     pub cache_listings: bool,
+    /// Where pxe-pilot serves the TFTP root itself (`tftp.serve`, `ADDR:PORT`), if it does:
+    /// then it sees PXELINUX and GRUB read their per-MAC entries.
+    pub tftp_serve: Option<std::net::SocketAddr>,
 }

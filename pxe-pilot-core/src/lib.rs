@@ -153,7 +153,7 @@ pub use {
     power::{Netboot, PowerError, PowerReport, PowerService, PowerState},
     service::{
         Asker, BootFetch, Caller, DeployHost, DeployReport, HostDeployed, Kept, KeptError,
-        NetbootResult, NoObserver, Observer, RebootReport, Service, ServiceError,
+        NetbootResult, NoObserver, Observer, RebootReport, Service, ServiceError, TftpRead,
     },
     settings::{BootTrust, Settings, SettingsError, Warning},
     store::{Entries, MemoryStore, Resolved, Store, StoreError, SymlinkStore, Target},

@@ -38,6 +38,7 @@ pub mod page;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod tftp;
 pub mod token;
 pub mod views;
 

@@ -123,6 +123,7 @@ async fn serve(args: Args) -> Result<(), StartError> {
     let addr = startup::listen_address(&settings.server, args.listen);
     let listener = startup::bind(addr)?;
     let addr = listener.local_addr()?;
+    let tftp = pxe_pilot_server::tftp::Tftp::bind(&state)?;
     // Installed before the announcement, so a SIGTERM right after it still stops us cleanly.
     let shutdown = shutdown_signal()?;
     if settings.server.token.is_none() {
@@ -136,10 +137,21 @@ async fn serve(args: Args) -> Result<(), StartError> {
     // The one line on stdout, for scripts and tests that start the server on port 0.
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "pxe-pilot-server listening on http://{addr}")?;
+    if let Some(tftp) = &tftp {
+        writeln!(
+            stdout,
+            "pxe-pilot-server serving TFTP on {}",
+            tftp.local_addr()
+        )?;
+        tracing::info!("serving the TFTP root over TFTP on {}", tftp.local_addr());
+    }
     stdout.flush()?;
     drop(stdout);
     if let Some(demo) = &demo {
         eprintln!("{}", demo.guide(addr));
+    }
+    if let Some(tftp) = tftp {
+        actix_web::rt::spawn(tftp.run());
     }
     actix_web::rt::spawn(reload_on_hangup(state.clone(), config.clone())?);
     run(listener, state, shutdown).await?;

@@ -29,6 +29,9 @@ pub enum StartError {
     /// The event log or the `once` list cannot be opened.
     #[error(transparent)]
     State(#[from] crate::state::StateError),
+    /// `tftp.serve` cannot be bound.
+    #[error("cannot serve TFTP (tftp.serve): {0}")]
+    Tftp(#[from] pxe_pilot_tftp::TftpError),
     /// The demo folder cannot be built.
     #[error("cannot build the demo: {0}")]
     Demo(String),

@@ -146,19 +146,21 @@ impl Service {
         Ok(report)
     }
 
-    /// `once` is for configurations whose boot pxe-pilot sees (fetched over HTTP): it must see
-    /// the boot to switch the host back.
+    /// `once` is for configurations whose boot pxe-pilot sees: fetched over HTTP, or any
+    /// configuration when pxe-pilot serves the TFTP root itself (`tftp.serve`), since it
+    /// sees the per-MAC entry read. It must see the boot to switch the host back.
     fn check_once(&self, name: &str) -> Result<(), ServiceError> {
         let configuration = self.pilot.configuration_named(name)?;
-        let seen = configuration
+        let over_http = configuration
             .bootloader
             .as_ref()
             .is_some_and(|b| b.http.is_some());
-        if seen {
+        let over_our_tftp = self.pilot.settings().paths.tftp_serve.is_some();
+        if over_http || over_our_tftp {
             Ok(())
         } else {
             Err(ServiceError::Conflict(format!(
-                "configuration {name} is not fetched over HTTP (its bootloader has no `http:`), so pxe-pilot cannot see its boot: `once` needs a configuration of a bootloader declared with `http: ipxe` or `http: grub`"
+                "pxe-pilot cannot see the boot of configuration {name} (its bootloader is not served over HTTP, and pxe-pilot does not serve the TFTP root): `once` needs a bootloader declared with `http: ipxe` or `http: grub`, or `tftp.serve` in the configuration file"
             )))
         }
     }

@@ -16,6 +16,7 @@
 mod boot;
 mod deploy;
 mod self_service;
+mod tftp;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -32,6 +33,7 @@ use crate::{EventError, PowerAction};
 
 pub use boot::BootFetch;
 pub use deploy::{DeployHost, DeployReport, HostDeployed, NetbootResult, RebootReport};
+pub use tftp::TftpRead;
 
 /// Who asks for a change, as far as the token tells.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -535,10 +535,24 @@ impl Checker<'_> {
                 ),
             ));
         }
+        let tftp_serve = match &tftp.serve {
+            None => None,
+            Some(text) => Some(text.value.parse().map_err(|_| {
+                self.invalid(
+                    line_of(text),
+                    "tftp.serve".into(),
+                    format!(
+                        "{:?} is not an address and port (e.g. 0.0.0.0:69 or 10.0.0.1:69)",
+                        text.value
+                    ),
+                )
+            })?),
+        };
         Ok(Paths {
             tftp_root,
             catalogue: directory,
             cache_listings: tftp.cache_listings.unwrap_or(true),
+            tftp_serve,
         })
     }
 

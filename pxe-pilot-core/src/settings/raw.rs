@@ -121,6 +121,7 @@ pub(super) struct RawCommand {
 pub(super) struct RawTftp {
     pub root: Text,
     pub cache_listings: Option<bool>,
+    pub serve: Option<Text>,
 }
 
 #[derive(Deserialize)]
