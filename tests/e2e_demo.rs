@@ -49,11 +49,12 @@ fn readme_commands(readme: &str) -> Vec<String> {
 }
 
 /// What `cargo run -p pxe-pilot-server` compiles from the workspace.
-const SERVER_SOURCES: [&str; 4] = [
+const SERVER_SOURCES: [&str; 5] = [
     "Cargo.toml",
     "Cargo.lock",
     "pxe-pilot-core",
     "pxe-pilot-server",
+    "pxe-pilot-tftp",
 ];
 
 /// Where the clone builds (see the module's documentation), and why.
@@ -132,8 +133,8 @@ fn a_fresh_clone_runs_the_readme_demo_and_the_cli_lists_its_hosts() {
         "the demo command passes its flags after `--`: {demo}"
     );
 
-    // The README's command, given a folder and a free port (the README's default, 3478, may be
-    // taken on a shared machine).
+    // The README's command, given a folder and free ports (the README's defaults, 3478 and
+    // 6969, may be taken on a shared machine).
     let (target, why) = clone_target_dir(&clone);
     eprintln!("e2e_demo: `{demo}` in a fresh clone, target dir {why}");
     let demo_dir = dir.path().join("demo");
@@ -144,6 +145,7 @@ fn a_fresh_clone_runs_the_readme_demo_and_the_cli_lists_its_hosts() {
         .binary(cargo)
         .args(&words[1..])
         .arg(&demo_dir)
+        .args(["--tftp", "127.0.0.1:0"])
         .current_dir(&clone)
         .env("CARGO_TARGET_DIR", &target)
         .env("CARGO_TERM_COLOR", "never")

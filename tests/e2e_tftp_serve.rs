@@ -3,7 +3,12 @@
 //! deployed `--once` gets the installer on that read and `local` on the next one; a read for
 //! a MAC no host has lists an unknown machine; writes and `..` are refused.
 //!
-//! Needs `tftp-hpa` (`tftp`). The VM boot over a network namespace is `e2e_tftp_boot`.
+//! Also: the README's tour of the demo, whose PXELINUX host boots in QEMU with pxe-pilot as
+//! its only TFTP server (over QEMU's user network); and the Debian unit's one capability,
+//! which lets its unprivileged user serve port 69.
+//!
+//! Needs `tftp-hpa` (`tftp`); the tour QEMU, iPXE's ROM and PXELINUX; the capability test
+//! root. The VM boot on a network namespace with dnsmasq is `e2e_tftp_pxe_boot`.
 
 mod common;
 mod e2e;
@@ -14,7 +19,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::TestServer;
-use e2e::{require, Need};
+use e2e::http::{rejoined, run_vm, serial, VmEnd};
+use e2e::{cli, require, run_capture, Artifacts, Need};
 use serde_json::{json, Value};
 
 const H1: &str = "52:54:00:77:00:01";
@@ -189,4 +195,194 @@ fn a_per_mac_entry_read_over_pxe_pilot_s_tftp_is_a_boot_and_once_falls_back() {
     assert!(!dir.path().join("tftp/pxelinux.cfg/evil").exists());
     let up = get(&address, "../pxe-pilot.yml", &out).unwrap_err();
     assert!(!up.is_empty());
+}
+
+/// The README's PXELINUX tour: its `pxe-pilot` and `qemu-system-x86_64` commands, run against
+/// the demo (served on free ports, so `6969` becomes the port it got).
+#[test]
+fn the_readme_tour_boots_the_demo_s_pxelinux_host_once_into_its_installer_then_its_disk() {
+    let needs = [
+        Need::Command("qemu-system-x86_64", "qemu-system-x86"),
+        Need::File("/usr/lib/ipxe/qemu/efi-virtio.rom", "ipxe-qemu"),
+        Need::File("/usr/lib/PXELINUX/pxelinux.0", "pxelinux"),
+        Need::File(
+            "/usr/lib/syslinux/modules/bios/ldlinux.c32",
+            "syslinux-common",
+        ),
+    ];
+    if !require("e2e_tftp_serve tour", &needs) {
+        return;
+    }
+    let readme = fs::read_to_string(e2e::repo_dir().join("README.md")).unwrap();
+    let block = readme
+        .split("```")
+        .find(|b| b.contains("bootfile=tftp://"))
+        .expect("the README's tour has a PXELINUX block");
+    let commands: Vec<String> = block
+        .replace("\\\n", " ")
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("pxe-pilot ") || l.starts_with("qemu-system"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(commands.len(), 2, "{block}");
+    let artifacts = Artifacts::new("tftp-tour");
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::builder()
+        .demo(dir.path().join("demo"))
+        .args(["--tftp", "127.0.0.1:0"])
+        .start();
+    let port = tftp_address(&server).rsplit_once(':').unwrap().1.to_owned();
+    let deploy: Vec<&str> = commands[0].split_whitespace().skip(1).collect();
+    cli(&server, &deploy);
+    let qemu: Vec<String> = commands[1]
+        .replace(":6969/", &format!(":{port}/"))
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let boot = |n: usize, marker: &str| {
+        let log = artifacts.path(&format!("boot-{n}.serial"));
+        let (end, took) = run_vm(
+            Command::new(&qemu[0]).args(&qemu[1..]),
+            &log,
+            Duration::from_secs(120),
+            Some(marker),
+        );
+        let console = rejoined(&serial(&log));
+        assert!(
+            matches!(end, VmEnd::Stopped) && console.contains(marker),
+            "boot {n}: no `{marker}` after {took:?} ({end:?}):\n{console}"
+        );
+    };
+    boot(1, "PXELINUX boots the ubuntu-24.04 installer");
+    eventually("build-1 back on local after its TFTP boot", || {
+        json(&server, "/v1/hosts/build-1?status=false")["configuration"]["name"] == "local"
+    });
+    boot(2, "PXELINUX boots the local disk");
+    eventually("both boots recorded", || {
+        let events = json(&server, "/v1/hosts/build-1/events");
+        let kinds: Vec<&str> = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap_or_default())
+            .collect();
+        kinds == ["boot", "once_fallback", "boot", "deploy"]
+    });
+}
+
+/// The Debian unit's `AmbientCapabilities` (and only it, as its bounding set) lets an
+/// unprivileged user serve TFTP on port 69; without it the server says it cannot bind.
+/// Run as systemd would: `setpriv` with the unit's capabilities, as `nobody`, in a network
+/// namespace of its own (its loopback's port 69 is the test's).
+#[test]
+fn the_unit_s_one_capability_lets_its_unprivileged_user_serve_tftp_on_port_69() {
+    let root = run_capture(Command::new("id").arg("-u"), Duration::from_secs(5)).1;
+    let needs = [
+        Need::Found(root.trim() == "0", "root (`unshare --net`, `setpriv`)", ""),
+        Need::Command("setpriv", "util-linux"),
+        Need::Command("unshare", "util-linux"),
+        Need::Command("ip", "iproute2"),
+        Need::Command("tftp", "tftp-hpa"),
+    ];
+    if !require("e2e_tftp_serve capability", &needs) {
+        return;
+    }
+    let unit = fs::read_to_string(e2e::repo_dir().join("packaging/pxe-pilot.service")).unwrap();
+    let value = |key: &str| {
+        unit.lines()
+            .rev()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("the unit has no {key}"))
+            .to_owned()
+    };
+    let ambient = value("AmbientCapabilities");
+    assert_eq!(ambient, value("CapabilityBoundingSet"));
+    let caps: Vec<String> = ambient
+        .split_whitespace()
+        .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
+        .collect();
+    let caps = caps.join(",");
+
+    // Everything `nobody` needs, readable by it: the binary, the configuration, the root.
+    let dir = tempfile::Builder::new()
+        .prefix("unit-cap")
+        .tempdir()
+        .unwrap();
+    let world = dir.path().join("w");
+    let config = self::world(&world);
+    let text = fs::read_to_string(&config)
+        .unwrap()
+        .replace("127.0.0.1:0", "127.0.0.1:69")
+        .replace("state_dir: state\n", "");
+    fs::write(&config, text).unwrap();
+    let server = dir.path().join("pxe-pilot-server");
+    fs::copy(common::binary("pxe-pilot-server"), &server).unwrap();
+    let chmod = Command::new("chmod")
+        .args(["-R", "a+rX"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(chmod.success());
+    let got = dir.path().join("got");
+    let script = |caps: &str| {
+        format!(
+            "ip link set lo up\n\
+             cd {w}\n\
+             setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all{caps} \
+               --ambient-caps=-all{caps} --bounding-set=-all{caps} \
+               {server} -c {config} --listen 127.0.0.1:0 >out 2>err &\n\
+             for i in $(seq 100); do grep -q 'serving TFTP' out && break; \
+               kill -0 $! 2>/dev/null || break; sleep 0.1; done\n\
+             tftp -m binary 127.0.0.1 69 -c get pxelinux.0 {got}\n\
+             kill $! 2>/dev/null; wait $!; echo \"exit=$?\"; cat out err",
+            w = world.display(),
+            server = server.display(),
+            config = config.display(),
+            got = got.display(),
+        )
+    };
+    let with = format!(",{caps}");
+    let (_, said) = run_capture(
+        Command::new("unshare").args(["--net", "sh", "-c", &script(&with)]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        fs::read_to_string(&got).unwrap_or_default(),
+        "not a real bootloader",
+        "{said}"
+    );
+    assert!(said.contains("serving TFTP on 127.0.0.1:69"), "{said}");
+
+    let _ = fs::remove_file(&got);
+    let (_, said) = run_capture(
+        Command::new("unshare").args(["--net", "sh", "-c", &script("")]),
+        Duration::from_secs(30),
+    );
+    assert!(!got.exists() || fs::read_to_string(&got).unwrap_or_default().is_empty());
+    assert!(
+        said.contains("cannot serve TFTP on 127.0.0.1:69") && said.contains("ermission denied"),
+        "{said}"
+    );
+}
+
+/// `--tftp` moves the server of `tftp.serve`; without `tftp.serve` it is a one-line error.
+#[test]
+fn tftp_without_tftp_serve_is_refused_with_what_to_add() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = world(dir.path());
+    let text = fs::read_to_string(&config)
+        .unwrap()
+        .replace("  serve: 127.0.0.1:0\n", "");
+    fs::write(&config, text).unwrap();
+    let (code, said) = TestServer::builder()
+        .config(&config)
+        .current_dir(dir.path())
+        .args(["--tftp", "127.0.0.1:0"])
+        .run_to_exit(Duration::from_secs(30));
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("--tftp") && said.contains("serve: ADDR:PORT"),
+        "{said}"
+    );
 }

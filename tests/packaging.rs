@@ -85,7 +85,8 @@ fn the_unit_runs_the_server_hardened_as_its_own_user() {
         assert_eq!(unit_values(&unit, key), [value], "{key}");
     }
     for (key, value) in [
-        ("CapabilityBoundingSet", ""),
+        ("CapabilityBoundingSet", "CAP_NET_BIND_SERVICE"),
+        ("AmbientCapabilities", "CAP_NET_BIND_SERVICE"),
         ("SystemCallFilter", "@system-service"),
         ("ProtectProc", "invisible"),
         ("StateDirectory", "pxe-pilot"),

@@ -172,8 +172,9 @@ pub struct DeployArgs {
     #[arg(short = 'n', long)]
     pub now: bool,
 
-    /// Boot the configuration once: after the host's first fetch of it over HTTP, the server
-    /// switches it back to its fallback (`local`). For configurations served over HTTP.
+    /// Boot the configuration once: after the host's first fetch of it, the server switches
+    /// it back to its fallback (`local`). For configurations served over HTTP, and PXELINUX
+    /// or GRUB ones when the server serves TFTP itself (tftp.serve).
     #[arg(long)]
     pub once: bool,
 

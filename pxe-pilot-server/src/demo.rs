@@ -36,6 +36,7 @@ hosts:
     mac_addresses: ["52:54:00:12:34:03"]
 tftp:
   root: tftp
+  serve: 127.0.0.1:6969              # pxe-pilot serves the root over TFTP (see the guide)
 configuration:
   directory: tftp/pxelinux.cfg/conf
   bootloaders:
@@ -49,11 +50,11 @@ server:
 const CATALOGUE: [(&str, &str); 3] = [
     (
         "local",
-        "# Boot from the first local disk.\nDEFAULT local\nLABEL local\n  LOCALBOOT 0\n",
+        "# Boot from the first local disk.\nSAY pxe-pilot demo: PXELINUX boots the local disk\nDEFAULT local\nLABEL local\n  LOCALBOOT 0\n",
     ),
     (
         "ubuntu-24.04",
-        "# Automated Ubuntu install; the installer's last step switches the host to `local`.\nDEFAULT install\nLABEL install\n  KERNEL ubuntu/24.04/linux\n  APPEND initrd=ubuntu/24.04/initrd.gz auto=true url=http://pxe-server/ubuntu-24.04.seed\n",
+        "# Automated Ubuntu install; the installer's last step switches the host to `local`.\nSAY pxe-pilot demo: PXELINUX boots the ubuntu-24.04 installer\nSAY (the demo has no kernel for it: PXELINUX stops at boot:)\nDEFAULT install\nLABEL install\n  KERNEL ubuntu/24.04/linux\n  APPEND initrd=ubuntu/24.04/initrd.gz auto=true url=http://pxe-server/ubuntu-24.04.seed\n",
     ),
     (
         "grml-rescue",
@@ -77,6 +78,29 @@ exit\n",
 
 /// The MAC address of the demo's VM (`web-1`).
 pub const VM_MAC: &str = "52:54:00:12:34:01";
+/// The MAC address of the demo's PXELINUX VM (`build-1`), booted over pxe-pilot's TFTP.
+pub const PXELINUX_VM_MAC: &str = "52:54:00:12:34:03";
+
+/// Where systems keep PXELINUX and its first module: Debian's `pxelinux` and
+/// `syslinux-common`, then Fedora's `syslinux-tftpboot`.
+const PXELINUX_FILES: [(&str, &[&str]); 2] = [
+    (
+        "pxelinux.0",
+        &[
+            "/usr/lib/PXELINUX/pxelinux.0",
+            "/usr/share/syslinux/pxelinux.0",
+            "/tftpboot/pxelinux.0",
+        ],
+    ),
+    (
+        "ldlinux.c32",
+        &[
+            "/usr/lib/syslinux/modules/bios/ldlinux.c32",
+            "/usr/share/syslinux/ldlinux.c32",
+            "/tftpboot/ldlinux.c32",
+        ],
+    ),
+];
 
 /// A demo world on disk.
 #[derive(Debug)]
@@ -162,8 +186,13 @@ impl Demo {
         Ok(())
     }
 
-    /// What to read and try, for a server listening on `addr`.
-    pub fn guide(&self, addr: SocketAddr) -> String {
+    /// Whether the demo's TFTP root holds a real PXELINUX (copied from this system).
+    pub fn has_pxelinux(&self) -> bool {
+        fs::read(self.dir.join("tftp/pxelinux.0")).is_ok_and(|b| !b.starts_with(PLACEHOLDER))
+    }
+
+    /// What to read and try, for a server listening on `addr` and serving TFTP on `tftp`.
+    pub fn guide(&self, addr: SocketAddr, tftp: Option<SocketAddr>) -> String {
         let url = format!("http://{addr}");
         let kept = if self.temporary.is_some() {
             "a temporary folder, removed when the server stops"
@@ -186,7 +215,8 @@ web-1 boots http-installer over HTTP. Boot it in a VM (QEMU's iPXE, no TFTP nor 
   qemu-system-x86_64 -accel tcg -m 256 -nographic -netdev user,id=n0,bootfile=http://10.0.2.2:{port}/boot.ipxe -device virtio-net-pci,netdev=n0,mac={VM_MAC}
   (quit QEMU with Ctrl-A then X; the page at {url}/ shows its last boot). Its installer's last step:
   curl -i -X PUT {url}/configurations/local/deploy -d '{{\"hosts\":[{{\"macAddress\":\"{VM_MAC}\"}}]}}'
-Stop with Ctrl-C.",
+{pxelinux}Stop with Ctrl-C.",
+            pxelinux = self.pxelinux_guide(&url, tftp),
             port = addr.port(),
             dir = self.dir.display(),
             config = self.config.display(),
@@ -194,6 +224,32 @@ Stop with Ctrl-C.",
         )
     }
 }
+
+impl Demo {
+    /// The guide's lines for the PXELINUX VM, booted with pxe-pilot as its only TFTP server.
+    fn pxelinux_guide(&self, url: &str, tftp: Option<SocketAddr>) -> String {
+        let Some(tftp) = tftp else {
+            return String::new();
+        };
+        let missing = if self.has_pxelinux() {
+            ""
+        } else {
+            "  (this demo has no PXELINUX: install it (Debian: pxelinux syslinux-common) and start a new demo)\n"
+        };
+        format!(
+            "\
+build-1 is a PXELINUX host and pxe-pilot serves TFTP on {tftp}. Boot the installer once, then its disk:
+  pxe-pilot -s {url} config deploy --once ubuntu-24.04 build-1
+  qemu-system-x86_64 -accel tcg -m 256 -nographic -netdev user,id=n0,bootfile=tftp://10.0.2.2:{port}/pxelinux.0 -device virtio-net-pci,netdev=n0,mac={PXELINUX_VM_MAC}
+{missing}  (quit QEMU with Ctrl-A then X, boot it again: `pxe-pilot host events build-1` shows both TFTP boots)
+",
+            port = tftp.port(),
+        )
+    }
+}
+
+/// The first bytes of the demo's stand-in `pxelinux.0` when the system has no PXELINUX.
+const PLACEHOLDER: &[u8] = b"placeholder:";
 
 fn write_world(dir: &Path) -> std::io::Result<()> {
     let tftp = dir.join("tftp");
@@ -207,10 +263,18 @@ fn write_world(dir: &Path) -> std::io::Result<()> {
     for (name, text) in IPXE_CATALOGUE {
         fs::write(ipxe.join(name), text)?;
     }
-    fs::write(
-        tftp.join("pxelinux.0"),
-        "placeholder: a real TFTP root has the PXELINUX bootloader here\n",
-    )?;
+    for (name, places) in PXELINUX_FILES {
+        let copied = places
+            .iter()
+            .any(|from| fs::copy(from, tftp.join(name)).is_ok());
+        if !copied {
+            let mut text = PLACEHOLDER.to_vec();
+            text.extend_from_slice(
+                b" a real TFTP root has PXELINUX here (Debian: pxelinux, syslinux-common)\n",
+            );
+            fs::write(tftp.join(name), text)?;
+        }
+    }
     fs::write(
         tftp.join("pxelinux.cfg/default"),
         "# What a host without a per-MAC entry boots.\nDEFAULT local\nLABEL local\n  LOCALBOOT 0\n",
@@ -229,6 +293,11 @@ mod tests {
         let (settings, warnings) = Settings::load(&demo.config).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(settings.inventory.hosts().len(), 4);
+        assert_eq!(
+            settings.paths.tftp_serve,
+            Some("127.0.0.1:6969".parse().unwrap()),
+            "the demo serves TFTP on a port a user can bind"
+        );
         let pilot = Pilot::open(settings).unwrap();
         let kept =
             pxe_pilot_core::Kept::open(None, std::sync::Arc::new(pxe_pilot_core::NoObserver))
@@ -253,8 +322,15 @@ mod tests {
         assert!(
             matches!(db1.deployment, Deployment::Deployed(ref c) if c.name.as_str() == "ubuntu-24.04")
         );
-        let guide = demo.guide("127.0.0.1:3478".parse().unwrap());
+        let guide = demo.guide(
+            "127.0.0.1:3478".parse().unwrap(),
+            Some("127.0.0.1:6969".parse().unwrap()),
+        );
         assert!(guide.contains("curl -i -X PUT http://127.0.0.1:3478/configurations/local/deploy"));
+        assert!(
+            guide.contains("bootfile=tftp://10.0.2.2:6969/pxelinux.0"),
+            "{guide}"
+        );
         let dir = demo.dir.clone();
         drop(demo);
         assert!(!dir.exists(), "the temporary demo is removed on drop");

@@ -30,7 +30,7 @@ const DEFAULT_LOG_FILTER: &str = "info,actix_server=warn";
 #[command(
     name = "pxe-pilot-server",
     version,
-    after_help = "Examples:\n  pxe-pilot-server -c /etc/pxe-pilot/pxe-pilot.yml\n  pxe-pilot-server --check -c /etc/pxe-pilot/pxe-pilot.yml\n  pxe-pilot-server --demo\n  RUST_LOG=debug pxe-pilot-server --listen 127.0.0.1:0\n\nOn start it prints one line on stdout: `pxe-pilot-server listening on http://IP:PORT`.\nLogs go to stderr (RUST_LOG sets the level). SIGINT or SIGTERM: finish requests, exit 0. SIGHUP: read the configuration file again\n(an invalid one is logged and the previous one stays)."
+    after_help = "Examples:\n  pxe-pilot-server -c /etc/pxe-pilot/pxe-pilot.yml\n  pxe-pilot-server --check -c /etc/pxe-pilot/pxe-pilot.yml\n  pxe-pilot-server --demo\n  RUST_LOG=debug pxe-pilot-server --listen 127.0.0.1:0\n\nOn start it prints one line on stdout: `pxe-pilot-server listening on http://IP:PORT`, and a second one,\n`pxe-pilot-server serving TFTP on IP:PORT`, when it serves TFTP (tftp.serve).\nLogs go to stderr (RUST_LOG sets the level). SIGINT or SIGTERM: finish requests, exit 0. SIGHUP: read the configuration file again\n(an invalid one is logged and the previous one stays)."
 )]
 struct Args {
     /// The configuration file.
@@ -46,14 +46,19 @@ struct Args {
     #[arg(long, value_name = "ADDR:PORT")]
     listen: Option<SocketAddr>,
 
+    /// Serve TFTP on ADDR:PORT instead of tftp.serve's address (port 0: any free port). The
+    /// configuration file must set tftp.serve.
+    #[arg(long, value_name = "ADDR:PORT")]
+    tftp: Option<SocketAddr>,
+
     /// Build a demo TFTP root and configuration in DIR (default: a temporary folder) and
-    /// serve it on 127.0.0.1:3478.
+    /// serve it on 127.0.0.1:3478 (HTTP) and 127.0.0.1:6969 (TFTP).
     #[arg(long, value_name = "DIR", num_args = 0..=1, conflicts_with = "config")]
     demo: Option<Option<PathBuf>>,
 
     /// Check the configuration file and exit: 0 when it is valid, 1 with the one-line error
     /// (as `nginx -t`; the systemd unit runs it before a reload).
-    #[arg(long, conflicts_with_all = ["demo", "listen"])]
+    #[arg(long, conflicts_with_all = ["demo", "listen", "tftp"])]
     check: bool,
 }
 
@@ -123,7 +128,7 @@ async fn serve(args: Args) -> Result<(), StartError> {
     let addr = startup::listen_address(&settings.server, args.listen);
     let listener = startup::bind(addr)?;
     let addr = listener.local_addr()?;
-    let tftp = pxe_pilot_server::tftp::Tftp::bind(&state)?;
+    let tftp = pxe_pilot_server::tftp::Tftp::bind(&state, args.tftp)?;
     // Installed before the announcement, so a SIGTERM right after it still stops us cleanly.
     let shutdown = shutdown_signal()?;
     if settings.server.token.is_none() {
@@ -148,7 +153,8 @@ async fn serve(args: Args) -> Result<(), StartError> {
     stdout.flush()?;
     drop(stdout);
     if let Some(demo) = &demo {
-        eprintln!("{}", demo.guide(addr));
+        let tftp_addr = tftp.as_ref().map(|t| t.local_addr());
+        eprintln!("{}", demo.guide(addr, tftp_addr));
     }
     if let Some(tftp) = tftp {
         actix_web::rt::spawn(tftp.run());

@@ -29,9 +29,17 @@ pub enum StartError {
     /// The event log or the `once` list cannot be opened.
     #[error(transparent)]
     State(#[from] crate::state::StateError),
-    /// `tftp.serve` cannot be bound.
-    #[error("cannot serve TFTP (tftp.serve): {0}")]
-    Tftp(#[from] pxe_pilot_tftp::TftpError),
+    /// `tftp.serve` (or `--tftp`) cannot be bound.
+    #[error("cannot serve TFTP on {address} (tftp.serve): {source}")]
+    Tftp {
+        /// The address asked.
+        address: SocketAddr,
+        /// Why it failed.
+        source: pxe_pilot_tftp::TftpError,
+    },
+    /// `--tftp` without `tftp.serve` in the configuration file.
+    #[error("--tftp moves the TFTP server of tftp.serve, which the configuration file does not set: add `serve: ADDR:PORT` under `tftp:`")]
+    TftpNotServed,
     /// The demo folder cannot be built.
     #[error("cannot build the demo: {0}")]
     Demo(String),

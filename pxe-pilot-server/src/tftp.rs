@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 use pxe_pilot_core::TftpRead;
 use pxe_pilot_tftp::{
-    Config, Observer, ReadRefusal, ReadReport, RefusalReason, Server, ServerHandle, TftpError,
+    Config, Observer, ReadRefusal, ReadReport, RefusalReason, Server, ServerHandle,
 };
 
+use crate::startup::StartError;
 use crate::state::AppState;
 
 /// How many ended reads may wait for the service; past it a read is logged and not seen.
@@ -25,15 +26,19 @@ pub struct Tftp {
 }
 
 impl Tftp {
-    /// Binds `tftp.serve` when the configuration sets it (`None` otherwise), serving the TFTP
-    /// root of `state`'s settings; the reads go to the service current when each ends.
-    pub fn bind(state: &AppState) -> Result<Option<Self>, TftpError> {
+    /// Binds `tftp.serve` when the configuration sets it (`None` otherwise), on `address`
+    /// instead when given (`--tftp`), serving the TFTP root of `state`'s settings; the reads
+    /// go to the service current when each ends.
+    pub fn bind(state: &AppState, address: Option<SocketAddr>) -> Result<Option<Self>, StartError> {
         let settings = state.service().pilot().shared_settings();
-        let Some(address) = settings.paths.tftp_serve else {
-            return Ok(None);
+        let address = match (settings.paths.tftp_serve, address) {
+            (None, None) => return Ok(None),
+            (None, Some(_)) => return Err(StartError::TftpNotServed),
+            (Some(configured), given) => given.unwrap_or(configured),
         };
         let config = Config::new(settings.paths.tftp_root.clone(), address);
-        let server = Server::bind(config, Arc::new(ToService::start(state.clone())))?;
+        let server = Server::bind(config, Arc::new(ToService::start(state.clone())))
+            .map_err(|source| StartError::Tftp { address, source })?;
         Ok(Some(Tftp { server }))
     }
 
