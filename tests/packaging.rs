@@ -331,3 +331,34 @@ fn the_stated_rust_version_is_the_one_the_locked_dependencies_need() {
         "the README must say \"You need Rust {needed} or newer\" (needed by {by})"
     );
 }
+
+/// No document advises giving the admin token to a boot script (every script is served to
+/// anyone who knows a MAC address, and `GET /v1/hosts` lists them): no template placeholder
+/// names a token, and the operations guide says why not.
+#[test]
+fn no_document_renders_the_token_into_a_boot_script() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut documents = vec![root.join("README.md")];
+    for entry in fs::read_dir(root.join("docs")).unwrap() {
+        documents.push(entry.unwrap().path());
+    }
+    for path in documents
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+    {
+        let text = fs::read_to_string(path).unwrap();
+        for (at, _) in text.match_indices("{{") {
+            let placeholder = &text[at..text[at..].find("}}").map_or(text.len(), |end| at + end)];
+            assert!(
+                !placeholder.to_lowercase().contains("token"),
+                "{} renders a token into a template: {placeholder}",
+                path.display()
+            );
+        }
+    }
+    let operations = fs::read_to_string(root.join("docs/operations.md")).unwrap();
+    assert!(
+        operations.contains("Never put the token in a boot script or a host's `vars`"),
+        "docs/operations.md says why the token stays out of boot scripts"
+    );
+}
