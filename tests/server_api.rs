@@ -800,3 +800,38 @@ fn a_deploy_that_fails_half_way_says_what_became_of_each_host_and_logs_each_chan
     );
     assert!(!deploys.iter().any(|(host, _)| *host == H3), "{events}");
 }
+
+/// A server started by a test never outlives it, even when nothing stops it (here the
+/// `TestServer` is forgotten, as when a test binary is killed): it dies with the thread that
+/// started it.
+#[test]
+fn a_server_never_outlives_the_test_that_started_it() {
+    let world = World::new();
+    let pid = std::thread::spawn(move || {
+        let server = world.serve();
+        let pid = server.pid();
+        std::mem::forget(server);
+        std::mem::forget(world);
+        pid
+    })
+    .join()
+    .unwrap();
+    let alive = || {
+        fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while alive() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server {pid} still runs after its test's thread ended"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

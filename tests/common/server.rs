@@ -33,6 +33,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// util-linux's `setpriv`, which gives the server a parent-death signal.
+const SETPRIV: &str = "/usr/bin/setpriv";
+
 /// What the server prints on stdout before its base URL, once it listens.
 const ANNOUNCEMENT: &str = "pxe-pilot-server listening on ";
 
@@ -292,7 +295,15 @@ impl TestServerBuilder {
                 None,
             ),
         };
-        let mut command = match self.wrapper.split_first() {
+        // `setpriv --pdeathsig KILL` (util-linux) execs the server with SIGKILL set for when
+        // the thread that started it ends, whatever ends it (the test returned or panicked,
+        // the test binary was killed): no server outlives its test.
+        let mut wrapper: Vec<OsString> = Vec::new();
+        if Path::new(SETPRIV).is_file() {
+            wrapper.extend([SETPRIV, "--pdeathsig", "KILL"].map(OsString::from));
+        }
+        wrapper.extend(self.wrapper.iter().cloned());
+        let mut command = match wrapper.split_first() {
             Some((wrapper, args)) => {
                 let mut command = Command::new(wrapper);
                 command.args(args).arg(program);
