@@ -293,7 +293,10 @@ fn the_stated_rust_version_is_the_one_the_locked_dependencies_need() {
     // needs; the workspace, the README and the docs must say at least the highest. Only the
     // packages built for this machine count (and only they need to be downloaded: a fresh
     // clone has not fetched the Windows ones).
-    let rustc = Command::new("rustc").arg("-vV").output().expect("rustc -vV runs");
+    let rustc = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .expect("rustc -vV runs");
     let rustc = String::from_utf8_lossy(&rustc.stdout).into_owned();
     let host = rustc
         .lines()

@@ -44,26 +44,32 @@
 //!   what a client needs, without the YAML parser or the command runner.
 //! - **Settings**: [`Settings::load`] reads and checks a configuration file; every error names
 //!   the file, the line and what to change ([`SettingsError`]).
-//! - **Deploys**: [`Pilot`] resolves [`HostSelector`]s, switches entries with
-//!   [`Pilot::deploy`] and [`Pilot::undeploy`], and reads what hosts boot with
-//!   [`Pilot::hosts`]. One host's deploys are serialized; a deploy of several hosts reports
-//!   each host's outcome ([`HostOutcome`]).
-//! - **Stores**: [`Pilot::open`] keeps entries as symbolic links of a TFTP root
-//!   ([`SymlinkStore`]); [`Pilot::with_store`] takes any [`Store`], such as the in-memory
-//!   [`MemoryStore`] for tests (below). A store answers in store-neutral types ([`Target`],
-//!   [`Entries`]).
+//! - **The service**: [`Service`] holds every rule: who may do what without the token
+//!   ([`Asker`], [`Caller`]), a deploy with its reboot and `once` ([`Service::deploy`]),
+//!   undeploy, power actions, a boot fetch over HTTP or TFTP and its `once` fallback. Each
+//!   step is recorded as an [`Event`]; counters watch it through an [`Observer`].
+//! - **Deploys**: [`Pilot`], beneath the service, resolves [`HostSelector`]s, switches entries
+//!   and reads what hosts boot with [`Pilot::hosts`]; a deploy of several hosts reports each
+//!   host's outcome ([`HostOutcome`]).
+//! - **The store**: everything the service remembers (per-MAC entries, pending `once`,
+//!   events, last boots) is behind one trait, [`Store`], chosen by the file's `store:`
+//!   ([`store::open`]): [`FilesStore`] (links in the TFTP root and files in
+//!   `state_dir`, the default) or [`MemoryStore`]. A switch of a host is a compare and swap
+//!   ([`Store::switch`], [`Expect`], [`Swap`]), so no rule depends on a lock of this process.
 //! - **Power**: [`PowerService`] drives each host's BMC (IPMI through `ipmitool`, Redfish over
 //!   HTTPS, or a command adapter), with a bound on concurrent BMC calls and a short cache
 //!   of power states ([`PowerService::overview`]).
-//! - **Events**: [`EventLog`] records what was done to which host and answers a host's
-//!   history; with a state folder, in a file that survives restarts and crashes.
 //! - **Boot over HTTP**: [`boot`] renders the catalogue's iPXE and GRUB scripts for the asking
 //!   host.
 //!
-//! The same deploy over an in-memory store, and an event recorded for it:
+//! A deploy through the service over an in-memory store, and the event it recorded:
 //!
 //! ```
-//! use pxe_pilot_core::{EventKind, EventLog, HostSelector, MemoryStore, NewEvent, Pilot, Settings, Who};
+//! use std::sync::Arc;
+//! use pxe_pilot_core::{
+//!     Asker, Caller, DeployHost, EventKind, HostSelector, Kept, NoObserver, Pilot, Service,
+//!     Settings,
+//! };
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = tempfile::tempdir()?;
 //! # std::fs::create_dir_all(dir.path().join("pxelinux.cfg/conf"))?;
@@ -72,20 +78,16 @@
 //! # std::fs::write(dir.path().join("pxe-pilot.yml"), yaml)?;
 //! # let path = dir.path().join("pxe-pilot.yml");
 //! let (settings, _) = Settings::load(&path)?;
-//! let store = MemoryStore::new(&settings.bootloaders);
-//! let pilot = Pilot::with_store(settings, Box::new(store))?;
+//! let service = Service::new(Pilot::in_memory(settings)?, Kept::new(Arc::new(NoObserver)));
 //! let host = pxe_pilot_core::HostName::parse("h1")?;
-//! let deployed = pilot.deploy("local", &[HostSelector::by_name(host.clone())])?;
-//! assert_eq!(deployed.hosts.len(), 1);
+//! let asked = DeployHost { selector: HostSelector::by_name(host.clone()), reboot: false, once: false };
+//! let report = service.deploy("local", &[asked], &Asker::new(Caller::Open, None))?;
+//! assert_eq!(report.hosts.len(), 1);
 //!
-//! // Without a state folder, events are kept in memory only.
-//! let events = EventLog::open(None, 1_000)?;
-//! events.record(NewEvent {
-//!     host: Some(host.clone()),
-//!     to: Some("local".into()),
-//!     ..NewEvent::new(EventKind::Deploy, Who::Token)
-//! })?;
-//! assert_eq!(events.for_host(&host, 10)[0].to.as_deref(), Some("local"));
+//! // The store kept the deploy's event.
+//! let events = service.store().events_for(&host, 10);
+//! assert_eq!(events[0].kind, EventKind::Deploy);
+//! assert_eq!(events[0].to.as_deref(), Some("local"));
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
@@ -152,9 +154,13 @@ pub use {
     },
     power::{Netboot, PowerError, PowerReport, PowerService, PowerState},
     service::{
-        Asker, BootFetch, Caller, DeployHost, DeployReport, HostDeployed, Kept, KeptError,
-        NetbootResult, NoObserver, Observer, RebootReport, Service, ServiceError, TftpRead,
+        Asker, BootFetch, Caller, DeployHost, DeployReport, HostDeployed, Kept, NetbootResult,
+        NoObserver, Observer, RebootReport, Service, ServiceError, TftpRead,
     },
+    settings::StoreKind,
     settings::{BootTrust, Settings, SettingsError, Warning},
-    store::{Entries, MemoryStore, Resolved, Store, StoreError, SymlinkStore, Target},
+    store::{
+        Entries, EntryFolders, Expect, FilesStore, MemoryEntries, MemoryStore, Resolved, Store,
+        StoreError, Swap, SymlinkStore, Target,
+    },
 };

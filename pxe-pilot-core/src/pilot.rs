@@ -3,7 +3,7 @@
 //! server and any embedding tool call it, never the store directly.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::bootloader::Bootloader;
 use crate::catalogue::{Catalogue, CatalogueError, Configuration, Listing};
@@ -11,7 +11,7 @@ use crate::inventory::Host;
 use crate::mac::{MacAddress, MacAddressError};
 use crate::names::HostName;
 use crate::settings::Settings;
-use crate::store::{Entries, Resolved, Store, StoreError, SymlinkStore, Target};
+use crate::store::{Entries, Expect, Resolved, Store, StoreError, Swap};
 
 /// What a host boots now, read from the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,63 +226,49 @@ impl PilotError {
     }
 }
 
-/// The service: settings, catalogue and store, with per-host ordering of writes.
+/// How often a compare-and-swap is tried again when the host changed between its read and
+/// its write (each retry reads the host again, so a real change ends it at once).
+const SWITCH_TRIES: usize = 4;
+
+/// The entries' rules over one reading of the configuration file: settings, catalogue and
+/// the store (which orders the switches of each host).
 #[derive(Debug)]
 pub struct Pilot {
     settings: Arc<Settings>,
     catalogue: Catalogue,
-    store: Box<dyn Store>,
-    /// One lock per host, by its position in the inventory: deploys of the same host are
-    /// serialised, others run in parallel.
-    host_locks: Vec<Mutex<()>>,
+    store: Arc<dyn Store>,
 }
 
 impl Pilot {
-    /// Opens the symlink store of the settings' TFTP root (checking every entry folder) and
-    /// finishes what a crash interrupted.
+    /// Opens the store the settings choose (`store:`, see [`crate::store::open`]): for a
+    /// process that opens one reading of the configuration; a reload passes the store on
+    /// ([`Pilot::with_store`]).
     pub fn open(settings: impl Into<Arc<Settings>>) -> Result<Self, StoreError> {
         let settings = settings.into();
-        let store = SymlinkStore::open(
-            &settings.paths.tftp_root,
-            &settings.paths.catalogue,
-            &settings.bootloaders,
-            settings.paths.cache_listings,
-        )?;
-        Pilot::with_store(settings, Box::new(store))
+        let store = crate::store::open(&settings)?;
+        Ok(Pilot::with_store(settings, store))
     }
 
-    /// A service over any store; removes what an interrupted write left (see
-    /// [`Store::recover`] and [`Pilot::finish_interrupted`]).
-    pub fn with_store(
-        settings: impl Into<Arc<Settings>>,
-        store: Box<dyn Store>,
-    ) -> Result<Self, StoreError> {
+    /// The rules of `settings` over a new [`MemoryStore`](crate::MemoryStore), whatever its
+    /// `store:` says: for tests and embedders that keep nothing.
+    pub fn in_memory(settings: impl Into<Arc<Settings>>) -> Result<Self, StoreError> {
         let settings = settings.into();
-        let swept = store.recover()?;
-        if swept > 0 {
-            tracing::warn!(
-                swept,
-                "removed temporary entries left by an interrupted write"
-            );
-        }
+        let store = Arc::new(crate::store::MemoryStore::new(&settings)?);
+        Ok(Pilot::with_store(settings, store))
+    }
+
+    /// The rules of `settings` over `store` (opened already, or kept across a reload).
+    pub fn with_store(settings: impl Into<Arc<Settings>>, store: Arc<dyn Store>) -> Self {
+        let settings = settings.into();
         let mut catalogue = Catalogue::new(&settings.paths.catalogue, settings.bootloaders.clone());
         if settings.paths.cache_listings {
             catalogue = catalogue.cached();
         }
-        let host_locks = settings
-            .inventory
-            .hosts()
-            .iter()
-            .map(|_| Mutex::new(()))
-            .collect();
-        let pilot = Pilot {
+        Pilot {
             settings,
             catalogue,
             store,
-            host_locks,
-        };
-        pilot.finish_interrupted()?;
-        Ok(pilot)
+        }
     }
 
     /// The settings it was opened with.
@@ -295,9 +281,9 @@ impl Pilot {
         Arc::clone(&self.settings)
     }
 
-    /// The store it writes to.
-    pub fn store(&self) -> &dyn Store {
-        &*self.store
+    /// The store: everything the service remembers.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     /// The host named `name`, or the error that says no host has that name.
@@ -452,15 +438,12 @@ impl Pilot {
                 });
                 continue;
             }
-            let _guard = self.lock(host);
             let write = self
                 .store
-                .entries_for(&host.mac_addresses)
-                .map(|entries| deployment_of(host, &entries, &by_path, self.bootloaders()))
-                .and_then(|previous| {
-                    self.store
-                        .deploy(&host.mac_addresses, &configuration)
-                        .map(|()| previous)
+                .switch(&host.mac_addresses, Some(&configuration), &Expect::Anything)
+                .map(|swap| {
+                    let (Swap::Done(before) | Swap::Changed(before)) = swap;
+                    deployment_of(host, &before, &by_path, self.bootloaders())
                 });
             match write {
                 Ok(previous) => outcomes.push(HostOutcome {
@@ -485,8 +468,8 @@ impl Pilot {
         })
     }
 
-    /// Points `host` at configuration `to` only if it boots `expected` now, checked and
-    /// written under the host's lock: a deploy made meanwhile (by an operator) is never
+    /// Points `host` at configuration `to` only if it boots `expected` now, by a
+    /// compare-and-swap of the store: a deploy made meanwhile (by an operator) is never
     /// overwritten. `Ok(None)` when the host boots something else.
     pub fn switch_if<'a>(
         &'a self,
@@ -496,71 +479,35 @@ impl Pilot {
     ) -> Result<Option<Switched<'a>>, PilotError> {
         let by_path = self.catalogue.listing()?;
         let configuration = by_path.pick(to)?;
-        let _guard = self.lock(host);
-        let entries = self.store.entries_for(&host.mac_addresses)?;
-        let previous = deployment_of(host, &entries, &by_path, self.bootloaders());
-        match &previous {
-            Deployment::Deployed(current) if current.name == *expected => {}
-            _ => return Ok(None),
+        // Compare and swap: a deploy made between the read and the write wins.
+        for _ in 0..SWITCH_TRIES {
+            let entries = self.store.entries_for(&host.mac_addresses)?;
+            let previous = deployment_of(host, &entries, &by_path, self.bootloaders());
+            match &previous {
+                Deployment::Deployed(current) if current.name == *expected => {}
+                _ => return Ok(None),
+            }
+            let expect = Expect::Entries(entries);
+            match self
+                .store
+                .switch(&host.mac_addresses, Some(&configuration), &expect)?
+            {
+                Swap::Done(_) => return Ok(Some(Switched { host, previous })),
+                Swap::Changed(_) => continue,
+            }
         }
-        self.store.deploy(&host.mac_addresses, &configuration)?;
-        Ok(Some(Switched { host, previous }))
+        Ok(None)
     }
 
     /// Removes the host's entries: it falls back to the bootloader's default.
     pub fn undeploy(&self, name: &str) -> Result<Switched<'_>, PilotError> {
         let host = self.named(name)?;
         let by_path = self.configurations_by_path()?;
-        let _guard = self.lock(host);
-        let previous = deployment_of(
-            host,
-            &self.store.entries_for(&host.mac_addresses)?,
-            &by_path,
-            self.bootloaders(),
-        );
-        self.store.undeploy(&host.mac_addresses)?;
+        let (Swap::Done(before) | Swap::Changed(before)) =
+            self.store
+                .switch(&host.mac_addresses, None, &Expect::Anything)?;
+        let previous = deployment_of(host, &before, &by_path, self.bootloaders());
         Ok(Switched { host, previous })
-    }
-
-    /// Finishes what a crash interrupted: a host whose first NIC has no `pxelinux.cfg/` entry
-    /// while its other NICs' entries are links to that entry (a first deploy stopped before
-    /// its last rename, or an undeploy stopped after its first removal) boots the default on
-    /// every NIC already; those leftover links are removed so that every entry leads
-    /// somewhere. Nothing else is touched: hosts whose other entries were made by hand, and
-    /// every bootloader's own entries, stay. Returns how many hosts were cleaned.
-    pub fn finish_interrupted(&self) -> Result<usize, StoreError> {
-        let mut cleaned = 0;
-        for host in self.settings.inventory.hosts() {
-            let first = host.first_mac();
-            let entries = self.store.entries_for(&host.mac_addresses)?.pxelinux;
-            if entries.get(&first).is_some() || entries.is_empty() {
-                continue;
-            }
-            let only_links_to_first = entries
-                .iter()
-                .all(|(_, target)| *target == Target::Entry(first));
-            if !only_links_to_first {
-                continue;
-            }
-            let _guard = self.lock(host);
-            let leftovers: Vec<MacAddress> = entries.iter().map(|(mac, _)| *mac).collect();
-            self.store.remove_entries(&leftovers)?;
-            tracing::warn!(
-                host = %host.name,
-                links = entries.len(),
-                "removed the links an interrupted deploy or undeploy left; the host boots the default"
-            );
-            cleaned += 1;
-        }
-        Ok(cleaned)
-    }
-
-    fn lock(&self, host: &Host) -> Option<std::sync::MutexGuard<'_, ()>> {
-        self.settings
-            .inventory
-            .position(host.name.as_str())
-            .and_then(|i| self.host_locks.get(i))
-            .map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 }
 

@@ -171,7 +171,7 @@ fn a_host_with_only_a_bootloader_entry_boots_what_it_leads_to() {
     assert_eq!(w.name(), "boot");
     // Its other NIC's entry, made by hand too, points at the first one: also read.
     std::os::unix::fs::symlink("525400aa0001.ipxe", folder.join("525400aa0002.ipxe")).unwrap();
-    let entries = pxe_pilot_core::Store::entries(w.pilot.store()).unwrap();
+    let entries = w.pilot.store().entries().unwrap();
     assert_eq!(
         entries.bootloader("ipxe").unwrap().resolve(&mac(MACS[1])),
         pxe_pilot_core::Resolved::Configuration(std::path::Path::new("ipxe/boot").into())

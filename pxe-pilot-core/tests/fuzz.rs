@@ -9,9 +9,7 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use pxe_pilot_core::api::DeployRequest;
-use pxe_pilot_core::{
-    ConfigName, Deployment, HostName, HostSelector, MacAddress, MemoryStore, Pilot, Settings,
-};
+use pxe_pilot_core::{ConfigName, Deployment, HostName, HostSelector, MacAddress, Pilot, Settings};
 
 fn cases() -> u32 {
     std::env::var("PXE_PILOT_FUZZ_CASES")
@@ -98,8 +96,7 @@ fn memory_world() -> (tempfile::TempDir, Pilot) {
     fs::write(dir.path().join("conf/local"), "x").unwrap();
     let yaml = "hosts:\n  - {name: h1, mac_addresses: ['00:00:00:00:0b:01']}\n  - {name: h2, mac_addresses: ['00:00:00:00:0b:02', '00:00:00:00:0c:02']}\ntftp: {root: .}\nconfiguration: {directory: conf}\n";
     let (settings, _) = Settings::from_yaml(yaml, Path::new("t.yml"), dir.path()).unwrap();
-    let store = MemoryStore::new(&settings.bootloaders);
-    let pilot = Pilot::with_store(settings, Box::new(store)).unwrap();
+    let pilot = Pilot::in_memory(settings).unwrap();
     (dir, pilot)
 }
 

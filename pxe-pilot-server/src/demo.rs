@@ -299,9 +299,7 @@ mod tests {
             "the demo serves TFTP on a port a user can bind"
         );
         let pilot = Pilot::open(settings).unwrap();
-        let kept =
-            pxe_pilot_core::Kept::open(None, std::sync::Arc::new(pxe_pilot_core::NoObserver))
-                .unwrap();
+        let kept = pxe_pilot_core::Kept::new(std::sync::Arc::new(pxe_pilot_core::NoObserver));
         let service = Service::new(pilot, kept);
         demo.seed(&service).unwrap();
         let pilot = service.pilot();

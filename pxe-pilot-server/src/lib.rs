@@ -18,7 +18,7 @@
 //! let pilot = startup::open("/etc/pxe-pilot/pxe-pilot.yml".as_ref())?;
 //! let listener = startup::bind("127.0.0.1:0".parse().unwrap())?;
 //! println!("listening on http://{}", listener.local_addr()?);
-//! let state = AppState::open(pilot).expect("the event log opens");
+//! let state = AppState::open(pilot);
 //! run(listener, state, shutdown_signal()?).await?;
 //! # Ok(()) }
 //! ```

@@ -120,7 +120,7 @@ async fn serve(args: Args) -> Result<(), StartError> {
     };
     let config = demo.as_ref().map_or(args.config, |d| d.config.clone());
     let pilot = startup::open(&config)?;
-    let state = AppState::open(pilot)?;
+    let state = AppState::open(pilot);
     if let Some(demo) = &demo {
         demo.seed(&state.service()).map_err(StartError::Demo)?;
     }

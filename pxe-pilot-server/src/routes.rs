@@ -238,7 +238,7 @@ fn host_view(service: &Service, host: HostState<'_>, status: bool) -> HostView {
         .overview(&[host.host], status, one_host_wait(service))
         .pop()
         .unwrap_or_default();
-    let last_boot = service.events().last_boot(&host.host.name);
+    let last_boot = service.store().last_boot(&host.host.name);
     views::host(&host, report, last_boot)
 }
 
@@ -271,7 +271,7 @@ pub(crate) async fn hosts(
         let reports = state.power().overview(&hosts, status, wait);
         // The JSON is written host by host as the states are worked out: no list of views.
         let views = state.pilot().hosts()?.zip(reports).map(|(host, report)| {
-            let last_boot = state.events().last_boot(&host.host.name);
+            let last_boot = state.store().last_boot(&host.host.name);
             views::host(&host, report, last_boot)
         });
         let mut body = Vec::new();
@@ -561,7 +561,7 @@ pub(crate) async fn host_events(
 ) -> Result<web::Json<Vec<EventView>>, ApiError> {
     let state = state.service();
     let host = state.pilot().named(&name)?;
-    let events = state.events().for_host(&host.name, query.limit());
+    let events = state.store().events_for(&host.name, query.limit());
     Ok(web::Json(events.iter().map(views::event).collect()))
 }
 
@@ -574,8 +574,8 @@ pub(crate) async fn events(
 ) -> web::Json<Vec<EventView>> {
     let events = state
         .service()
-        .events()
-        .since(query.since.unwrap_or(0), query.limit());
+        .store()
+        .events_since(query.since.unwrap_or(0), query.limit());
     web::Json(events.iter().map(views::event).collect())
 }
 

@@ -26,9 +26,6 @@ pub enum StartError {
         /// The system's reason.
         source: std::io::Error,
     },
-    /// The event log or the `once` list cannot be opened.
-    #[error(transparent)]
-    State(#[from] crate::state::StateError),
     /// `tftp.serve` (or `--tftp`) cannot be bound.
     #[error("cannot serve TFTP on {address} (tftp.serve): {source}")]
     Tftp {

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use pxe_pilot_core::{Kept, KeptError, Pilot, Service, Settings};
+use pxe_pilot_core::{Kept, Pilot, Service, Settings};
 
 use crate::metrics::Metrics;
 use crate::token::Token;
@@ -26,25 +26,20 @@ struct Current {
     token: Option<Token>,
 }
 
-/// Why the state cannot be opened.
-pub type StateError = KeptError;
-
 impl AppState {
     /// The state for `pilot`: power management and the token come from its settings; the
-    /// events and the `once` list are kept in its `state_dir` (in memory without one), which
-    /// this process then holds locked.
-    pub fn open(pilot: Pilot) -> Result<Self, StateError> {
-        let state_dir = pilot.settings().state_dir.as_deref();
-        if state_dir.is_none() {
+    /// entries, events and `once` list are in its store.
+    pub fn open(pilot: Pilot) -> Self {
+        if pilot.settings().state_dir.is_none() {
             tracing::warn!("no state_dir in the configuration file: events are kept in memory only, lost at restart");
         }
         let metrics = Arc::new(Metrics::new());
-        let kept = Kept::open(state_dir, metrics.clone())?;
+        let kept = Kept::new(metrics.clone());
         let current = Current::of(Service::new(pilot, kept));
-        Ok(AppState {
+        AppState {
             current: Arc::new(RwLock::new(current)),
             metrics,
-        })
+        }
     }
 
     /// The service the next request is served with.
@@ -74,11 +69,6 @@ impl AppState {
     /// state folder is the one the server started with (changing it needs a restart).
     pub fn replace(&self, pilot: Pilot) {
         let old = self.service();
-        if pilot.settings().state_dir != old.pilot().settings().state_dir {
-            tracing::warn!(
-                "state_dir changed in the configuration file: it takes effect at the next restart"
-            );
-        }
         let current = Current::of(old.reloaded(pilot));
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = current;
     }
@@ -92,8 +82,16 @@ impl AppState {
         }
         let hosts = settings.inventory.hosts().len();
         crate::startup::check_neighbour_table(&settings);
-        let pilot = Pilot::open(settings).map_err(|e| e.to_string())?;
-        self.replace(pilot);
+        let old = self.service();
+        let running = old.pilot().settings();
+        if settings.state_dir != running.state_dir || settings.store != running.store {
+            tracing::warn!(
+                "state_dir or store changed in the configuration file: it takes effect at the next restart"
+            );
+        }
+        let store = Arc::clone(old.pilot().store());
+        store.reconfigure(&settings).map_err(|e| e.to_string())?;
+        self.replace(Pilot::with_store(settings, store));
         Ok(hosts)
     }
 }

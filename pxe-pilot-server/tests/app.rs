@@ -8,7 +8,7 @@ use std::path::Path;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::test;
-use pxe_pilot_core::{MemoryStore, Pilot, Settings};
+use pxe_pilot_core::{Pilot, Settings};
 use pxe_pilot_server::{app, run, AppState};
 use serde_json::{json, Value};
 
@@ -22,8 +22,7 @@ fn pilot(dir: &Path, extra: &str) -> Pilot {
     );
     std::fs::write(dir.join("pxe-pilot.yml"), yaml).unwrap();
     let (settings, _) = Settings::load(&dir.join("pxe-pilot.yml")).unwrap();
-    let store = MemoryStore::new(&settings.bootloaders);
-    Pilot::with_store(settings, Box::new(store)).unwrap()
+    Pilot::in_memory(settings).unwrap()
 }
 
 /// Hosts h1 and h2 with a command adapter that logs each command it runs to `log`; h2's
@@ -57,15 +56,14 @@ fn pilot_with_hosts(dir: &Path, hosts: &str) -> Pilot {
     );
     std::fs::write(dir.join("pxe-pilot.yml"), yaml).unwrap();
     let (settings, _) = Settings::load(&dir.join("pxe-pilot.yml")).unwrap();
-    let store = MemoryStore::new(&settings.bootloaders);
-    Pilot::with_store(settings, Box::new(store)).unwrap()
+    Pilot::in_memory(settings).unwrap()
 }
 
 #[actix_web::test]
 async fn power_is_asked_only_as_the_request_says() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("commands.log");
-    let state = AppState::open(pilot_with_hosts(dir.path(), &recorded_hosts(&log))).unwrap();
+    let state = AppState::open(pilot_with_hosts(dir.path(), &recorded_hosts(&log)));
     let service = test::init_service(app(state)).await;
     let commands = || std::fs::read_to_string(&log).unwrap_or_default();
 
@@ -112,7 +110,7 @@ async fn power_is_asked_only_as_the_request_says() {
 #[actix_web::test]
 async fn without_power_management_power_routes_are_409_and_unknown_hosts_404() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::open(pilot(dir.path(), "")).unwrap();
+    let state = AppState::open(pilot(dir.path(), ""));
     let service = test::init_service(app(state)).await;
     for action in ["reboot", "on", "off"] {
         let req = test::TestRequest::patch()
@@ -138,7 +136,7 @@ async fn without_power_management_power_routes_are_409_and_unknown_hosts_404() {
 #[actix_web::test]
 async fn the_token_guards_changes_and_leaves_reads_open() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::open(pilot(dir.path(), "server:\n  token: s3cret-t0ken\n")).unwrap();
+    let state = AppState::open(pilot(dir.path(), "server:\n  token: s3cret-t0ken\n"));
     let service = test::init_service(app(state)).await;
     let body = r#"{"hosts":[{"name":"h1"}]}"#;
 
@@ -208,7 +206,7 @@ async fn the_token_guards_changes_and_leaves_reads_open() {
 #[actix_web::test]
 async fn a_body_over_64_kib_is_413_json() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::open(pilot(dir.path(), "")).unwrap();
+    let state = AppState::open(pilot(dir.path(), ""));
     let service = test::init_service(app(state)).await;
     let padding = " ".repeat(pxe_pilot_server::body::BODY_LIMIT);
     let req = test::TestRequest::put()
@@ -227,7 +225,7 @@ async fn a_body_over_64_kib_is_413_json() {
 #[actix_web::test]
 async fn run_serves_a_port_0_listener_until_its_shutdown_future_completes() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::open(pilot(dir.path(), "")).unwrap();
+    let state = AppState::open(pilot(dir.path(), ""));
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

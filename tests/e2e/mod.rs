@@ -35,7 +35,7 @@ pub mod initramfs;
 pub const PACKAGES: &str = "qemu-system-x86 ipxe-qemu pxelinux syslinux-common cpio \
                             busybox-static linux-image-amd64 tftpd-hpa tftp-hpa file curl git \
                             ovmf grub-efi-amd64-bin chromium chromium-driver prometheus \
-                            openipmi ipmitool openssl iproute2 python3-venv";
+                            openipmi ipmitool openssl iproute2 python3-venv dnsmasq-base";
 
 /// The `target/` folder of the build that made this test binary
 /// (`target/debug/deps/<test>` -> `target/`).

@@ -119,7 +119,7 @@ impl Service {
     /// if the host still boots that configuration: a deploy an operator made since the fetch
     /// wins ([`crate::Pilot::switch_if`] checks and writes under the host's lock).
     pub(super) fn once_fallback(&self, host: &Host, configuration: &ConfigName, peer: &str) {
-        match self.kept.once.take(&host.name, configuration) {
+        match self.store().take_once(&host.name, configuration) {
             Ok(true) => {}
             Ok(false) => return,
             Err(e) => {

@@ -124,7 +124,7 @@ impl Service {
                     self.record(event(Outcome::Ok));
                     // A deploy replaces a pending `once`, or drops it.
                     let once = asked.once.then_some(&name);
-                    if let Err(e) = self.kept.once.set(&host.name, once) {
+                    if let Err(e) = self.store().set_once(&host.name, once) {
                         tracing::error!(host = %host.name, "the once list is not saved: {e}");
                     }
                     if asked.reboot {

@@ -5,13 +5,14 @@
 //! The rules it owns: a deploy (with `reboot`: a network boot once, then a reset; with
 //! `once`; each step recorded), an undeploy, a power action, a refresh, a boot fetch (what is
 //! served, whether it counts as the host's boot, the `once` fallback), and who may do what
-//! without the token (self-service, [`self_service`]). Changes by an anonymous caller are
+//! without the token (self-service, in `self_service.rs`). Changes by an anonymous caller are
 //! refused unless the self-service rule admits that exact request: the service fails closed.
 //!
-//! What it remembers beyond one reading of the configuration file (the events, the pending
-//! `once` flags, the unknown machines, the lock of the state folder) is [`Kept`], handed from
-//! a service to the one that replaces it at a reload ([`Service::reloaded`]). Counters
-//! observe the service through an [`Observer`]; they never read it.
+//! What it remembers (the entries, the pending `once` flags, the events and last boots) is
+//! the [`Store`] of its [`Pilot`]; the unknown machines and the observer are
+//! [`Kept`]; both are handed from a service to the one that replaces it at a reload
+//! ([`Service::reloaded`]). Counters observe the service through an [`Observer`]; they never
+//! read it.
 
 mod boot;
 mod deploy;
@@ -19,17 +20,15 @@ mod self_service;
 mod tftp;
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
 use std::sync::Arc;
 
 use crate::boot::BootError;
-use crate::events::{EventLog, NewEvent, Who, DEFAULT_KEEP};
-use crate::lock::{LockError, StateDirLock};
-use crate::once::{OnceError, OnceList};
+use crate::events::{NewEvent, Who};
 use crate::pilot::{Deployment, HostState, Pilot, PilotError};
 use crate::power::PowerService;
+use crate::store::Store;
 use crate::unknown::UnknownMachines;
-use crate::{EventError, PowerAction};
+use crate::PowerAction;
 
 pub use boot::BootFetch;
 pub use deploy::{DeployHost, DeployReport, HostDeployed, NetbootResult, RebootReport};
@@ -122,46 +121,22 @@ pub enum ServiceError {
     Boot(#[from] BootError),
 }
 
-/// Why what the service remembers cannot be opened.
-#[derive(Debug, thiserror::Error)]
-pub enum KeptError {
-    /// The event log.
-    #[error(transparent)]
-    Events(#[from] EventError),
-    /// The `once` list.
-    #[error(transparent)]
-    Once(#[from] OnceError),
-    /// Another server uses the state folder.
-    #[error(transparent)]
-    Lock(#[from] LockError),
-}
-
-/// What the service remembers beyond one reading of the configuration file: kept across
-/// reloads. Cloning it shares it.
+/// What the service keeps beside its store across readings of the configuration file: the
+/// unknown machines (this server's own sightings) and its observer. Cloning it shares it.
 #[derive(Clone)]
 pub struct Kept {
-    events: Arc<EventLog>,
-    once: Arc<OnceList>,
     unknown: Arc<UnknownMachines>,
     observer: Arc<dyn Observer>,
-    _lock: Option<Arc<StateDirLock>>,
 }
 
 impl Kept {
-    /// Opens what is kept in `state_dir` (locked for this process), or in memory without one
-    /// (`Kept::open(None, Arc::new(NoObserver))` for tests and embedders without a disk).
-    pub fn open(state_dir: Option<&Path>, observer: Arc<dyn Observer>) -> Result<Self, KeptError> {
-        let lock = state_dir
-            .map(StateDirLock::acquire)
-            .transpose()?
-            .map(Arc::new);
-        Ok(Kept {
-            events: Arc::new(EventLog::open(state_dir, DEFAULT_KEEP)?),
-            once: Arc::new(OnceList::open(state_dir)?),
+    /// Nothing seen yet, shown to `observer` (`Kept::new(Arc::new(NoObserver))` for tests and
+    /// embedders that count nothing).
+    pub fn new(observer: Arc<dyn Observer>) -> Self {
+        Kept {
             unknown: Arc::new(UnknownMachines::default()),
             observer,
-            _lock: lock,
-        })
+        }
     }
 }
 
@@ -208,9 +183,9 @@ impl Service {
         &self.power
     }
 
-    /// The event log: for reads.
-    pub fn events(&self) -> &EventLog {
-        &self.kept.events
+    /// Everything the service remembers (entries, `once`, events, last boots): for reads.
+    pub fn store(&self) -> &dyn Store {
+        &**self.pilot.store()
     }
 
     /// The machines seen booting that no host owns.
@@ -287,14 +262,14 @@ impl Service {
     /// answered (the change it reports happened).
     fn record(&self, event: NewEvent) {
         self.kept.observer.recorded(&event);
-        if let Err(e) = self.kept.events.record(event) {
+        if let Err(e) = self.store().record(event) {
             tracing::error!("event not recorded: {e}");
         }
     }
 
     /// Drops `host`'s pending `once`, if any.
     fn forget_once(&self, host: &crate::Host) {
-        if let Err(e) = self.kept.once.set(&host.name, None) {
+        if let Err(e) = self.store().set_once(&host.name, None) {
             tracing::error!(host = %host.name, "the once list is not saved: {e}");
         }
     }
@@ -342,7 +317,7 @@ arp_table: arp
         .unwrap();
         let (settings, _) = Settings::from_yaml(YAML, Path::new("t.yml"), dir.path()).unwrap();
         let pilot = Pilot::open(settings).unwrap();
-        let kept = Kept::open(None, Arc::new(NoObserver)).unwrap();
+        let kept = Kept::new(Arc::new(NoObserver));
         (dir, Service::new(pilot, kept))
     }
 
@@ -409,8 +384,8 @@ arp_table: arp
             .unwrap();
         assert_eq!(boots(&service, "h1"), "local");
         let events = service
-            .events()
-            .for_host(&crate::HostName::parse("h1").unwrap(), 10);
+            .store()
+            .events_for(&crate::HostName::parse("h1").unwrap(), 10);
         assert_eq!(events[0].kind, crate::EventKind::SelfService);
     }
 
@@ -450,7 +425,7 @@ arp_table: arp
         service.boot_script(&fetch("10.0.0.1:1")).unwrap();
         assert_eq!(boots(&service, "h1"), "local");
         let last = service
-            .events()
+            .store()
             .last_boot(&crate::HostName::parse("h1").unwrap())
             .unwrap();
         assert_eq!(last.mac, Some(h1));

@@ -20,8 +20,8 @@ use super::raw::{
     RawPower, RawRedfish, RawServer, RawTftp, Text,
 };
 use super::{
-    BootTrust, PowerSettings, ServerSettings, Settings, SettingsError, Warning, DEFAULT_ARP_TABLE,
-    DEFAULT_DISCOVERY_CMD, DEFAULT_MAX_CONNECTIONS_PER_PEER, DEFAULT_PORT,
+    BootTrust, PowerSettings, ServerSettings, Settings, SettingsError, StoreKind, Warning,
+    DEFAULT_ARP_TABLE, DEFAULT_DISCOVERY_CMD, DEFAULT_MAX_CONNECTIONS_PER_PEER, DEFAULT_PORT,
 };
 
 /// The checks of one file, named `origin` in every error.
@@ -74,7 +74,15 @@ impl Checker<'_> {
             Some(seconds) => Duration::from_secs(seconds.min(3600)),
             None => Duration::from_secs(10),
         };
+        let store = self.store(raw.store.as_ref())?;
+        if store == StoreKind::Memory && raw.state_dir.is_some() {
+            self.warn(
+                warnings,
+                "state_dir is not used with store: memory (nothing is kept on disk)".into(),
+            );
+        }
         Ok(Settings {
+            store,
             inventory,
             paths,
             bootloaders,
@@ -96,6 +104,19 @@ impl Checker<'_> {
                 .map(|text| self.state_dir(&text, base))
                 .transpose()?,
         })
+    }
+
+    /// `store`: `files` (the default) or `memory`.
+    fn store(&self, text: Option<&Text>) -> Result<StoreKind, SettingsError> {
+        match text.map(|t| t.value.as_str()) {
+            None | Some("files") => Ok(StoreKind::Files),
+            Some("memory") => Ok(StoreKind::Memory),
+            Some(other) => Err(self.invalid(
+                text.and_then(line_of),
+                "store".into(),
+                format!("{other:?} is not a store: use files (the TFTP root's links and state_dir, the default) or memory (nothing kept on disk, for tests)"),
+            )),
+        }
     }
 
     /// `client.binary`: a file that exists (relative paths from the file's folder).

@@ -58,6 +58,18 @@ pub struct Settings {
     /// Where the server keeps what must survive a restart (the events), if anywhere
     /// (`state_dir`); without it, events are kept in memory only.
     pub state_dir: Option<PathBuf>,
+    /// Which store keeps the entries, the `once` list and the events (`store:`).
+    pub store: StoreKind,
+}
+
+/// Which store keeps what the service remembers (`store:`; see `store::open`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StoreKind {
+    /// The TFTP root's links, and `state_dir` (`files`, the default).
+    #[default]
+    Files,
+    /// Memory only: nothing survives a restart, nothing is written (`memory`).
+    Memory,
 }
 
 /// The `server:` block.

@@ -27,6 +27,7 @@ pub(super) struct RawFile {
     pub command_timeout: Option<u64>,
     pub client: Option<RawClient>,
     pub state_dir: Option<Text>,
+    pub store: Option<Text>,
 }
 
 #[derive(Deserialize)]

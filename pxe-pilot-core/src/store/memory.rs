@@ -1,6 +1,6 @@
-//! [`MemoryStore`]: the entries in memory, by the same rules as the TFTP root's links. For
-//! tests that exercise the deploy rules without a disk, and for embedders that keep the
-//! state elsewhere.
+//! [`MemoryEntries`]: the entries in memory, by the same rules as the TFTP root's links: the
+//! entries of [`super::MemoryStore`], for tests that exercise the deploy rules without a disk
+//! and for embedders that keep nothing.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,11 +10,13 @@ use crate::bootloader::Bootloader;
 use crate::catalogue::Configuration;
 use crate::mac::MacAddress;
 
-use super::{Entries, Store, StoreError, Target, Targets};
+use crate::settings::Settings;
 
-/// A store in memory; it starts empty.
+use super::{Entries, EntryFolders, StoreError, Target, Targets};
+
+/// Entries in memory; they start empty.
 #[derive(Debug, Default)]
-pub struct MemoryStore {
+pub struct MemoryEntries {
     /// The names of the bootloaders that keep entries of their own.
     own_entries: Vec<String>,
     state: Mutex<State>,
@@ -26,10 +28,10 @@ struct State {
     bootloaders: BTreeMap<String, BTreeMap<MacAddress, Target>>,
 }
 
-impl MemoryStore {
+impl MemoryEntries {
     /// An empty store; the bootloaders with a `mac_entry` get entries of their own.
     pub fn new(bootloaders: &[Bootloader]) -> Self {
-        MemoryStore {
+        MemoryEntries {
             own_entries: bootloaders
                 .iter()
                 .filter(|b| b.mac_entry.is_some())
@@ -70,7 +72,7 @@ fn targets(folder: &BTreeMap<MacAddress, Target>, macs: Option<&[MacAddress]>) -
     Arc::new(Targets::new(list))
 }
 
-impl MemoryStore {
+impl MemoryEntries {
     fn read(&self, macs: Option<&[MacAddress]>) -> Entries {
         let state = self.lock();
         let empty = BTreeMap::new();
@@ -88,7 +90,22 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
+impl EntryFolders for MemoryEntries {
+    fn open_for(settings: &Settings) -> Result<Self, StoreError> {
+        Ok(MemoryEntries::new(&settings.bootloaders))
+    }
+
+    fn reopen(&self, settings: &Settings) -> Result<Self, StoreError> {
+        let reopened = MemoryEntries::new(&settings.bootloaders);
+        let state = self.lock();
+        *reopened.lock() = State {
+            pxelinux: state.pxelinux.clone(),
+            bootloaders: state.bootloaders.clone(),
+        };
+        drop(state);
+        Ok(reopened)
+    }
+
     fn entries(&self) -> Result<Entries, StoreError> {
         Ok(self.read(None))
     }

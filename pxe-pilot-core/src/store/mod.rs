@@ -1,12 +1,24 @@
-//! Where deployments live: the [`Store`] trait and what it reads back ([`Entries`]).
+//! Everything the service remembers, behind one seam: the [`Store`] trait (DESIGN §5).
+//!
+//! A store keeps four things: the per-MAC entries (what each host boots), the hosts deployed
+//! `once` and not booted yet, the events, and with them each host's last boot. The service
+//! holds one `Arc<dyn Store>`, chosen by the configuration file's `store:` ([`open`]):
+//!
+//! - `files` (the default): the entries as links in the TFTP root ([`SymlinkStore`]), the
+//!   `once` list and the events in `state_dir` (in memory without one): [`FilesStore`];
+//! - `memory`: everything in memory, for tests and embedders: [`MemoryStore`].
 //!
 //! A deployment is a set of per-MAC entries: a host's first MAC's entry leads to the
 //! configuration, its other MACs' entries lead to the first MAC's entry, so that one write
 //! switches every NIC. Bootloaders that read per-MAC files of their own (GRUB 2) have entries
-//! of their own, by the same rule. [`SymlinkStore`] keeps them as symbolic links in the TFTP
-//! root (what PXELINUX and GRUB read); [`MemoryStore`] keeps them in memory, for tests and
-//! embedders. Another store is a file that implements [`Store`].
+//! of their own, by the same rule. A store owns the read-modify-write of a host
+//! ([`Store::switch`] returns what the host's entries were, and compares before it writes),
+//! so no rule of the service needs a lock of its own. The conformance suite
+//! (`conformance.rs`) is the contract every store passes.
 
+#[cfg(test)]
+mod conformance;
+mod local;
 mod memory;
 mod symlink;
 
@@ -14,10 +26,108 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::catalogue::Configuration;
+use crate::events::{Event, EventError, NewEvent};
+use crate::lock::LockError;
 use crate::mac::MacAddress;
+use crate::names::{ConfigName, HostName};
+use crate::once::OnceError;
+use crate::settings::{Settings, StoreKind};
 
-pub use memory::MemoryStore;
+pub use local::{FilesStore, LocalStore, MemoryStore};
+pub use memory::MemoryEntries;
 pub use symlink::{SymlinkStore, TEMP_PREFIX};
+
+/// Opens the store the configuration file chooses (`store:`), and finishes what a crash
+/// interrupted. Open it once per process: a `files` store locks `state_dir`. A reload hands
+/// the new settings to [`Store::reconfigure`].
+pub fn open(settings: &Settings) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match settings.store {
+        StoreKind::Files => Arc::new(FilesStore::open(settings)?),
+        StoreKind::Memory => Arc::new(MemoryStore::new(settings)?),
+    })
+}
+
+/// What [`Store::switch`] expects of a host's entries before it writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// Write whatever the entries are now.
+    Anything,
+    /// Write only if the host's entries are still these (as [`Store::entries_for`] read
+    /// them): a compare-and-swap.
+    Entries(Entries),
+}
+
+/// What [`Store::switch`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Swap {
+    /// The host was switched; its entries before the switch.
+    Done(Entries),
+    /// Nothing was written: the host's entries were not the expected ones; here they are.
+    Changed(Entries),
+}
+
+/// Everything the service remembers (DESIGN §5). A backend implements these methods and
+/// passes the conformance suite; the service holds nothing else.
+///
+/// - Entries: every read reflects the store as it is now (changes by hand, by another
+///   process, by another server are seen by the next call); [`Store::switch`] switches
+///   all of one host's entries at once, durably when it returns, and concurrent switches of
+///   one host are ordered: each returns the entries the previous one left.
+/// - `once`: at most one pending configuration per host; [`Store::take_once`] returns `true`
+///   to exactly one of any number of concurrent takers.
+/// - Events: numbered in the order they were recorded, ids growing; bounded (the oldest go
+///   first); each host's last counted boot answers [`Store::last_boot`].
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Every per-MAC entry, the bootloaders' own entries included.
+    fn entries(&self) -> Result<Entries, StoreError>;
+
+    /// The entries of `macs` only (what one host's deployment needs).
+    fn entries_for(&self, macs: &[MacAddress]) -> Result<Entries, StoreError>;
+
+    /// Switches one host, whose MAC addresses are `macs` (first MAC first): to
+    /// `configuration` (`macs[0]`'s entry leads to it, the others' to `macs[0]`'s, likewise
+    /// for the configuration's bootloader's own entries, and the other bootloaders' entries of
+    /// `macs` go), or with `None` removes every entry of `macs`. Only if the entries are as
+    /// `expect` says; every entry switched atomically, durable when this returns.
+    fn switch(
+        &self,
+        macs: &[MacAddress],
+        configuration: Option<&Configuration>,
+        expect: &Expect,
+    ) -> Result<Swap, StoreError>;
+
+    /// The configuration `host` was deployed `once` with and has not booted yet.
+    fn once(&self, host: &HostName) -> Option<ConfigName>;
+
+    /// Sets (`Some`) or clears (`None`) the configuration `host` boots once.
+    fn set_once(
+        &self,
+        host: &HostName,
+        configuration: Option<&ConfigName>,
+    ) -> Result<(), StoreError>;
+
+    /// Takes `host`'s pending `once` if it is `configuration`: `true` to exactly one caller.
+    fn take_once(&self, host: &HostName, configuration: &ConfigName) -> Result<bool, StoreError>;
+
+    /// Records an event; returns it with its id and time.
+    fn record(&self, event: NewEvent) -> Result<Event, StoreError>;
+
+    /// The events after id `after`, oldest first, at most `limit`.
+    fn events_since(&self, after: u64, limit: usize) -> Vec<Event>;
+
+    /// The last `limit` events of `host`, newest first.
+    fn events_for(&self, host: &HostName, limit: usize) -> Vec<Event>;
+
+    /// The last boot of `host` that counted, if any is kept.
+    fn last_boot(&self, host: &HostName) -> Option<Event>;
+
+    /// How many events are kept: (changes, boot fetches).
+    fn events_kept(&self) -> (usize, usize);
+
+    /// Takes a new reading of the configuration file (new bootloaders, entry folders, hosts):
+    /// what is remembered stays.
+    fn reconfigure(&self, settings: &Settings) -> Result<(), StoreError>;
+}
 
 /// What a per-MAC entry leads to, as the store found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +239,7 @@ impl Entries {
 
     /// True when an entry (of `pxelinux.cfg/` or of a bootloader) leads to the entry of a
     /// MAC address that is not one of `macs`: entries read for `macs` only
-    /// ([`Store::entries_for`]) cannot resolve it, every entry must be read.
+    /// ([`EntryFolders::entries_for`]) cannot resolve it, every entry must be read.
     pub fn leads_outside(&self, macs: &[MacAddress]) -> bool {
         let outside = |targets: &Targets| {
             targets
@@ -143,6 +253,15 @@ impl Entries {
 /// Why the store could not read or write.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The event log cannot be read or written.
+    #[error(transparent)]
+    Events(#[from] EventError),
+    /// The `once` list cannot be read or written.
+    #[error(transparent)]
+    Once(#[from] OnceError),
+    /// Another server uses the state folder.
+    #[error(transparent)]
+    Lock(#[from] LockError),
     /// A file-system operation failed.
     #[error("cannot {action} {path}: {source}")]
     Io {
@@ -162,12 +281,24 @@ pub enum StoreError {
     NoMacAddress,
 }
 
-/// The place per-MAC entries are read from and written to.
+/// Where a store on this machine keeps the per-MAC entries: the TFTP root's links
+/// ([`SymlinkStore`]) or memory ([`MemoryEntries`]). [`LocalStore`] puts one under the
+/// [`Store`] seam, with the host-level compare-and-swap, the `once` list and the events.
 ///
-/// Every read reflects the store as it is now: changes made by hand or by another process
-/// are seen by the next call (a store may reuse an earlier listing only when it can tell
-/// nothing changed since).
-pub trait Store: Send + Sync + std::fmt::Debug {
+/// Every read reflects the folders as they are now: changes made by hand or by another
+/// process are seen by the next call (a listing may be reused only when nothing changed).
+pub trait EntryFolders: Send + Sync + std::fmt::Debug {
+    /// Opens the entries of `settings` (their TFTP root, catalogue and bootloaders).
+    fn open_for(settings: &Settings) -> Result<Self, StoreError>
+    where
+        Self: Sized;
+
+    /// The same entries for a new reading of the configuration file (other bootloaders,
+    /// other folders).
+    fn reopen(&self, settings: &Settings) -> Result<Self, StoreError>
+    where
+        Self: Sized;
+
     /// Every per-MAC entry, the bootloaders' own entries included.
     fn entries(&self) -> Result<Entries, StoreError>;
 

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use crate::bootloader::{Bootloader, MacEntryPattern};
 use crate::catalogue::Configuration;
 use crate::mac::MacAddress;
-use crate::store::{Entries, Store, StoreError};
+use crate::settings::Settings;
+use crate::store::{Entries, EntryFolders, StoreError};
 
 use classify::{relative_path, Classifier};
 use folder::EntryFolder;
@@ -197,7 +198,20 @@ fn names(
     macs.iter().map(|m| (name_of(m), *m)).collect()
 }
 
-impl Store for SymlinkStore {
+impl EntryFolders for SymlinkStore {
+    fn open_for(settings: &Settings) -> Result<Self, StoreError> {
+        SymlinkStore::open(
+            &settings.paths.tftp_root,
+            &settings.paths.catalogue,
+            &settings.bootloaders,
+            settings.paths.cache_listings,
+        )
+    }
+
+    fn reopen(&self, settings: &Settings) -> Result<Self, StoreError> {
+        SymlinkStore::open_for(settings)
+    }
+
     fn entries(&self) -> Result<Entries, StoreError> {
         self.read(None)
     }
@@ -286,7 +300,7 @@ impl Store for SymlinkStore {
 mod tests {
     use super::*;
     use crate::names::ConfigName;
-    use crate::store::{MemoryStore, Resolved, Target};
+    use crate::store::{Resolved, Target};
     use std::fs;
     use std::path::PathBuf;
 
@@ -594,7 +608,7 @@ mod tests {
             }
             let bootloaders = [bootloader("pxelinux", None), bootloader("grub", Some("grub/grub.cfg-01-{mac}"))];
             let disk = SymlinkStore::open(root.path(), &conf_dir, &bootloaders, true).unwrap();
-            let memory = MemoryStore::new(&bootloaders);
+            let memory = crate::store::MemoryEntries::new(&bootloaders);
             let hosts = [vec![mac(1), mac(2)], vec![mac(3)], vec![mac(4), mac(5), mac(6)]];
             let configurations = ["pxelinux/local", "pxelinux/install", "grub/grml"];
             for (host, action) in steps {
