@@ -1,6 +1,7 @@
-//! The OpenAPI 3 description of the HTTP API, generated from the routes' `#[utoipa::path]`
-//! annotations in [`crate::routes`] and the `ToSchema` types of `pxe_pilot_core::api` (the
-//! core's `openapi` feature), so that it cannot drift from what the server answers. Served at
+//! The OpenAPI 3 description of the HTTP API, generated from the `#[utoipa::path]` annotations
+//! of the handlers in [`crate::routes`]' one list of routes and the `ToSchema` types of
+//! `pxe_pilot_core::api` (the core's `openapi` feature), so that it cannot drift from what the
+//! server answers. Served at
 //! `GET /v1/openapi.json`; `tests/openapi.rs` probes every documented route on the real
 //! server, and every route it knows against the document.
 
@@ -26,7 +27,8 @@ pub(crate) async fn openapi() -> HttpResponse {
         .body(json())
 }
 
-/// The document: every route under `/v1` (each is also served without the prefix).
+/// The document: every route under `/v1` (each is also served without the prefix): its own,
+/// and those of [`routes::RoutePaths`], merged in [`document`].
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -37,28 +39,7 @@ pub(crate) async fn openapi() -> HttpResponse {
                        changes something (PUT, DELETE, PATCH) needs `Authorization: Bearer \
                        <token>`; reads stay open."
     ),
-    paths(
-        routes::healthcheck,
-        routes::version,
-        openapi,
-        routes::client_binary,
-        routes::bootloaders,
-        routes::configurations,
-        routes::configuration,
-        routes::deploy,
-        routes::hosts,
-        routes::host,
-        routes::undeploy,
-        routes::reboot,
-        routes::power_on,
-        routes::power_off,
-        routes::refresh,
-        routes::boot_entry,
-        routes::boot_script,
-        routes::host_events,
-        routes::events,
-        routes::unknown_machines,
-    ),
+    paths(openapi),
     modifiers(&BearerToken),
     tags(
         (name = "original", description = "The original PXE Pilot's routes"),
@@ -84,6 +65,7 @@ impl Modify for BearerToken {
 /// The document, with the server's version.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
+    doc.merge(routes::RoutePaths::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }

@@ -29,30 +29,45 @@ use crate::error::{blocking, ApiError};
 use crate::state::AppState;
 use crate::views;
 
-/// Registers every route (without prefix) with a JSON 405 for the other methods; the OpenAPI
-/// document's own route is [`crate::openapi::configure`]'s.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthcheck", &["GET"]).route(web::get().to(healthcheck)))
-        .service(resource("/bootloaders", &["GET"]).route(web::get().to(bootloaders)))
-        .service(resource("/configurations", &["GET"]).route(web::get().to(configurations)))
-        .service(resource("/configurations/{name}", &["GET"]).route(web::get().to(configuration)))
-        .service(resource("/configurations/{name}/deploy", &["PUT"]).route(web::put().to(deploy)))
-        .service(resource("/hosts", &["GET"]).route(web::get().to(hosts)))
-        .service(resource("/hosts/{name}", &["GET"]).route(web::get().to(host)))
-        .service(
-            resource("/hosts/{name}/configuration", &["DELETE"]).route(web::delete().to(undeploy)),
-        )
-        .service(resource("/hosts/{name}/reboot", &["PATCH"]).route(web::patch().to(reboot)))
-        .service(resource("/hosts/{name}/on", &["PATCH"]).route(web::patch().to(power_on)))
-        .service(resource("/hosts/{name}/off", &["PATCH"]).route(web::patch().to(power_off)))
-        .service(resource("/refresh", &["PATCH"]).route(web::patch().to(refresh)))
-        .service(resource("/version", &["GET"]).route(web::get().to(version)))
-        .service(resource("/client/pxe-pilot", &["GET"]).route(web::get().to(client_binary)))
-        .service(resource("/boot.ipxe", &["GET"]).route(web::get().to(boot_entry)))
-        .service(resource("/hosts/{name}/events", &["GET"]).route(web::get().to(host_events)))
-        .service(resource("/events", &["GET"]).route(web::get().to(events)))
-        .service(resource("/unknown-machines", &["GET"]).route(web::get().to(unknown_machines)))
-        .service(resource("/boot/{bootloader}/{mac}", &["GET"]).route(web::get().to(boot_script)));
+/// The one list of the routes: each path, its method and its handler. It makes [`configure`]
+/// (the registrations) and [`RoutePaths`] (their OpenAPI paths, from each handler's
+/// `#[utoipa::path]`), so a route cannot be served and left out of the document, or the
+/// other way round.
+macro_rules! routes {
+    ($($path:literal $method:ident $allowed:literal => $handler:ident,)*) => {
+        /// Registers every route (without prefix) with a JSON 405 for the other methods; the
+        /// OpenAPI document's own route is [`crate::openapi::configure`]'s.
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $(cfg.service(resource($path, &[$allowed]).route(web::$method().to($handler)));)*
+        }
+
+        /// The OpenAPI paths of every route of [`configure`].
+        #[derive(utoipa::OpenApi)]
+        #[openapi(paths($($handler),*))]
+        pub(crate) struct RoutePaths;
+    };
+}
+
+routes! {
+    "/healthcheck" get "GET" => healthcheck,
+    "/bootloaders" get "GET" => bootloaders,
+    "/configurations" get "GET" => configurations,
+    "/configurations/{name}" get "GET" => configuration,
+    "/configurations/{name}/deploy" put "PUT" => deploy,
+    "/hosts" get "GET" => hosts,
+    "/hosts/{name}" get "GET" => host,
+    "/hosts/{name}/configuration" delete "DELETE" => undeploy,
+    "/hosts/{name}/reboot" patch "PATCH" => reboot,
+    "/hosts/{name}/on" patch "PATCH" => power_on,
+    "/hosts/{name}/off" patch "PATCH" => power_off,
+    "/refresh" patch "PATCH" => refresh,
+    "/version" get "GET" => version,
+    "/client/pxe-pilot" get "GET" => client_binary,
+    "/boot.ipxe" get "GET" => boot_entry,
+    "/hosts/{name}/events" get "GET" => host_events,
+    "/events" get "GET" => events,
+    "/unknown-machines" get "GET" => unknown_machines,
+    "/boot/{bootloader}/{mac}" get "GET" => boot_script,
 }
 
 /// A resource whose other methods are answered 405 with the allowed ones (401 to a change

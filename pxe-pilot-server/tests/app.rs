@@ -249,3 +249,43 @@ async fn run_serves_a_port_0_listener_until_its_shutdown_future_completes() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+#[actix_web::test]
+async fn a_route_reached_without_the_token_check_refuses_every_change() {
+    // The routes mounted without the middleware that tells who asks (a mistake of an
+    // embedder, or of a change to `app`): the server has no token, so the middleware would
+    // have said `Open`; without it a change is anonymous, never open.
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState::open(pilot(dir.path(), ""));
+    let service = test::init_service(
+        actix_web::App::new()
+            .app_data(actix_web::web::Data::new(state))
+            .configure(pxe_pilot_server::routes::configure),
+    )
+    .await;
+    for req in [
+        test::TestRequest::put()
+            .uri("/configurations/local/deploy")
+            .set_json(json!({"hosts": [{"name": "h1"}]})),
+        test::TestRequest::delete().uri("/hosts/h1/configuration"),
+        test::TestRequest::patch().uri("/hosts/h1/reboot"),
+        test::TestRequest::patch().uri("/refresh"),
+    ] {
+        let res = test::call_service(&service, req.to_request()).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = test::read_body_json(res).await;
+        assert!(
+            body["message"].as_str().unwrap().contains("not checked"),
+            "{body}"
+        );
+    }
+    let req = test::TestRequest::get()
+        .uri("/hosts/h1?status=false")
+        .to_request();
+    let host: Value = test::call_and_read_body_json(&service, req).await;
+    assert_eq!(
+        host["configuration"],
+        Value::Null,
+        "nothing was deployed: {host}"
+    );
+}

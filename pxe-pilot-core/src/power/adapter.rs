@@ -6,6 +6,9 @@
 use crate::command::{CommandError, CommandLine};
 use crate::inventory::{Adapter, AdapterCommand, Management};
 
+use super::driver::{BmcDriver, Call};
+use super::{Netboot, PowerAction, PowerError, PowerState};
+
 /// Words that make a variable's name a secret's (`password`, `kg_key`, `snmp_community`,
 /// `api_token`...), matched in any case.
 pub const SECRET_NAME_WORDS: [&str; 7] = [
@@ -48,6 +51,69 @@ pub(super) fn command(
         line = line.with_env(name, value.argv.join(" "));
     }
     Ok(line)
+}
+
+/// A host's `management:` block and the adapter it names, as a [`BmcDriver`].
+pub(super) struct AdapterDriver<'a> {
+    /// The host's block.
+    pub management: &'a Management,
+    /// The adapter it names.
+    pub adapter: &'a Adapter,
+}
+
+impl AdapterDriver<'_> {
+    /// The command line of the adapter's `command` (`name` in the file) for this host, or the
+    /// error that says the adapter has no such command.
+    fn line<'c>(
+        &self,
+        call: &Call<'_>,
+        command: &'c Option<AdapterCommand>,
+        name: &'static str,
+        action: &'static str,
+    ) -> Result<(CommandLine, &'c AdapterCommand), PowerError> {
+        let Some(found) = command.as_ref() else {
+            return Err(PowerError::NotSupported {
+                host: call.host.name.to_string(),
+                adapter: self.adapter.name.clone(),
+                action: name,
+            });
+        };
+        let line = self::command(self.adapter, self.management, &call.address()?, found)
+            .map_err(|source| call.command_error(action, source))?;
+        Ok((line, found))
+    }
+}
+
+impl BmcDriver for AdapterDriver<'_> {
+    fn status(&self, call: &Call<'_>) -> Result<PowerState, PowerError> {
+        let (line, command) =
+            self.line(call, &self.adapter.power_status, "power_status", "status")?;
+        call.status_of(
+            &line,
+            command.pattern_on.as_deref(),
+            command.pattern_off.as_deref(),
+        )
+    }
+
+    fn act(&self, call: &Call<'_>, action: PowerAction) -> Result<(), PowerError> {
+        let (command, name) = match action {
+            PowerAction::On => (&self.adapter.power_on, "power_on"),
+            PowerAction::Off => (&self.adapter.power_off, "power_off"),
+            PowerAction::Reboot => (&self.adapter.power_reset, "power_reset"),
+        };
+        let (line, _) = self.line(call, command, name, action.as_str())?;
+        call.run(action.as_str(), &line).map(drop)
+    }
+
+    fn netboot_once(&self, call: &Call<'_>) -> Result<Netboot, PowerError> {
+        const ACTION: &str = "netboot once";
+        if self.adapter.boot_pxe_once.is_none() {
+            return Ok(Netboot::Skipped);
+        }
+        let (line, _) = self.line(call, &self.adapter.boot_pxe_once, "boot_pxe_once", ACTION)?;
+        call.run(ACTION, &line)?;
+        Ok(Netboot::Once)
+    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,11 @@
 //! `chassis bootdev pxe` for a network boot once. The password goes in `ipmitool`'s
 //! environment (`-E` reads `IPMI_PASSWORD`), never on its command line.
 
-use crate::command::CommandLine;
+use crate::command::{mask_secrets, CommandError, CommandLine};
 use crate::inventory::{BootMode, Ipmi};
+
+use super::driver::{BmcDriver, Call};
+use super::{Netboot, PowerAction, PowerError, PowerState};
 
 /// The `ipmitool` command that sends `args` (`power status`) to the BMC at `address`.
 pub(super) fn command(ipmi: &Ipmi, address: &str, args: &[&str]) -> CommandLine {
@@ -41,3 +44,40 @@ pub(super) const STATUS_OFF: &str = "Chassis Power is off";
 /// What `ipmitool chassis bootdev` prints when the BMC took it: it exits 0 even when the BMC
 /// refused, saying so on stderr only.
 pub(super) const BOOTDEV_SET: &str = "Set Boot Device to";
+
+/// A host's `ipmi:` block, as a [`BmcDriver`].
+pub(super) struct IpmiDriver<'a>(pub &'a Ipmi);
+
+impl BmcDriver for IpmiDriver<'_> {
+    fn status(&self, call: &Call<'_>) -> Result<PowerState, PowerError> {
+        let line = command(self.0, &call.address()?, &["power", "status"]);
+        call.status_of(&line, Some(STATUS_ON), Some(STATUS_OFF))
+    }
+
+    fn act(&self, call: &Call<'_>, action: PowerAction) -> Result<(), PowerError> {
+        let verb = match action {
+            PowerAction::On => "on",
+            PowerAction::Off => "off",
+            PowerAction::Reboot => "reset",
+        };
+        let line = command(self.0, &call.address()?, &["power", verb]);
+        call.run(action.as_str(), &line).map(drop)
+    }
+
+    fn netboot_once(&self, call: &Call<'_>) -> Result<Netboot, PowerError> {
+        const ACTION: &str = "netboot once";
+        let line = command(self.0, &call.address()?, &bootdev_pxe(call.host.boot_mode));
+        let output = call.run(ACTION, &line)?;
+        if !output.stdout.contains(BOOTDEV_SET) {
+            return Err(call.command_error(
+                ACTION,
+                CommandError::Failed {
+                    command: line.display(),
+                    status: "exit status: 0".into(),
+                    stderr: mask_secrets(output.stderr.trim(), &line.secrets),
+                },
+            ));
+        }
+        Ok(Netboot::Once)
+    }
+}

@@ -2,9 +2,10 @@
 //! a network boot, once.
 //!
 //! A host's BMC is driven one of three ways ([`crate::inventory::Bmc`]): `ipmitool`
-//! (module `ipmi`), a command adapter ([`adapter`]), or Redfish (module `redfish`). Its address is given
-//! directly or found from its MAC in the ARP table, which `refresh` fills by scanning the
-//! management subnets.
+//! (module `ipmi`), a command adapter ([`adapter`]), or Redfish (module `redfish`), each a
+//! `BmcDriver` (module `driver`): a fourth kind is one file and one arm of `Shared::driver`.
+//! Its address is given directly or found from its MAC in the ARP table, which `refresh`
+//! fills by scanning the management subnets.
 //!
 //! [`PowerService`] is what the server holds: every BMC command of the server goes through
 //! it, and it runs at most `power.max_parallel` of them at once, whoever asks. Power states
@@ -14,6 +15,7 @@
 //! fill the next listing.
 
 pub mod adapter;
+mod driver;
 mod ipmi;
 mod limit;
 mod redfish;
@@ -24,11 +26,12 @@ use std::time::{Duration, Instant};
 
 pub use crate::action::PowerAction;
 use crate::arp::ArpTable;
-use crate::command::{mask_secrets, CommandError, CommandLine};
-use crate::inventory::{Adapter, AdapterCommand, Bmc, Host};
+use crate::command::{CommandError, CommandLine};
+use crate::inventory::{Bmc, Host};
 use crate::settings::Settings;
 
 pub use adapter::is_secret_name;
+use driver::{BmcDriver, Call};
 use limit::Limit;
 
 /// A host's power state as pxe-pilot knows it.
@@ -148,13 +151,6 @@ struct State {
 
 /// How long an idle reader thread waits for work before it ends.
 const READER_IDLE: Duration = Duration::from_secs(10);
-
-/// One host's BMC and how to reach it.
-enum Driver<'a> {
-    Ipmi(&'a crate::inventory::Ipmi),
-    Adapter(&'a crate::inventory::Management, &'a Adapter),
-    Redfish(&'a crate::inventory::Redfish),
-}
 
 impl PowerService {
     /// Power management under `settings`.
@@ -411,113 +407,37 @@ impl Shared {
         }
     }
 
-    fn driver<'a>(&'a self, host: &'a Host) -> Result<Driver<'a>, PowerError> {
+    /// The driver of `host`'s BMC, or the error that says it has none.
+    fn driver<'a>(&'a self, host: &'a Host) -> Result<Box<dyn BmcDriver + 'a>, PowerError> {
         match host.bmc.as_deref() {
-            Some(Bmc::Ipmi(ipmi)) => Ok(Driver::Ipmi(ipmi)),
+            Some(Bmc::Ipmi(ipmi)) => Ok(Box::new(ipmi::IpmiDriver(ipmi))),
             Some(Bmc::Adapter(management)) => self
                 .settings
                 .adapters
                 .get(&management.adapter)
-                .map(|adapter| Driver::Adapter(management, adapter))
+                .map(|adapter| -> Box<dyn BmcDriver + 'a> {
+                    Box::new(adapter::AdapterDriver {
+                        management,
+                        adapter,
+                    })
+                })
                 .ok_or_else(|| not_configured(host)),
-            Some(Bmc::Redfish(redfish)) => Ok(Driver::Redfish(redfish)),
+            Some(Bmc::Redfish(redfish)) => Ok(Box::new(redfish::RedfishDriver(redfish))),
             None => Err(not_configured(host)),
         }
     }
 
-    fn required_address(&self, host: &Host) -> Result<String, PowerError> {
-        bmc_address_in(host, &ArpTable::read(&self.settings.arp_table)).ok_or_else(|| {
-            PowerError::NoAddress {
-                host: host.name.to_string(),
-                mac: host
-                    .bmc
-                    .as_ref()
-                    .and_then(|b| b.address().mac_address)
-                    .map(|m| m.to_string())
-                    .unwrap_or_else(|| "its MAC".into()),
-            }
-        })
-    }
-
-    /// Runs `line` for `host`'s `action` within the limit.
-    fn run(
-        &self,
-        host: &Host,
-        action: &'static str,
-        line: &CommandLine,
-    ) -> Result<crate::command::Output, PowerError> {
-        self.limit
-            .run(|| line.run(self.settings.command_timeout))
-            .map_err(|source| PowerError::Command {
-                host: host.name.to_string(),
-                action,
-                source,
-            })
-    }
-
-    fn adapter_command<'c>(
-        host: &Host,
-        adapter: &'c Adapter,
-        command: &'c Option<AdapterCommand>,
-        name: &'static str,
-    ) -> Result<&'c AdapterCommand, PowerError> {
-        command.as_ref().ok_or_else(|| PowerError::NotSupported {
-            host: host.name.to_string(),
-            adapter: adapter.name.clone(),
-            action: name,
-        })
-    }
-
-    fn redfish<'a>(
-        &self,
-        host: &Host,
-        redfish: &'a crate::inventory::Redfish,
-        action: &'static str,
-    ) -> Result<redfish::Session<'a>, PowerError> {
-        let address = self.required_address(host)?;
-        redfish::Session::new(redfish, &address, self.settings.command_timeout)
-            .map_err(|message| redfish_error(host, action, message))
+    /// What a driver is handed for `host`.
+    fn call<'a>(&'a self, host: &'a Host) -> Call<'a> {
+        Call {
+            host,
+            settings: &self.settings,
+            limit: &self.limit,
+        }
     }
 
     fn status(&self, host: &Host) -> Result<PowerState, PowerError> {
-        let (line, on, off) = match self.driver(host)? {
-            Driver::Redfish(redfish) => {
-                let session = self.redfish(host, redfish, "status")?;
-                return self
-                    .limit
-                    .run(|| session.status())
-                    .map_err(|message| redfish_error(host, "status", message));
-            }
-            Driver::Ipmi(ipmi) => {
-                let address = self.required_address(host)?;
-                let line = ipmi::command(ipmi, &address, &["power", "status"]);
-                (line, Some(ipmi::STATUS_ON), Some(ipmi::STATUS_OFF))
-            }
-            Driver::Adapter(management, adapter) => {
-                let address = self.required_address(host)?;
-                let command =
-                    Self::adapter_command(host, adapter, &adapter.power_status, "power_status")?;
-                let line = adapter::command(adapter, management, &address, command)
-                    .map_err(|source| command_error(host, "status", source))?;
-                (
-                    line,
-                    command.pattern_on.as_deref(),
-                    command.pattern_off.as_deref(),
-                )
-            }
-        };
-        let output = self.run(host, "status", &line)?;
-        let text = output.stdout.as_str();
-        if on.is_some_and(|p| text.contains(p)) {
-            Ok(PowerState::On)
-        } else if off.is_some_and(|p| text.contains(p)) {
-            Ok(PowerState::Off)
-        } else {
-            Err(PowerError::UnknownStatus {
-                host: host.name.to_string(),
-                output: mask_secrets(text.lines().next().unwrap_or(""), &line.secrets),
-            })
-        }
+        self.driver(host)?.status(&self.call(host))
     }
 
     fn act(&self, host: &Host, action: PowerAction) -> Result<(), PowerError> {
@@ -527,106 +447,16 @@ impl Shared {
             PowerAction::Reboot if self.status(host) == Ok(PowerState::Off) => PowerAction::On,
             other => other,
         };
-        let name = action.as_str();
-        match driver {
-            Driver::Redfish(redfish) => {
-                let session = self.redfish(host, redfish, name)?;
-                let reset = match action {
-                    PowerAction::On => "On",
-                    PowerAction::Off => "ForceOff",
-                    PowerAction::Reboot => "ForceRestart",
-                };
-                self.limit
-                    .run(|| session.reset(reset))
-                    .map_err(|message| redfish_error(host, name, message))
-            }
-            Driver::Ipmi(ipmi) => {
-                let address = self.required_address(host)?;
-                let verb = match action {
-                    PowerAction::On => "on",
-                    PowerAction::Off => "off",
-                    PowerAction::Reboot => "reset",
-                };
-                self.run(host, name, &ipmi::command(ipmi, &address, &["power", verb]))
-                    .map(drop)
-            }
-            Driver::Adapter(management, adapter) => {
-                let address = self.required_address(host)?;
-                let command = match action {
-                    PowerAction::On => {
-                        Self::adapter_command(host, adapter, &adapter.power_on, "power_on")?
-                    }
-                    PowerAction::Off => {
-                        Self::adapter_command(host, adapter, &adapter.power_off, "power_off")?
-                    }
-                    PowerAction::Reboot => {
-                        Self::adapter_command(host, adapter, &adapter.power_reset, "power_reset")?
-                    }
-                };
-                let line = adapter::command(adapter, management, &address, command)
-                    .map_err(|source| command_error(host, name, source))?;
-                self.run(host, name, &line).map(drop)
-            }
-        }
+        driver.act(&self.call(host), action)
     }
 
     fn netboot_once(&self, host: &Host) -> Result<Netboot, PowerError> {
-        const ACTION: &str = "netboot once";
-        match self.driver(host)? {
-            Driver::Redfish(redfish) => {
-                let session = self.redfish(host, redfish, ACTION)?;
-                self.limit
-                    .run(|| session.boot_pxe_once(host.boot_mode))
-                    .map_err(|message| redfish_error(host, ACTION, message))?;
-            }
-            Driver::Ipmi(ipmi) => {
-                let address = self.required_address(host)?;
-                let line = ipmi::command(ipmi, &address, &ipmi::bootdev_pxe(host.boot_mode));
-                let output = self.run(host, ACTION, &line)?;
-                if !output.stdout.contains(ipmi::BOOTDEV_SET) {
-                    return Err(PowerError::Command {
-                        host: host.name.to_string(),
-                        action: ACTION,
-                        source: CommandError::Failed {
-                            command: line.display(),
-                            status: "exit status: 0".into(),
-                            stderr: mask_secrets(output.stderr.trim(), &line.secrets),
-                        },
-                    });
-                }
-            }
-            Driver::Adapter(management, adapter) => {
-                let Some(command) = &adapter.boot_pxe_once else {
-                    return Ok(Netboot::Skipped);
-                };
-                let address = self.required_address(host)?;
-                let line = adapter::command(adapter, management, &address, command)
-                    .map_err(|source| command_error(host, ACTION, source))?;
-                self.run(host, ACTION, &line)?;
-            }
-        }
-        Ok(Netboot::Once)
+        self.driver(host)?.netboot_once(&self.call(host))
     }
 }
 
 fn not_configured(host: &Host) -> PowerError {
     PowerError::NotConfigured {
         host: host.name.to_string(),
-    }
-}
-
-fn command_error(host: &Host, action: &'static str, source: CommandError) -> PowerError {
-    PowerError::Command {
-        host: host.name.to_string(),
-        action,
-        source,
-    }
-}
-
-fn redfish_error(host: &Host, action: &'static str, message: String) -> PowerError {
-    PowerError::Redfish {
-        host: host.name.to_string(),
-        action,
-        message,
     }
 }

@@ -24,7 +24,8 @@ use ureq::Agent;
 use crate::command::mask_secrets;
 use crate::inventory::{BootMode, Redfish};
 
-use super::PowerState;
+use super::driver::{BmcDriver, Call};
+use super::{Netboot, PowerAction, PowerError, PowerState};
 
 /// The path of the systems collection.
 const SYSTEMS: &str = "/redfish/v1/Systems";
@@ -283,6 +284,53 @@ fn same_origin(base: &str, url: &str) -> bool {
         && base.scheme() == url.scheme()
         && base.host().map(str::to_ascii_lowercase) == url.host().map(str::to_ascii_lowercase)
         && port(&base) == port(&url)
+}
+
+/// A host's `redfish:` block, as a [`BmcDriver`].
+pub(super) struct RedfishDriver<'a>(pub &'a Redfish);
+
+impl RedfishDriver<'_> {
+    /// A session with the host's BMC, for `action`.
+    fn session(&self, call: &Call<'_>, action: &'static str) -> Result<Session<'_>, PowerError> {
+        Session::new(self.0, &call.address()?, call.timeout()).map_err(|m| failed(call, action, m))
+    }
+}
+
+/// A Redfish failure of `action` on `call`'s host.
+fn failed(call: &Call<'_>, action: &'static str, message: Failure) -> PowerError {
+    PowerError::Redfish {
+        host: call.host.name.to_string(),
+        action,
+        message,
+    }
+}
+
+impl BmcDriver for RedfishDriver<'_> {
+    fn status(&self, call: &Call<'_>) -> Result<PowerState, PowerError> {
+        let session = self.session(call, "status")?;
+        call.limited(|| session.status())
+            .map_err(|m| failed(call, "status", m))
+    }
+
+    fn act(&self, call: &Call<'_>, action: PowerAction) -> Result<(), PowerError> {
+        let name = action.as_str();
+        let session = self.session(call, name)?;
+        let reset = match action {
+            PowerAction::On => "On",
+            PowerAction::Off => "ForceOff",
+            PowerAction::Reboot => "ForceRestart",
+        };
+        call.limited(|| session.reset(reset))
+            .map_err(|m| failed(call, name, m))
+    }
+
+    fn netboot_once(&self, call: &Call<'_>) -> Result<Netboot, PowerError> {
+        const ACTION: &str = "netboot once";
+        let session = self.session(call, ACTION)?;
+        call.limited(|| session.boot_pxe_once(call.host.boot_mode))
+            .map_err(|m| failed(call, ACTION, m))?;
+        Ok(Netboot::Once)
+    }
 }
 
 #[cfg(test)]
