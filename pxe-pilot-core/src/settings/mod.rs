@@ -6,7 +6,9 @@
 //! validation that turns them into [`Settings`].
 
 mod check;
+mod hosts;
 mod raw;
+mod server;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
