@@ -139,18 +139,24 @@ async fn serve(args: Args) -> Result<(), StartError> {
         hosts = settings.inventory.hosts().len(),
         "pxe-pilot-server listening on http://{addr}"
     );
-    // The one line on stdout, for scripts and tests that start the server on port 0.
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "pxe-pilot-server listening on http://{addr}")?;
+    // The lines on stdout, for scripts and tests that start the server on port 0: written at
+    // once, so a reader that closes the pipe after the first line cannot make the second
+    // fail, and a server whose stdout is gone goes on serving.
+    let mut announce = format!("pxe-pilot-server listening on http://{addr}\n");
     if let Some(tftp) = &tftp {
-        writeln!(
-            stdout,
-            "pxe-pilot-server serving TFTP on {}",
+        announce.push_str(&format!(
+            "pxe-pilot-server serving TFTP on {}\n",
             tftp.local_addr()
-        )?;
+        ));
         tracing::info!("serving the TFTP root over TFTP on {}", tftp.local_addr());
     }
-    stdout.flush()?;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(announce.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        tracing::warn!("cannot write the address on stdout: {e}");
+    }
     drop(stdout);
     if let Some(demo) = &demo {
         let tftp_addr = tftp.as_ref().map(|t| t.local_addr());
