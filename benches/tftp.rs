@@ -17,8 +17,9 @@
 //! cargo bench --bench tftp
 //! ```
 //!
-//! Needs `in.tftpd` (Debian `tftpd-hpa`) and curl; everything runs on 127.0.0.1, on ports the
-//! system chooses. Settings, from the environment: `PXE_PILOT_TFTP_ROUNDS` (3),
+//! The servers run on CPU 0 and every client on the other CPUs (`taskset`): on a PXE network
+//! the clients are other machines. Needs `in.tftpd` (Debian `tftpd-hpa`), curl and
+//! `taskset`; everything runs on 127.0.0.1, on ports the system chooses. Settings, from the environment: `PXE_PILOT_TFTP_ROUNDS` (3),
 //! `PXE_PILOT_TFTP_SECONDS` (5, of the per-MAC phase). Run by `cargo test` (without `--bench`)
 //! it does nothing: it needs a release binary and an otherwise idle machine.
 
@@ -64,8 +65,13 @@ fn main() {
     let macs = world(dir.path(), &root);
     let config = dir.path().join("pxe-pilot.yml");
 
+    // The servers on CPU 0, the clients on the others: on a PXE network the clients are
+    // other machines, and do not take the server's CPU (on 2 cores, 8 local clients would,
+    // and the scheduler's share of each server would be measured instead of its work).
+    let (server_cpu, client_cpus) = cpus();
     let pilot = TestServer::builder()
         .binary(&server_bin)
+        .wrapped_in(["taskset", "-c", server_cpu.as_str()])
         .config(&config)
         .arg("--tftp")
         .arg("127.0.0.1:0")
@@ -73,7 +79,9 @@ fn main() {
         .start();
     let pilot_at = tftp_address(&pilot);
     let hpa_port = free_udp_port();
-    let mut hpa = Command::new(&tftpd)
+    let mut hpa = Command::new("taskset")
+        .args(["-c", server_cpu.as_str()])
+        .arg(&tftpd)
         .args(["-L", "-s", "-u", "root", "-a"])
         .arg(format!("127.0.0.1:{hpa_port}"))
         .arg(&root)
@@ -83,6 +91,7 @@ fn main() {
         .expect("start in.tftpd");
     let hpa_at: SocketAddr = format!("127.0.0.1:{hpa_port}").parse().expect("an address");
     let servers = [("pxe-pilot", pilot_at), ("tftpd-hpa", hpa_at)];
+    pin_this_process(&client_cpus);
     for (name, at) in servers {
         let got = fetch(at, &format!("pxelinux.cfg/{}", entry(&macs[0])), 512, 1)
             .unwrap_or_else(|e| panic!("{name} on {at} does not answer: {e}"));
@@ -95,7 +104,7 @@ fn main() {
         let mut times = [Vec::new(), Vec::new()];
         for _ in 0..rounds {
             for (i, (name, at)) in servers.iter().enumerate() {
-                times[i].push(parallel_curl(name, *at, blksize, dir.path()));
+                times[i].push(parallel_curl(name, *at, blksize, dir.path(), &client_cpus));
             }
         }
         let [p, h] = [median(&mut times[0]), median(&mut times[1])];
@@ -221,6 +230,25 @@ fn tftp_address(server: &TestServer) -> SocketAddr {
     );
 }
 
+/// The CPU of the servers (`0`) and those of the clients (`1-N`, or `0` on one core).
+fn cpus() -> (String, String) {
+    let count = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match count {
+        1 => ("0".into(), "0".into()),
+        n => ("0".into(), format!("1-{}", n - 1)),
+    }
+}
+
+/// Moves this process (the bench's own clients) to `cpus`.
+fn pin_this_process(cpus: &str) {
+    let pinned = Command::new("taskset")
+        .args(["-p", "-c", cpus, &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(pinned, "taskset -p -c {cpus} failed");
+}
+
 /// A UDP port free right now on 127.0.0.1.
 fn free_udp_port() -> u16 {
     let socket = UdpSocket::bind("127.0.0.1:0").expect("a UDP socket");
@@ -228,11 +256,18 @@ fn free_udp_port() -> u16 {
 }
 
 /// The wall time of `CLIENTS` curl processes each fetching the big file at once.
-fn parallel_curl(name: &str, at: SocketAddr, blksize: usize, dir: &Path) -> Duration {
+fn parallel_curl(
+    name: &str,
+    at: SocketAddr,
+    blksize: usize,
+    dir: &Path,
+    client_cpus: &str,
+) -> Duration {
     let started = Instant::now();
     let children: Vec<(usize, Child)> = (0..CLIENTS)
         .map(|i| {
-            let child = Command::new("curl")
+            let child = Command::new("taskset")
+                .args(["-c", client_cpus, "curl"])
                 .args(["-sS", "--max-time", "300", "--tftp-blksize"])
                 .arg(blksize.to_string())
                 .arg(format!("tftp://{at}/big.bin"))

@@ -163,7 +163,7 @@ async fn serve(args: Args) -> Result<(), StartError> {
         eprintln!("{}", demo.guide(addr, tftp_addr));
     }
     if let Some(tftp) = tftp {
-        actix_web::rt::spawn(tftp.run());
+        tftp.spawn()?;
     }
     actix_web::rt::spawn(reload_on_hangup(state.clone(), config.clone())?);
     run(listener, state, shutdown).await?;

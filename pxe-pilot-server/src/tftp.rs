@@ -52,6 +52,20 @@ impl Tftp {
         self.server.handle()
     }
 
+    /// Serves on a thread of its own, with a runtime of its own of one worker per core (at
+    /// most 4): the transfers never wait for the HTTP workers, nor those for the transfers.
+    pub fn spawn(self) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name("tftp")
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("tftp".into())
+            .spawn(move || runtime.block_on(self.run()))
+    }
+
     /// Serves until stopped; a failure is logged.
     pub async fn run(self) {
         if let Err(e) = self.server.run().await {
