@@ -95,7 +95,7 @@ fn hosts_json(pilot: &Pilot) -> usize {
     let views: Vec<HostView> = pilot
         .hosts()
         .expect("hosts")
-        .map(|state| pxe_pilot_server::views::host(&state, PowerReport::default(), None))
+        .map(|state| pxe_pilot_server::host_view(&state, PowerReport::default(), None))
         .collect();
     serde_json::to_vec(&views).expect("json").len()
 }

@@ -69,6 +69,7 @@ impl PeerLimit {
     }
 
     /// How many connections `peer` holds now.
+    #[cfg(test)]
     pub fn held_by(&self, peer: IpAddr) -> usize {
         let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         open.get(&peer).copied().unwrap_or(0)

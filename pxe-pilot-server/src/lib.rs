@@ -4,19 +4,19 @@
 //! [`AppState`] (the core's [`Pilot`](pxe_pilot_core::Pilot) and
 //! [`PowerService`](pxe_pilot_core::PowerService), the bearer token), and [`run`] serves it on
 //! an already bound listener until a shutdown future completes. The `pxe-pilot-server` binary only parses its arguments, sets up logging, and
-//! calls [`startup::open`], [`startup::bind`] and [`run`].
+//! calls [`open`], [`bind`] and [`run`].
 //!
-//! Data flows one way: request -> [`routes`] (parse at the edge) -> `Pilot` (in `web::block`,
-//! the disk is blocking) -> store -> filesystem, and back through [`views`] into the shared
+//! Data flows one way: request -> the [`routes`] (parse at the edge) -> the core's `Service`
+//! (in `web::block`, the disk is blocking) -> its store, and back through the views into the shared
 //! JSON types of `pxe_pilot_core::api`. Every error is an [`ApiError`], answered once as
 //! `{"message": "..."}`.
 //!
 //! ```no_run
-//! # async fn serve() -> Result<(), pxe_pilot_server::startup::StartError> {
-//! use pxe_pilot_server::{run, shutdown_signal, startup, AppState};
+//! # async fn serve() -> Result<(), pxe_pilot_server::StartError> {
+//! use pxe_pilot_server::{bind, open, run, shutdown_signal, AppState};
 //!
-//! let pilot = startup::open("/etc/pxe-pilot/pxe-pilot.yml".as_ref())?;
-//! let listener = startup::bind("127.0.0.1:0".parse().unwrap())?;
+//! let pilot = open("/etc/pxe-pilot/pxe-pilot.yml".as_ref())?;
+//! let listener = bind("127.0.0.1:0".parse().unwrap())?;
 //! println!("listening on http://{}", listener.local_addr()?);
 //! let state = AppState::open(pilot);
 //! run(listener, state, shutdown_signal()?).await?;
@@ -25,22 +25,22 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod access_log;
-pub mod auth;
-pub mod body;
-pub mod connections;
-pub mod demo;
-pub mod error;
-pub mod limits;
-pub mod metrics;
-pub mod openapi;
-pub mod page;
-pub mod routes;
-pub mod startup;
-pub mod state;
-pub mod tftp;
-pub mod token;
-pub mod views;
+mod access_log;
+mod auth;
+mod body;
+mod connections;
+mod demo;
+mod error;
+mod limits;
+mod metrics;
+mod openapi;
+mod page;
+mod routes;
+mod startup;
+mod state;
+mod tftp;
+mod token;
+mod views;
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -50,14 +50,21 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, ErrorHandlers, NormalizePath};
 use actix_web::{web, App, HttpServer};
 
+// The crate's surface: the modules are private, what a binary or an embedder uses is here.
+pub use crate::body::BODY_LIMIT;
+pub use crate::demo::Demo;
 pub use crate::error::ApiError;
+pub use crate::routes::configure as routes;
+pub use crate::startup::{bind, check_neighbour_table, listen_address, open, StartError};
 pub use crate::state::AppState;
+pub use crate::tftp::Tftp;
+pub use crate::views::host as host_view;
 
 /// How long in-flight requests may take to finish once shutdown is asked, in seconds.
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 
 /// The application: every route under `/v1` and without the prefix, the operators' web
-/// page at `/` ([`page`], outside `/v1`), JSON errors for
+/// page at `/` (`page.rs`, outside `/v1`), JSON errors for
 /// everything (unknown route, wrong method, bad query, body too large...), the token check
 /// for changes, one log line per request, trailing slashes ignored.
 pub fn app(
@@ -101,7 +108,7 @@ pub fn app(
         .wrap(NormalizePath::trim())
 }
 
-/// Serves [`app`] on `listener` with the [`limits`] until `shutdown` completes, then lets the
+/// Serves [`app`] on `listener` with the limits of `limits.rs` until `shutdown` completes, then lets the
 /// requests in flight finish (at most [`SHUTDOWN_TIMEOUT_SECS`]) and returns. Must run inside an actix-web
 /// runtime (`actix_web::rt::System` or `#[actix_web::main]`).
 pub async fn run(

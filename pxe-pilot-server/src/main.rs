@@ -1,6 +1,6 @@
 //! `pxe-pilot-server`: serves the pxe-pilot HTTP API over a TFTP root.
 //!
-//! Arguments, logging, then the library: [`pxe_pilot_server::startup`] loads the
+//! Arguments, logging, then the library: [`pxe_pilot_server::open`] loads the
 //! configuration and binds, [`pxe_pilot_server::run`] serves until SIGINT or SIGTERM.
 #![forbid(unsafe_code)]
 
@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use pxe_pilot_server::demo::Demo;
-use pxe_pilot_server::startup::{self, StartError};
-use pxe_pilot_server::{reload_on_hangup, run, shutdown_signal, AppState};
+use pxe_pilot_server::{
+    bind, listen_address, open, reload_on_hangup, run, shutdown_signal, AppState, Demo, StartError,
+    Tftp,
+};
 use tracing_subscriber::EnvFilter;
 
 /// The allocator: jemalloc, built with options (`.cargo/config.toml`) that give freed memory
@@ -119,16 +120,16 @@ async fn serve(args: Args) -> Result<(), StartError> {
         None => None,
     };
     let config = demo.as_ref().map_or(args.config, |d| d.config.clone());
-    let pilot = startup::open(&config)?;
+    let pilot = open(&config)?;
     let state = AppState::open(pilot);
     if let Some(demo) = &demo {
         demo.seed(&state.service()).map_err(StartError::Demo)?;
     }
     let settings = state.service().pilot().shared_settings();
-    let addr = startup::listen_address(&settings.server, args.listen);
-    let listener = startup::bind(addr)?;
+    let addr = listen_address(&settings.server, args.listen);
+    let listener = bind(addr)?;
     let addr = listener.local_addr()?;
-    let tftp = pxe_pilot_server::tftp::Tftp::bind(&state, args.tftp)?;
+    let tftp = Tftp::bind(&state, args.tftp)?;
     // Installed before the announcement, so a SIGTERM right after it still stops us cleanly.
     let shutdown = shutdown_signal()?;
     if settings.server.token.is_none() {

@@ -82,7 +82,7 @@ pub fn listen_address(server: &ServerSettings, listen: Option<SocketAddr>) -> So
 }
 
 /// Binds `addr` (port 0: a free port, read it back with `local_addr`) with the kernel's full
-/// listen backlog ([`crate::connections::listen`]).
+/// listen backlog (`connections::listen`).
 pub fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
     crate::connections::listen(addr).map_err(|source| StartError::Bind { addr, source })
 }

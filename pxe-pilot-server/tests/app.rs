@@ -208,7 +208,7 @@ async fn a_body_over_64_kib_is_413_json() {
     let dir = tempfile::tempdir().unwrap();
     let state = AppState::open(pilot(dir.path(), ""));
     let service = test::init_service(app(state)).await;
-    let padding = " ".repeat(pxe_pilot_server::body::BODY_LIMIT);
+    let padding = " ".repeat(pxe_pilot_server::BODY_LIMIT);
     let req = test::TestRequest::put()
         .uri("/v1/configurations/local/deploy")
         .set_payload(format!(r#"{{"hosts":[{{"name":"h1"}}]}}{padding}"#))
@@ -260,7 +260,7 @@ async fn a_route_reached_without_the_token_check_refuses_every_change() {
     let service = test::init_service(
         actix_web::App::new()
             .app_data(actix_web::web::Data::new(state))
-            .configure(pxe_pilot_server::routes::configure),
+            .configure(pxe_pilot_server::routes),
     )
     .await;
     for req in [

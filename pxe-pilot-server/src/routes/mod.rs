@@ -37,7 +37,7 @@ use hosts::*;
 macro_rules! routes {
     ($($path:literal $method:ident $allowed:literal => $handler:ident,)*) => {
         /// Registers every route (without prefix) with a JSON 405 for the other methods; the
-        /// OpenAPI document's own route is [`crate::openapi::configure`]'s.
+        /// OpenAPI document's own route is `openapi::configure`'s.
         pub fn configure(cfg: &mut web::ServiceConfig) {
             $(cfg.service(resource($path, &[$allowed]).route(web::$method().to($handler)));)*
         }
