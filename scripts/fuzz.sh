@@ -2,9 +2,9 @@
 # Runs pxe-pilot's fuzzers much longer than `cargo test` does, bounded in time.
 #
 # cargo-fuzz (libFuzzer) needs a nightly toolchain; these run on stable: the property-based
-# targets of pxe-pilot-core/tests/fuzz.rs (MAC addresses, names, configuration files, deploy
+# targets of pxe-pilot-core/tests/core/fuzz.rs (MAC addresses, names, configuration files, deploy
 # bodies, any links in the entry folder, any deploy request) and the mutation fuzzer of the
-# real server (tests/reliability_input.rs: mutated HTTP requests, never a 5xx, nothing written
+# real server (tests/api/reliability_input.rs: mutated HTTP requests, never a 5xx, nothing written
 # outside the entries). Each target runs in rounds of PXE_PILOT_FUZZ_CASES cases, each round
 # with fresh random inputs, until its share of the time is spent. A failing case is printed,
 # shrunk to a minimal one, and saved by proptest under pxe-pilot-core/proptest-regressions/,
@@ -39,9 +39,9 @@ echo "== building"
 executable() {  # cargo test arguments; prints the test executable it builds
   cargo test "$@" --no-run 2>&1 | tee /dev/stderr | sed -n 's/^ *Executable .*(\(.*\))$/\1/p' | tail -1
 }
-core_fuzz=$(executable --profile bench -p pxe-pilot-core --test fuzz)
+core_fuzz=$(executable --profile bench -p pxe-pilot-core --test core)
 cargo build -p pxe-pilot-server || exit 1
-http_fuzz=$(executable -p pxe-pilot --test reliability_input)
+http_fuzz=$(executable -p pxe-pilot --test api)
 [ -x "$core_fuzz" ] && [ -x "$http_fuzz" ] || { echo "fuzz: build failed"; exit 1; }
 core_fuzz=$(realpath "$core_fuzz"); http_fuzz=$(realpath "$http_fuzz")
 
@@ -71,11 +71,11 @@ fuzz() {
 for entry in "${targets[@]}"; do
   target=${entry%%:*} divisor=${entry##*:}
   fuzz "$target" $(( cases / divisor )) \
-    env -C pxe-pilot-core PXE_PILOT_FUZZ_CASES="$cases" "$core_fuzz" --exact "$target"
+    env -C pxe-pilot-core PXE_PILOT_FUZZ_CASES="$cases" "$core_fuzz" --exact "fuzz::$target"
 done
 http_cases=$(( cases / 10 > 300 ? cases / 10 : 300 ))
 fuzz "$http_target (real server)" "$http_cases" \
-  env PXE_PILOT_FUZZ_CASES="$http_cases" PXE_PILOT_LONG=1 "$http_fuzz" --exact "$http_target"
+  env PXE_PILOT_FUZZ_CASES="$http_cases" PXE_PILOT_LONG=1 "$http_fuzz" --exact "reliability_input::$http_target"
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: ${#failed[@]} target(s) failed: ${failed[*]}"

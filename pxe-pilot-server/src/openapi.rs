@@ -2,7 +2,7 @@
 //! of the handlers in [`crate::routes`]' one list of routes and the `ToSchema` types of
 //! `pxe_pilot_core::api` (the core's `openapi` feature), so that it cannot drift from what the
 //! server answers. Served at
-//! `GET /v1/openapi.json`; `tests/openapi.rs` probes every documented route on the real
+//! `GET /v1/openapi.json`; `tests/api/openapi.rs` probes every documented route on the real
 //! server, and every route it knows against the document.
 
 use std::sync::OnceLock;

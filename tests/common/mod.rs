@@ -1,10 +1,12 @@
-//! Shared support of the root package's tests: a temporary world to serve (`world.rs`: TFTP
-//! root, catalogue, configuration file) and the real `pxe-pilot-server` process started over
-//! it (`server.rs`: [`TestServer`], the one way the tests and benches start a server).
+//! What every tier shares (`tests/<tier>/main.rs` says `#[path = "../common/mod.rs"] mod
+//! common;`; the crates' tests and the benches take `world.rs` and `server.rs` the same way):
+//! the one world builder (`world.rs`: TFTP root, catalogue, configuration file), the real
+//! `pxe-pilot-server` process started over it (`server.rs`: [`TestServer`], the one way the
+//! tests and benches start a server), and the harness of the tiers that need system tools
+//! (`tier.rs`: needs checked first, a skip counted as `ignored`).
 //!
 //! ```ignore
-//! mod common;
-//! use common::{Fixture, World, SEED_MAC};
+//! use crate::common::{Fixture, World, SEED_MAC};
 //!
 //! let world = World::new(); // the default fixture
 //! let server = world.serve(); // port 0, the URL read from its stdout
@@ -16,12 +18,14 @@
 //! ```
 //!
 //! Each test owns its world (a temporary folder removed on drop) and its server (killed on
-//! drop); the world is declared first, so that it outlives the server. The binaries are found
-//! next to the test executable (`target/debug/deps/<test>` -> `target/debug/<binary>`);
-//! `cargo test --workspace` builds them first.
+//! drop, and by the kernel when the test process dies); the world is declared first, so that
+//! it outlives the server. The binaries are found next to the test executable
+//! (`target/debug/deps/<tier>` -> `target/debug/<binary>`); `cargo test --workspace` builds
+//! them first.
 #![allow(dead_code)]
 
 mod server;
+pub mod tier;
 mod world;
 
 // Each test file uses a part of what is re-exported here.

@@ -49,6 +49,9 @@ pub struct Fixture {
     arp: String,
     extra_yaml: String,
     extra_hosts: usize,
+    hosts: Option<String>,
+    catalogue: Option<Vec<(String, String)>>,
+    configuration: String,
 }
 
 impl Fixture {
@@ -90,6 +93,32 @@ impl Fixture {
         self
     }
 
+    /// Replaces the default inventory: `yaml` is the list under `hosts:` (items indented two
+    /// spaces, `  - name: ...`).
+    pub fn hosts(mut self, yaml: &str) -> Self {
+        self.hosts = Some(yaml.trim_matches('\n').to_owned() + "\n");
+        self
+    }
+
+    /// Replaces the default catalogue: files (path under `pxelinux.cfg/conf/`, text).
+    pub fn catalogue(mut self, files: &[(&str, &str)]) -> Self {
+        self.catalogue = Some(
+            files
+                .iter()
+                .map(|(path, text)| ((*path).to_owned(), (*text).to_owned()))
+                .collect(),
+        );
+        self
+    }
+
+    /// YAML added under `configuration:` (keys indented two spaces, e.g. a `bootloaders:`
+    /// list of one's own).
+    pub fn configuration(mut self, yaml: &str) -> Self {
+        self.configuration
+            .push_str(&(yaml.trim_matches('\n').to_owned() + "\n"));
+        self
+    }
+
     /// Writes the world to a new temporary folder.
     pub fn build(self) -> World {
         let dir = tempfile::Builder::new()
@@ -99,7 +128,12 @@ impl Fixture {
         let base = dir.path().to_owned();
         let tftp = base.join("tftp");
         let conf = tftp.join("pxelinux.cfg/conf");
-        let files: Vec<(&str, &str)> = if self.bootloaders {
+        let files: Vec<(&str, &str)> = if let Some(files) = &self.catalogue {
+            files
+                .iter()
+                .map(|(path, text)| (path.as_str(), text.as_str()))
+                .collect()
+        } else if self.bootloaders {
             vec![
                 (
                     "pxelinux/local",
@@ -132,9 +166,8 @@ impl Fixture {
             ),
         )
         .expect("write arp table");
-        let mut yaml = format!(
-            r#"hosts:
-  - name: {H1}
+        let default_hosts = format!(
+            r#"  - name: {H1}
     mac_addresses: ["{SEED_MAC}"]
   - name: {H2}
     mac_addresses: ["{H2_MAC}"]
@@ -147,12 +180,13 @@ impl Fixture {
       username: admin
       password: {IPMI_PASSWORD}
       interface: lanplus
-tftp:
-  root: tftp
-configuration:
-  directory: tftp/pxelinux.cfg/conf
 "#,
             H3_MACS[0], H3_MACS[1], H3_MACS[2]
+        );
+        let hosts = self.hosts.as_deref().unwrap_or(&default_hosts);
+        let mut yaml = format!(
+            "hosts:\n{hosts}tftp:\n  root: tftp\nconfiguration:\n  directory: tftp/pxelinux.cfg/conf\n{}",
+            self.configuration
         );
         if self.extra_hosts > 0 {
             let mut hosts = String::new();
