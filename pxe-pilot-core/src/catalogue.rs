@@ -46,7 +46,7 @@ pub enum CatalogueError {
         /// The bootloaders that have it.
         bootloaders: Vec<String>,
     },
-    /// The configuration file is larger than [`MAX_CONTENT_SIZE`].
+    /// The configuration file is larger than `MAX_CONTENT_SIZE` (1 MiB).
     #[error("configuration {name:?} is larger than 1 MiB and is not shown")]
     TooLarge {
         /// The configuration.
@@ -274,7 +274,7 @@ impl Catalogue {
         Ok((configuration, text))
     }
 
-    /// The bytes of `configuration`'s file, at most [`MAX_CONTENT_SIZE`].
+    /// The bytes of `configuration`'s file, at most `MAX_CONTENT_SIZE` (1 MiB).
     ///
     /// The file is opened once, relative to the catalogue folder, with no link followed out
     /// of it (`openat2` with `RESOLVE_BENEATH`), and that same open file is checked (a regular

@@ -53,13 +53,13 @@
 //!   host's outcome ([`HostOutcome`]).
 //! - **The store**: everything the service remembers (per-MAC entries, pending `once`,
 //!   events, last boots) is behind one trait, [`Store`], chosen by the file's `store:`
-//!   ([`store::open`]): [`FilesStore`] (links in the TFTP root and files in
+//!   ([`open_store`]): [`FilesStore`] (links in the TFTP root and files in
 //!   `state_dir`, the default) or [`MemoryStore`]. A switch of a host is a compare and swap
 //!   ([`Store::switch`], [`Expect`], [`Swap`]), so no rule depends on a lock of this process.
 //! - **Power**: [`PowerService`] drives each host's BMC (IPMI through `ipmitool`, Redfish over
 //!   HTTPS, or a command adapter), with a bound on concurrent BMC calls and a short cache
 //!   of power states ([`PowerService::overview`]).
-//! - **Boot over HTTP**: [`boot`] renders the catalogue's iPXE and GRUB scripts for the asking
+//! - **Boot over HTTP**: the boot module renders the catalogue's iPXE and GRUB scripts for the asking
 //!   host.
 //!
 //! A deploy through the service over an in-memory store, and the event it recorded:
@@ -104,49 +104,55 @@ pub use names::{ConfigName, HostName, NameError};
 
 // The service (feature `service`, on by default).
 #[cfg(feature = "service")]
-pub mod arp;
+mod arp;
 #[cfg(feature = "service")]
 mod beneath;
 #[cfg(feature = "service")]
-pub mod boot;
+mod boot;
 #[cfg(feature = "service")]
-pub mod bootloader;
+mod bootloader;
 #[cfg(feature = "service")]
-pub mod catalogue;
+mod catalogue;
 #[cfg(feature = "service")]
-pub mod command;
+mod command;
 #[cfg(feature = "service")]
-pub mod events;
+mod events;
 #[cfg(feature = "service")]
 mod freshness;
 #[cfg(feature = "service")]
 mod group_sync;
 #[cfg(feature = "service")]
-pub mod inventory;
+mod inventory;
 #[cfg(feature = "service")]
-pub mod lock;
+mod lock;
 #[cfg(feature = "service")]
-pub mod once;
+mod once;
 #[cfg(feature = "service")]
-pub mod pilot;
+mod pilot;
 #[cfg(feature = "service")]
-pub mod power;
+mod power;
 #[cfg(feature = "service")]
-pub mod service;
+mod service;
 #[cfg(feature = "service")]
-pub mod settings;
+mod settings;
 #[cfg(feature = "service")]
-pub mod store;
+mod store;
 #[cfg(feature = "service")]
-pub mod text;
+mod text;
 #[cfg(feature = "service")]
-pub mod unknown;
+mod unknown;
 
 #[cfg(feature = "service")]
 pub use {
+    arp::ArpTable,
+    boot::{
+        entry_script,
+        render::{check as check_template, TemplateError},
+        BootError,
+    },
     bootloader::{Bootloader, HttpScript, MacEntryPattern},
     catalogue::{Catalogue, CatalogueError, Configuration},
-    events::{Event, EventError, EventKind, EventLog, NewEvent, Outcome, Who},
+    events::{format_time, Event, EventError, EventKind, EventLog, NewEvent, Outcome, Who},
     inventory::{Bmc, BootMode, Host, Inventory},
     pilot::{
         Deployed, Deployment, ErrorKind, HostOutcome, HostSelector, HostState, Pilot, PilotError,
@@ -157,10 +163,14 @@ pub use {
         Asker, BootFetch, Caller, DeployHost, DeployReport, HostDeployed, Kept, NetbootResult,
         NoObserver, Observer, RebootReport, Service, ServiceError, TftpRead,
     },
-    settings::StoreKind,
-    settings::{BootTrust, Settings, SettingsError, Warning},
-    store::{
-        Entries, EntryFolders, Expect, FilesStore, MemoryEntries, MemoryStore, Resolved, Store,
-        StoreError, Swap, SymlinkStore, Target,
+    settings::{
+        BootTrust, ServerSettings, Settings, SettingsError, StoreKind, Warning,
+        DEFAULT_MAX_CONNECTIONS_PER_PEER, DEFAULT_PATH, MAX_FILE_SIZE,
     },
+    store::{
+        open as open_store, Entries, EntryFolders, Expect, FilesStore, LocalStore, MemoryEntries,
+        MemoryStore, Resolved, Store, StoreError, Swap, SymlinkStore, Target, TEMP_PREFIX,
+    },
+    text::for_log,
+    unknown::UnknownMachine,
 };

@@ -18,7 +18,6 @@ pub const FILE_NAME: &str = "lock";
 #[derive(Debug)]
 pub struct StateDirLock {
     _file: File,
-    path: PathBuf,
 }
 
 /// Why the state folder cannot be locked.
@@ -79,12 +78,7 @@ impl StateDirLock {
         file.set_len(0).map_err(io)?;
         file.rewind().map_err(io)?;
         writeln!(file, "{}", std::process::id()).map_err(io)?;
-        Ok(StateDirLock { _file: file, path })
-    }
-
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(StateDirLock { _file: file })
     }
 }
 
@@ -106,7 +100,7 @@ mod tests {
             "{error}"
         );
         drop(first);
-        let again = StateDirLock::acquire(dir.path()).unwrap();
-        assert!(again.path().ends_with("lock"));
+        let _again = StateDirLock::acquire(dir.path()).unwrap();
+        assert!(dir.path().join(FILE_NAME).is_file());
     }
 }

@@ -17,7 +17,7 @@ pub async fn log_requests(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = pxe_pilot_core::text::for_log(req.path(), 256);
+    let path = pxe_pilot_core::for_log(req.path(), 256);
     let peer = req
         .peer_addr()
         .map(|a| a.to_string())
@@ -28,7 +28,7 @@ pub async fn log_requests(
         Err(e) => (e.as_response_error().status_code(), Some(e.to_string())),
     };
     // A message may quote what the client sent: printable, bounded.
-    let error = error.map(|e| pxe_pilot_core::text::for_log(&e, 512));
+    let error = error.map(|e| pxe_pilot_core::for_log(&e, 512));
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let status_code = status.as_u16();
     if status.is_server_error() {

@@ -101,7 +101,7 @@ pub fn foreign_origin(req: &actix_web::HttpRequest, origins: &[String]) -> Optio
     }
     Some(ApiError::Forbidden(format!(
         "a change sent by a page of another site ({}) is refused: open the page from the server's own address, or list its origin in server.origins",
-        pxe_pilot_core::text::for_log(origin, 128)
+        pxe_pilot_core::for_log(origin, 128)
     )))
 }
 

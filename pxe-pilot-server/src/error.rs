@@ -55,7 +55,7 @@ pub enum ApiError {
     Conflict(String),
     /// A boot script cannot be answered (unknown bootloader, template error...).
     #[error(transparent)]
-    Boot(#[from] pxe_pilot_core::boot::BootError),
+    Boot(#[from] pxe_pilot_core::BootError),
     /// The route exists, not with this method.
     #[error("method {method} is not allowed on {path}: use {}", allowed.join(" or "))]
     MethodNotAllowed {
@@ -127,7 +127,7 @@ impl ResponseError for ApiError {
                 StatusCode::BAD_REQUEST
             }
             ApiError::Boot(e) => {
-                use pxe_pilot_core::boot::BootError;
+                use pxe_pilot_core::BootError;
                 match e {
                     BootError::UnknownBootloader { .. } | BootError::NotOverHttp { .. } => {
                         StatusCode::NOT_FOUND

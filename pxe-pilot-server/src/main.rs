@@ -39,7 +39,7 @@ struct Args {
         short,
         long,
         value_name = "FILE",
-        default_value = pxe_pilot_core::settings::DEFAULT_PATH
+        default_value = pxe_pilot_core::DEFAULT_PATH
     )]
     config: PathBuf,
 

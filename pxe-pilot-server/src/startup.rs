@@ -6,7 +6,7 @@
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 
-use pxe_pilot_core::settings::ServerSettings;
+use pxe_pilot_core::ServerSettings;
 use pxe_pilot_core::{Pilot, Settings, SettingsError, StoreError};
 
 /// Why the server cannot start.
@@ -70,7 +70,7 @@ pub fn open(path: &Path) -> Result<Pilot, StartError> {
 /// Warns when the neighbour table (`arp_table`) cannot be read where the server runs (a
 /// sandbox that hides it): self-service and BMCs found by MAC depend on it.
 pub fn check_neighbour_table(settings: &Settings) {
-    if let Err(problem) = pxe_pilot_core::arp::ArpTable::check(&settings.arp_table) {
+    if let Err(problem) = pxe_pilot_core::ArpTable::check(&settings.arp_table) {
         tracing::warn!("{problem}");
     }
 }

@@ -7,8 +7,8 @@ use pxe_pilot_core::api::{
     LastBootView, ManagementView, NetbootView, PowerState as WirePower, Rebooted, RedfishView,
     UnknownMachineView,
 };
-use pxe_pilot_core::events::format_time;
-use pxe_pilot_core::unknown::UnknownMachine;
+use pxe_pilot_core::format_time;
+use pxe_pilot_core::UnknownMachine;
 use pxe_pilot_core::{
     Bmc, Bootloader, Configuration, DeployReport, Deployment, Event, EventKind, HostState,
     NetbootResult, PowerReport, PowerState,

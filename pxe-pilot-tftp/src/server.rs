@@ -20,14 +20,7 @@ use crate::error::TftpError;
 use crate::observer::{Observer, ReadRefusal, RefusalReason};
 use crate::packet::{self, ErrorCode, Malformed, Packet, MAX_BLKSIZE, MAX_REQUEST, MIN_BLKSIZE};
 use crate::root::{self, Root};
-use crate::session::{self, ReadRequest};
-
-/// What every session reads: the root, the settings, the observer.
-pub(crate) struct Context {
-    pub root: Root,
-    pub config: Config,
-    pub observer: Arc<dyn Observer>,
-}
+use crate::session::{self, Context, ReadRequest};
 
 /// What the server shares with its handles.
 struct Shared {

@@ -18,10 +18,17 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio::time::{timeout_at, Instant};
 
-use crate::observer::{ReadRefusal, ReadReport, RefusalReason, TransferOptions};
+use crate::config::Config;
+use crate::observer::{Observer, ReadRefusal, ReadReport, RefusalReason, TransferOptions};
 use crate::packet::{self, ErrorCode, Mode, Packet, RequestedOptions, DEFAULT_BLKSIZE};
-use crate::root::{self, Refused};
-use crate::server::Context;
+use crate::root::{self, Refused, Root};
+
+/// What every session reads: the root, the settings, the observer.
+pub(crate) struct Context {
+    pub root: Root,
+    pub config: Config,
+    pub observer: Arc<dyn Observer>,
+}
 
 /// The largest `timeout` option granted, in seconds: a client asking more gets the server's
 /// own back-off (RFC 2349 lets a server leave an option out of its OACK).

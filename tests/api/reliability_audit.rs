@@ -414,7 +414,7 @@ fn thousands_of_idle_connections_from_one_peer_leave_the_server_to_the_others() 
         }
         // What the server holds of that peer (its own end of the connections), once it has
         // cut what is over the cap: polled until then, for at most 15 s.
-        let cap = 2 * pxe_pilot_core::settings::DEFAULT_MAX_CONNECTIONS_PER_PEER;
+        let cap = 2 * pxe_pilot_core::DEFAULT_MAX_CONNECTIONS_PER_PEER;
         let settle = Instant::now();
         let held_by_server = loop {
             let held = established(target, "127.0.0.2");
@@ -436,7 +436,7 @@ fn thousands_of_idle_connections_from_one_peer_leave_the_server_to_the_others() 
     println!("[idle connections] one peer opened {opened} idle connections, holding 2,200; the server held {held_by_server} of them; 20 probes from another address, the slowest answered in {slowest:?}");
     assert!(opened >= 2_200, "{opened}");
     assert!(
-        held_by_server <= 2 * pxe_pilot_core::settings::DEFAULT_MAX_CONNECTIONS_PER_PEER,
+        held_by_server <= 2 * pxe_pilot_core::DEFAULT_MAX_CONNECTIONS_PER_PEER,
         "the server holds {held_by_server} connections of one peer"
     );
 }

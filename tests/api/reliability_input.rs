@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::{Fixture, TestServer, World, H1, H2_MAC, H3, H3_MACS, SEED_MAC};
-use pxe_pilot_core::settings::MAX_FILE_SIZE;
+use pxe_pilot_core::MAX_FILE_SIZE;
 use reliability::random::{long, Rng};
 use reliability::raw_http::{connect_from, healthy, http_request, raw_exchange, read_response};
 use reliability::snapshot::{diff, snapshot, Snapshot};

@@ -21,7 +21,7 @@ const CHANGES: usize = 0;
 const BOOTS: usize = 1;
 
 /// The events: recorded by the server as things happen, queried from memory, kept in two
-/// files of the state folder when there is one. See the [module](super) for the guarantees.
+/// files of the state folder when there is one. See the `events` module (`events/mod.rs`) for the guarantees.
 ///
 /// Share it between threads behind an `Arc` (every method takes `&self`). Dropping it syncs
 /// the files and stops its background thread.
@@ -84,7 +84,7 @@ impl EventLog {
     /// folder when missing), reading the events they hold; without a folder, a log in memory
     /// only.
     ///
-    /// Keeps the last `keep` events of each class ([`super::DEFAULT_KEEP`] is the usual
+    /// Keeps the last `keep` events of each class (`DEFAULT_KEEP` is the usual
     /// value; 0 counts as 1). Lines that are not events (a last line cut short by a crash, a
     /// line edited by hand) are skipped with a warning, lines with a corrupt id are cut.
     /// Fails only when the folder or a file cannot be read or written, with a message that
@@ -161,7 +161,7 @@ impl EventLog {
 
     /// Records an event: gives it the next id and the current time, cuts its fields to their
     /// bounds, writes its line to its class's file before returning (see the
-    /// [module](super)), and keeps it in memory. On an error nothing is recorded and the id
+    /// module `events`), and keeps it in memory. On an error nothing is recorded and the id
     /// is not used.
     pub fn record(&self, new: NewEvent) -> Result<Event, EventError> {
         let inner = &*self.inner;
@@ -219,7 +219,7 @@ impl EventLog {
 
     /// Makes every event recorded before the call durable (`fsync`), and rewrites a file
     /// first if it is due. Not needed for correctness: a background thread does it within
-    /// [`FLUSH_INTERVAL`]; for a log in memory only it does nothing.
+    /// `FLUSH_INTERVAL`; for a log in memory only it does nothing.
     pub fn sync(&self) -> Result<(), EventError> {
         self.inner.sync_now()
     }
@@ -301,7 +301,7 @@ impl EventLog {
     }
 
     /// The file the changes are kept in (the boot fetches are beside it, in
-    /// [`BOOTS_FILE_NAME`]); `None` for a log in memory only.
+    /// `BOOTS_FILE_NAME`); `None` for a log in memory only.
     pub fn path(&self) -> Option<&Path> {
         self.inner.path.as_deref()
     }
@@ -428,7 +428,7 @@ impl Inner {
     }
 }
 
-/// The flush thread: syncs at most [`FLUSH_INTERVAL`] after the first unsynced line,
+/// The flush thread: syncs at most `FLUSH_INTERVAL` after the first unsynced line,
 /// rewrites a file when asked, and syncs one last time when the log is dropped.
 fn flush_loop(inner: &Inner) {
     loop {

@@ -31,7 +31,7 @@
 //!   (one `write` to a file opened with `O_APPEND`) before it returns: an event survives a
 //!   crash or a `SIGKILL` of the server right after the answer that reports its change.
 //! - **Synced within a second.** Lines are `fsync`ed in groups, by a background thread at
-//!   most [`FLUSH_INTERVAL`] after the first unsynced one, or at once by [`EventLog::sync`]
+//!   most `FLUSH_INTERVAL` after the first unsynced one, or at once by [`EventLog::sync`]
 //!   (and when the log is dropped): a power cut loses at most the last second of events.
 //!   No record waits for the disk; the lock is held for the append only.
 //! - **Crash-tolerant reading.** A line cut short by a crash, or any line that is not an
@@ -43,7 +43,7 @@
 //!   bytes, whatever a client sent. When a file holds `2 × keep` lines it is rewritten to
 //!   the last `keep` (written to a temporary file, synced, renamed over, the folder synced:
 //!   a crash leaves the old file or the new one, never a mix), off the recording path.
-//! - **Ids only grow.** An id above [`MAX_ID`] in a file is a corrupt line: it is reported
+//! - **Ids only grow.** An id above `MAX_ID` in a file is a corrupt line: it is reported
 //!   and cut from the file, never used; recording stops with an error rather than wrap.
 //! - **No secrets.** An event holds names, MAC addresses, configuration names, the peer's
 //!   address and error texts. Callers never put a token, a password or a management
@@ -447,7 +447,7 @@ pub enum EventError {
     /// The background thread that syncs the file could not be started.
     #[error("cannot start the thread that syncs the events: {0}: the system is out of threads or memory")]
     Thread(#[source] io::Error),
-    /// Every id up to [`MAX_ID`] was used: the log records no more rather than wrap.
+    /// Every id up to `MAX_ID` was used: the log records no more rather than wrap.
     #[error("the event ids are used up (the highest is {MAX_ID}): move the state_dir's event files aside to start anew")]
     IdsUsedUp,
 }

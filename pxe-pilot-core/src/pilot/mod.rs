@@ -146,7 +146,7 @@ pub struct Pilot {
 }
 
 impl Pilot {
-    /// Opens the store the settings choose (`store:`, see [`crate::store::open`]): for a
+    /// Opens the store the settings choose (`store:`, see [`crate::open_store`]): for a
     /// process that opens one reading of the configuration; a reload passes the store on
     /// ([`Pilot::with_store`]).
     pub fn open(settings: impl Into<Arc<Settings>>) -> Result<Self, StoreError> {

@@ -30,7 +30,6 @@ use crate::command::{CommandError, CommandLine};
 use crate::inventory::{Bmc, Host};
 use crate::settings::Settings;
 
-pub use adapter::is_secret_name;
 use driver::{BmcDriver, Call};
 use limit::Limit;
 

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use proptest::prelude::*;
-use pxe_pilot_core::store::TEMP_PREFIX;
+use pxe_pilot_core::TEMP_PREFIX;
 use pxe_pilot_core::{
     Deployment, ErrorKind, HostSelector, MacAddress, Pilot, PilotError, Settings,
 };

@@ -50,9 +50,7 @@ pub(crate) async fn boot_entry(state: web::Data<AppState>) -> HttpResponse {
     let state = state.service();
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
-        .body(pxe_pilot_core::boot::entry_script(
-            state.pilot().bootloaders(),
-        ))
+        .body(pxe_pilot_core::entry_script(state.pilot().bootloaders()))
 }
 
 /// `GET /v1/boot/{bootloader}/{mac}`: the configuration deployed to the host that owns `mac`

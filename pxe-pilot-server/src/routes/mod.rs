@@ -163,7 +163,7 @@ pub(crate) async fn configuration(
     let (configuration, content) =
         blocking(move || Ok(state.pilot().configuration(&name)?)).await?;
     let file = configuration.path.display().to_string();
-    let warning = pxe_pilot_core::boot::render::check(&file, &content)
+    let warning = pxe_pilot_core::check_template(&file, &content)
         .err()
         .map(|e| e.to_string());
     Ok(web::Json(ConfigurationContent {
