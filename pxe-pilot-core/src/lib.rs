@@ -164,12 +164,13 @@ pub use {
         NoObserver, Observer, RebootReport, Service, ServiceError, TftpRead,
     },
     settings::{
-        BootTrust, ServerSettings, Settings, SettingsError, StoreKind, Warning,
+        BootTrust, EtcdSettings, ServerSettings, Settings, SettingsError, StoreKind, Warning,
         DEFAULT_MAX_CONNECTIONS_PER_PEER, DEFAULT_PATH, MAX_FILE_SIZE,
     },
     store::{
-        open as open_store, Entries, EntryFolders, Expect, FilesStore, LocalStore, MemoryEntries,
-        MemoryStore, Resolved, Store, StoreError, Swap, SymlinkStore, Target, TEMP_PREFIX,
+        open as open_store, Entries, EntryFolders, EtcdStore, Expect, FilesStore, LocalStore,
+        MemoryEntries, MemoryStore, Resolved, Store, StoreError, Swap, SymlinkStore, Target,
+        TEMP_PREFIX,
     },
     text::for_log,
     unknown::UnknownMachine,

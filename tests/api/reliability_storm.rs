@@ -5,7 +5,7 @@
 //! thread reads every per-MAC entry through its links as a TFTP server would, and another
 //! lists the hosts. Then the same storm against two servers on one TFTP root, against a server
 //! killed with SIGKILL at random moments (many rounds), and against a server stopped with
-//! SIGTERM. Each test prints its figures (`cargo test --test reliability_storm -- --nocapture`)
+//! SIGTERM. Each test prints its figures (`cargo test --test api reliability_storm:: -- --nocapture`)
 //! and its seed; `PXE_PILOT_LONG=1` runs the long versions, `PXE_PILOT_SEED=N` replays one.
 
 use crate::{common, reliability};

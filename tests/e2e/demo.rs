@@ -14,7 +14,7 @@
 //! - otherwise: `target/e2e-demo/`, so a build of the committed state never replaces the
 //!   binaries the other tests run (the first such run compiles the dependencies once).
 //!
-//! Run alone with `cargo test --test e2e_demo`.
+//! Run alone with `cargo test --test e2e demo::`.
 
 use crate::{common, e2e};
 use std::path::{Path, PathBuf};

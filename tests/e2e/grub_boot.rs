@@ -8,7 +8,7 @@
 //!
 //! Needs `qemu-system-x86`, `ovmf`, `grub-efi-amd64-bin` (and `grub-common`'s
 //! `grub-mknetdir`). About 25 s on two cores. Run alone with
-//! `cargo build --workspace && cargo test --test e2e_grub_boot -- --nocapture`.
+//! `cargo build --workspace && cargo test --test e2e grub_boot::`.
 
 use crate::e2e;
 use std::fs;

@@ -6,8 +6,8 @@
 //! host is switched to a PXELINUX configuration, answer "File not found" for those names
 //! (GRUB then falls back to its `grub.cfg`) while `pxelinux.cfg/01-<mac>` serves the new one.
 //!
-//! Needs `tftpd-hpa`, `tftp-hpa`, `curl` and root, as `e2e_tftp_secure`. Run alone with
-//! `cargo build --workspace && cargo test --test e2e_grub_entries`.
+//! Needs `tftpd-hpa`, `tftp-hpa`, `curl` and root, as `tftp_secure`. Run alone with
+//! `cargo build --workspace && cargo test --test e2e grub_entries::`.
 
 use crate::{common, e2e, tftpd};
 use std::fs;

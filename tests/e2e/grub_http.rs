@@ -19,7 +19,7 @@
 //!
 //! Needs `qemu-system-x86`, `ovmf`, `grub-efi-amd64-bin` (and `grub-common`'s
 //! `grub-mknetdir`). About 25 s on two cores. Run alone with
-//! `cargo test --test e2e_grub_http -- --nocapture`.
+//! `cargo test --test e2e grub_http::`.
 
 use crate::{common, e2e};
 use std::fs;

@@ -18,8 +18,8 @@
 //! 4. the hand-over again.
 //!
 //! `lastBoot` of `GET /v1/hosts` follows. Serial logs and both servers' logs stay in
-//! `target/e2e-artifacts/http-boot/`. Needs what `e2e_pxe_boot` needs, less PXELINUX; about
-//! 50 s on two cores. Run alone with `cargo test --test e2e_http_boot -- --nocapture`.
+//! `target/e2e-artifacts/http-boot/`. Needs what `pxe_boot` needs, less PXELINUX; about
+//! 50 s on two cores. Run alone with `cargo test --test e2e http_boot::`.
 
 use crate::{common, e2e};
 use std::fs;

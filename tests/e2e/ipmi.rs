@@ -16,7 +16,7 @@
 //!
 //! The shim's log shows every call's arguments: `-E` each time, the password never on a command
 //! line. Logs stay in `target/e2e-artifacts/ipmi/`. Run alone with
-//! `cargo build -p pxe-pilot-server -p pxe-pilot-cli && cargo test --test e2e_ipmi -- --nocapture`.
+//! `cargo build -p pxe-pilot-server -p pxe-pilot-cli && cargo test --test e2e ipmi::`.
 
 use crate::{bmc, common, e2e};
 use std::fs;

@@ -18,6 +18,7 @@ mod tftpd;
 
 mod cli_static;
 mod demo;
+mod etcd;
 mod grub_boot;
 mod grub_entries;
 mod grub_http;
@@ -61,6 +62,8 @@ fn main() -> std::process::ExitCode {
         test!(demo::a_fresh_clone_runs_the_readme_demo_and_the_cli_lists_its_hosts)
             .needs(|| vec![Need::Command("git", "git")])
             .alone(),
+        test!(etcd::two_servers_share_one_state_and_boot_from_their_mirrors_when_etcd_is_away)
+            .needs(etcd::needs),
         test!(grub_boot::grub_2_boots_the_configuration_deployed_to_its_mac_and_falls_back_once_it_is_switched)
             .needs(e2e::grub::needs)
             .alone(),

@@ -20,7 +20,7 @@
 //!
 //! Needs the Debian packages of docs/testing.md's end-to-end tier and the static CLI
 //! (`cargo build -p pxe-pilot-cli --profile release-small --target x86_64-unknown-linux-musl`,
-//! which `.ci/run` does first). Run alone with `cargo test --test e2e_pxe_boot`.
+//! which `.ci/run` does first). Run alone with `cargo test --test e2e pxe_boot::`.
 
 use crate::{common, e2e};
 use std::fs;

@@ -20,7 +20,7 @@
 //! event; an unknown CA fails with a TLS message; the events are recorded.
 //!
 //! Logs stay in `target/e2e-artifacts/redfish/`. Run alone with
-//! `cargo build -p pxe-pilot-server -p pxe-pilot-cli && cargo test --test e2e_redfish -- --nocapture`.
+//! `cargo build -p pxe-pilot-server -p pxe-pilot-cli && cargo test --test e2e redfish::`.
 
 use crate::{bmc, common, e2e};
 use std::fs;

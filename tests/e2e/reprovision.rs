@@ -29,9 +29,9 @@
 //!
 //! The serial console is split into boots and printed (run with `--nocapture` to see it); logs
 //! stay in `target/e2e-artifacts/reprovision/` (`vm/serial.log`, `vm/chassis.log`,
-//! `server.log`, `boots.txt`). Needs the packages of `e2e_pxe_boot`, `openipmi` and `ipmitool`,
+//! `server.log`, `boots.txt`). Needs the packages of `pxe_boot`, `openipmi` and `ipmitool`,
 //! and the static client (`cargo build -p pxe-pilot-cli --profile release-small --target
-//! x86_64-unknown-linux-musl`). Run alone with `cargo test --test e2e_reprovision -- --nocapture`.
+//! x86_64-unknown-linux-musl`). Run alone with `cargo test --test e2e reprovision::`.
 
 use crate::{bmc, common, e2e};
 use std::fs;

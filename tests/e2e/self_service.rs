@@ -17,7 +17,7 @@
 //! The namespaces and links are named after the test's process id and removed on drop, also
 //! when the test fails. Needs root, iproute2 and curl, and the static client
 //! (`cargo build -p pxe-pilot-cli --profile release-small --target x86_64-unknown-linux-musl`).
-//! Run alone with `cargo test --test e2e_self_service -- --nocapture`.
+//! Run alone with `cargo test --test e2e self_service::`.
 
 use crate::{bmc, common, e2e};
 use std::fs;

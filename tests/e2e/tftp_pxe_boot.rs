@@ -28,8 +28,8 @@
 //! and, when `PXE_PILOT_E2E_KEEP=<dir>` is set, copied there (also when the test fails); the
 //! server's and dnsmasq's logs stay in `target/e2e-artifacts/tftp-pxe-boot/`. The namespace,
 //! dnsmasq, the server and QEMU are removed or killed on drop. Needs root, iproute2,
-//! `dnsmasq` (Debian `dnsmasq-base`), curl and the packages of `e2e_pxe_boot`. Run alone with
-//! `cargo test --test e2e_tftp_pxe_boot -- --nocapture`.
+//! `dnsmasq` (Debian `dnsmasq-base`), curl and the packages of `pxe_boot`. Run alone with
+//! `cargo test --test e2e tftp_pxe_boot::`.
 
 use crate::{bmc, common, e2e};
 use std::fs;

@@ -7,7 +7,7 @@
 //! absolute links, so only a real `--secure` server catches it.
 //!
 //! Needs `tftpd-hpa` (`in.tftpd`), `tftp-hpa` (`tftp`), `curl`, and root. Run alone with
-//! `cargo test --test e2e_tftp_secure`.
+//! `cargo test --test e2e tftp_secure::`.
 
 use crate::{common, e2e, tftpd};
 use std::fs;

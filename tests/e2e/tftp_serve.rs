@@ -8,7 +8,7 @@
 //! which lets its unprivileged user serve port 69.
 //!
 //! Needs `tftp-hpa` (`tftp`); the tour QEMU, iPXE's ROM and PXELINUX; the capability test
-//! root. The VM boot on a network namespace with dnsmasq is `e2e_tftp_pxe_boot`.
+//! root. The VM boot on a network namespace with dnsmasq is `tftp_pxe_boot`.
 
 use crate::{common, e2e};
 use std::fs;

@@ -16,6 +16,8 @@ pub enum ErrorKind {
     Conflict,
     /// The server could not do it (500).
     Internal,
+    /// A store it needs is away for now: nothing was changed, try again (503).
+    Unavailable,
 }
 
 /// Why a request cannot be carried out; each message tells the reader what to do.
@@ -88,6 +90,7 @@ impl PilotError {
             PilotError::Catalogue(CatalogueError::NotFound { .. }) => ErrorKind::NotFound,
             PilotError::Catalogue(CatalogueError::Io { .. }) => ErrorKind::Internal,
             PilotError::Catalogue(_) => ErrorKind::Conflict,
+            PilotError::Store(StoreError::Unavailable(_)) => ErrorKind::Unavailable,
             PilotError::Store(_) => ErrorKind::Internal,
             PilotError::InvalidMac(_) | PilotError::EmptyQuery { .. } | PilotError::NoHosts => {
                 ErrorKind::BadRequest

@@ -10,9 +10,9 @@ use crate::bootloader::{Bootloader, HttpScript, MacEntryPattern};
 use crate::inventory::Paths;
 use crate::names::ConfigName;
 
-use super::raw::{RawCatalogue, RawClient, RawFile, RawPower, RawTftp, Text};
+use super::raw::{RawCatalogue, RawClient, RawEtcd, RawFile, RawPower, RawStore, RawTftp, Text};
 use super::{
-    PowerSettings, Settings, SettingsError, StoreKind, Warning, DEFAULT_ARP_TABLE,
+    EtcdSettings, PowerSettings, Settings, SettingsError, StoreKind, Warning, DEFAULT_ARP_TABLE,
     DEFAULT_DISCOVERY_CMD,
 };
 
@@ -71,7 +71,7 @@ impl Checker<'_> {
             Some(seconds) => Duration::from_secs(seconds.min(3600)),
             None => Duration::from_secs(10),
         };
-        let store = self.store(raw.store.as_ref())?;
+        let store = self.store(raw.store, base)?;
         if store == StoreKind::Memory && raw.state_dir.is_some() {
             self.warn(
                 warnings,
@@ -100,20 +100,107 @@ impl Checker<'_> {
                 .state_dir
                 .map(|text| self.state_dir(&text, base))
                 .transpose()?,
+            site: raw.site.unwrap_or_else(machine_name),
         })
     }
 
-    /// `store`: `files` (the default) or `memory`.
-    pub(super) fn store(&self, text: Option<&Text>) -> Result<StoreKind, SettingsError> {
-        match text.map(|t| t.value.as_str()) {
-            None | Some("files") => Ok(StoreKind::Files),
-            Some("memory") => Ok(StoreKind::Memory),
-            Some(other) => Err(self.invalid(
-                text.and_then(line_of),
-                "store".into(),
-                format!("{other:?} is not a store: use files (the TFTP root's links and state_dir, the default) or memory (nothing kept on disk, for tests)"),
-            )),
+    /// `store`: `files` (the default), `memory` or `{etcd: {...}}`.
+    pub(super) fn store(
+        &self,
+        raw: Option<RawStore>,
+        base: &Path,
+    ) -> Result<StoreKind, SettingsError> {
+        match raw {
+            None => Ok(StoreKind::Files),
+            Some(RawStore::Name(name)) => match name.as_str() {
+                "files" => Ok(StoreKind::Files),
+                "memory" => Ok(StoreKind::Memory),
+                other => Err(self.invalid(
+                    None,
+                    "store".into(),
+                    format!("{other:?} is not a store: use files (the TFTP root's links and state_dir, the default), memory (nothing kept on disk, for tests) or {{etcd: {{endpoints: [...]}}}} (a fleet's state)"),
+                )),
+            },
+            Some(RawStore::Etcd { etcd }) => self.etcd(etcd, base).map(StoreKind::Etcd),
         }
+    }
+
+    /// `store.etcd`: endpoints as URLs, a prefix ending with `/`, files that exist.
+    fn etcd(&self, raw: RawEtcd, base: &Path) -> Result<EtcdSettings, SettingsError> {
+        let bad = |key: &str, why: String| self.invalid(None, format!("store.etcd.{key}"), why);
+        if raw.endpoints.is_empty() {
+            return Err(bad(
+                "endpoints",
+                "list at least one member's client URL, e.g. [http://10.0.0.5:2379]".into(),
+            ));
+        }
+        for endpoint in &raw.endpoints {
+            let scheme_ok = endpoint.starts_with("http://") || endpoint.starts_with("https://");
+            if !scheme_ok || endpoint.trim_end_matches('/').contains(char::is_whitespace) {
+                return Err(bad(
+                    "endpoints",
+                    format!("{endpoint:?} is not a client URL: write http://HOST:2379 or https://HOST:2379"),
+                ));
+            }
+        }
+        let prefix = raw.prefix.unwrap_or_else(|| "/pxe-pilot/".to_owned());
+        if prefix.is_empty() || !prefix.ends_with('/') {
+            return Err(bad(
+                "prefix",
+                format!("{prefix:?} must end with / (e.g. /pxe-pilot/)"),
+            ));
+        }
+        let file = |key: &str, path: Option<String>| -> Result<Option<PathBuf>, SettingsError> {
+            let Some(path) = path else { return Ok(None) };
+            let path = base.join(path);
+            if !path.is_file() {
+                return Err(bad(key, format!("{} is not a file", path.display())));
+            }
+            Ok(Some(path))
+        };
+        let ca_file = file("ca_file", raw.ca_file)?;
+        let client_cert = match (
+            file("cert_file", raw.cert_file)?,
+            file("key_file", raw.key_file)?,
+        ) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => {
+                return Err(bad(
+                    "cert_file",
+                    "a client certificate needs both cert_file and key_file".into(),
+                ))
+            }
+        };
+        let credentials = match (raw.username, file("password_file", raw.password_file)?) {
+            (Some(user), Some(path)) => {
+                let password = std::fs::read_to_string(&path).map_err(|e| {
+                    bad(
+                        "password_file",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                Some((user, password.trim_end_matches(['\r', '\n']).to_owned()))
+            }
+            (None, None) => None,
+            _ => {
+                return Err(bad(
+                    "username",
+                    "etcd's authentication needs both username and password_file".into(),
+                ))
+            }
+        };
+        Ok(EtcdSettings {
+            endpoints: raw
+                .endpoints
+                .iter()
+                .map(|e| e.trim_end_matches('/').to_owned())
+                .collect(),
+            prefix,
+            ca_file,
+            client_cert,
+            credentials,
+        })
     }
 
     /// `client.binary`: a file that exists (relative paths from the file's folder).
@@ -352,4 +439,15 @@ impl Checker<'_> {
 /// `local`, the original's name for "boot the local disk".
 pub(super) fn default_local() -> ConfigName {
     ConfigName::parse("local").unwrap_or_else(|_| unreachable!("`local` is a valid name"))
+}
+
+/// This machine's host name, the default `site`.
+fn machine_name() -> String {
+    let uname = rustix::system::uname();
+    let name = uname.nodename().to_string_lossy().into_owned();
+    if name.is_empty() {
+        "pxe-pilot".to_owned()
+    } else {
+        name
+    }
 }

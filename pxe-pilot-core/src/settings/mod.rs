@@ -62,16 +62,49 @@ pub struct Settings {
     pub state_dir: Option<PathBuf>,
     /// Which store keeps the entries, the `once` list and the events (`store:`).
     pub store: StoreKind,
+    /// The name of this server's site in a fleet (`site:`, the machine's host name by
+    /// default): events it records carry it.
+    pub site: String,
 }
 
 /// Which store keeps what the service remembers (`store:`; see `store::open`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum StoreKind {
     /// The TFTP root's links, and `state_dir` (`files`, the default).
     #[default]
     Files,
     /// Memory only: nothing survives a restart, nothing is written (`memory`).
     Memory,
+    /// etcd keeps the state of a fleet; the TFTP root is this server's mirror of it
+    /// (`{etcd: {...}}`, DESIGN §9).
+    Etcd(EtcdSettings),
+}
+
+/// `store.etcd`: how to reach the cluster. No secret of it goes into etcd.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EtcdSettings {
+    /// The client URLs of the members (`http://` or `https://`), used as given.
+    pub endpoints: Vec<String>,
+    /// The prefix of every key (`/pxe-pilot/` by default; ends with `/`).
+    pub prefix: String,
+    /// The CA that signed the members' certificates (`ca_file`).
+    pub ca_file: Option<PathBuf>,
+    /// A client certificate and its key (`cert_file`, `key_file`).
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// etcd's user name and password (`username`, the password read from `password_file`).
+    pub credentials: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for EtcdSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtcdSettings")
+            .field("endpoints", &self.endpoints)
+            .field("prefix", &self.prefix)
+            .field("ca_file", &self.ca_file)
+            .field("client_cert", &self.client_cert)
+            .field("username", &self.credentials.as_ref().map(|(u, _)| u))
+            .finish()
+    }
 }
 
 /// The `server:` block.

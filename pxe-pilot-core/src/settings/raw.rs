@@ -27,7 +27,59 @@ pub(super) struct RawFile {
     pub command_timeout: Option<u64>,
     pub client: Option<RawClient>,
     pub state_dir: Option<Text>,
-    pub store: Option<Text>,
+    pub store: Option<RawStore>,
+    pub site: Option<String>,
+}
+
+/// `store:`: a name (`files`, `memory`) or `{etcd: {...}}`. Read by hand rather than
+/// `untagged`, so that a misspelt key inside `etcd:` is reported like any other.
+pub(super) enum RawStore {
+    Name(String),
+    Etcd { etcd: RawEtcd },
+}
+
+impl<'de> Deserialize<'de> for RawStore {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawStore;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("files, memory, or {etcd: {endpoints: [...]}}")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<RawStore, E> {
+                Ok(RawStore::Name(name.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawStore, A::Error> {
+                let mut etcd = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "etcd" => etcd = Some(map.next_value::<RawEtcd>()?),
+                        other => {
+                            return Err(serde::de::Error::unknown_field(other, &["etcd"]));
+                        }
+                    }
+                }
+                etcd.map(|etcd| RawStore::Etcd { etcd })
+                    .ok_or_else(|| serde::de::Error::missing_field("etcd"))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawEtcd {
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    pub prefix: Option<String>,
+    pub ca_file: Option<String>,
+    pub cert_file: Option<String>,
+    pub key_file: Option<String>,
+    pub username: Option<String>,
+    pub password_file: Option<String>,
 }
 
 #[derive(Deserialize)]

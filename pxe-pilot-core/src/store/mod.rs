@@ -18,6 +18,7 @@
 
 #[cfg(test)]
 mod conformance;
+mod etcd;
 mod local;
 mod memory;
 mod symlink;
@@ -33,6 +34,7 @@ use crate::names::{ConfigName, HostName};
 use crate::once::OnceError;
 use crate::settings::{Settings, StoreKind};
 
+pub use etcd::EtcdStore;
 pub use local::{FilesStore, LocalStore, MemoryStore};
 pub use memory::MemoryEntries;
 pub use symlink::{SymlinkStore, TEMP_PREFIX};
@@ -41,9 +43,10 @@ pub use symlink::{SymlinkStore, TEMP_PREFIX};
 /// interrupted. Open it once per process: a `files` store locks `state_dir`. A reload hands
 /// the new settings to [`Store::reconfigure`].
 pub fn open(settings: &Settings) -> Result<Arc<dyn Store>, StoreError> {
-    Ok(match settings.store {
+    Ok(match &settings.store {
         StoreKind::Files => Arc::new(FilesStore::open(settings)?),
         StoreKind::Memory => Arc::new(MemoryStore::new(settings)?),
+        StoreKind::Etcd(etcd) => Arc::new(EtcdStore::open(settings, etcd)?),
     })
 }
 
@@ -276,6 +279,10 @@ pub enum StoreError {
     /// root); the text says what to change.
     #[error("{0}")]
     Invalid(String),
+    /// The shared store (etcd) did not answer or kept refusing: nothing was changed; the
+    /// text names etcd and what it said. Answered 503, which clients send again.
+    #[error("{0}")]
+    Unavailable(String),
     /// A deploy named no MAC address.
     #[error("a deploy needs at least one MAC address")]
     NoMacAddress,

@@ -286,3 +286,53 @@ fn a_large_inventory_loads() {
     let (settings, _) = Settings::load(&root.write(&yaml)).unwrap();
     assert_eq!(settings.inventory.hosts().len(), 40_000);
 }
+
+#[test]
+fn the_etcd_store_is_read_and_each_mistake_names_its_key() {
+    let root = Root::new();
+    fs::write(root.path().join("etcd-password"), "s3cret\n").unwrap();
+    let yaml = "tftp:\n  root: %%TFTP_ROOT%%\nconfiguration:\n  directory: %%CONFIG_DIR%%\n\
+                store:\n  etcd:\n    endpoints: [http://10.0.0.5:2379/, https://10.0.0.6:2379]\n    \
+                username: pxe\n    password_file: etcd-password\nsite: rack-a\n";
+    let (settings, warnings) = Settings::load(&root.write(yaml)).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(settings.site, "rack-a");
+    let pxe_pilot_core::StoreKind::Etcd(etcd) = &settings.store else {
+        panic!("not etcd: {:?}", settings.store);
+    };
+    assert_eq!(
+        etcd.endpoints,
+        ["http://10.0.0.5:2379", "https://10.0.0.6:2379"]
+    );
+    assert_eq!(etcd.prefix, "/pxe-pilot/");
+    assert_eq!(etcd.credentials, Some(("pxe".into(), "s3cret".into())));
+    // The password is never printed.
+    assert!(!format!("{settings:?}").contains("s3cret"));
+    for (body, key) in [
+        (
+            "store:\n  etcd:\n    endpoints: []\n",
+            "store.etcd.endpoints",
+        ),
+        (
+            "store:\n  etcd:\n    endpoints: [10.0.0.5:2379]\n",
+            "store.etcd.endpoints",
+        ),
+        (
+            "store:\n  etcd:\n    endpoints: [http://a:2379]\n    prefix: /x\n",
+            "store.etcd.prefix",
+        ),
+        (
+            "store:\n  etcd:\n    endpoints: [http://a:2379]\n    username: u\n",
+            "store.etcd.username",
+        ),
+        (
+            "store:\n  etcd:\n    endpoints: [http://a:2379]\n    ca_file: none.pem\n",
+            "store.etcd.ca_file",
+        ),
+        ("store: sql\n", "store"),
+    ] {
+        let error = root.error(body);
+        assert!(error.contains(key), "{body}: {error}");
+        assert_eq!(error.lines().count(), 1, "{error}");
+    }
+}

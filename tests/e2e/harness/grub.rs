@@ -1,5 +1,5 @@
 //! What the GRUB tests share: the server's configuration with a `grub` bootloader
-//! (`e2e_grub_entries`, `e2e_grub_boot`, `e2e_grub_http`) and the UEFI VM of the last two:
+//! (`grub_entries`, `grub_boot`, `grub_http`) and the UEFI VM of the last two:
 //! Debian's GRUB 2 netboot tree (laid by `grub-mknetdir`) in a TFTP root, OVMF, and QEMU (TCG)
 //! PXE-booting it from a host's NIC.
 

@@ -1,5 +1,5 @@
 //! The test installer's initramfs, as the tests that boot a Linux guest build it
-//! (`e2e_pxe_boot`, `e2e_reprovision`, `e2e_http_boot`): a Debian kernel and its virtio-net
+//! (`pxe_boot`, `reprovision`, `http_boot`): a Debian kernel and its virtio-net
 //! modules, busybox, the static `pxe-pilot` client and an `/init` of the test's own, packed with
 //! `cpio`.
 //!

@@ -1,0 +1,397 @@
+//! A client of etcd's v3 JSON gateway (`/v3/kv/range`, `/v3/kv/txn`, `/v3/watch`,
+//! `/v3/auth/authenticate`), over the core's blocking `ureq`: no gRPC stack, no `protoc` at
+//! build time, and the same TLS (rustls) as the Redfish client. Keys and values travel in
+//! base64, revisions as decimal strings.
+//!
+//! Each call tries the configured endpoints in turn, from the last one that answered, each
+//! within [`CALL_TIMEOUT`]; when none answers the error names etcd and every endpoint.
+
+use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::{json, Value};
+use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
+use ureq::Agent;
+
+use crate::settings::EtcdSettings;
+
+/// How long one request to one member may take.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long one watch stream stays open before it is opened again from where it was: a
+/// member cut off silently is left within that time.
+pub const WATCH_SPAN: Duration = Duration::from_secs(20);
+
+/// etcd did not answer, or refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcdError(pub String);
+
+impl std::fmt::Display for EtcdError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A key, its value and its revisions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kv {
+    /// The key, prefix included.
+    pub key: String,
+    /// The value.
+    pub value: Vec<u8>,
+    /// The revision of its last change.
+    pub mod_revision: i64,
+}
+
+/// One change a watch reports.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The key and, for a put, its new value (empty for a delete).
+    pub kv: Kv,
+    /// Whether the key was deleted.
+    pub deleted: bool,
+}
+
+/// One batch of a watch stream.
+#[derive(Debug)]
+pub enum Watched {
+    /// Changes, and the revision they reach.
+    Changes(Vec<Change>, i64),
+    /// The revision asked for was compacted: read everything again.
+    Compacted,
+}
+
+/// The cluster as the configuration file names it.
+pub struct Etcd {
+    endpoints: Vec<String>,
+    agent: Agent,
+    watch_agent: Agent,
+    credentials: Option<(String, String)>,
+    token: Mutex<Option<String>>,
+    current: AtomicUsize,
+}
+
+impl std::fmt::Debug for Etcd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Etcd")
+            .field("endpoints", &self.endpoints)
+            .finish()
+    }
+}
+
+/// The first key after every key that starts with `prefix` (etcd's `range_end`).
+pub fn prefix_end(prefix: &str) -> Vec<u8> {
+    let mut end = prefix.as_bytes().to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
+}
+
+fn b64(bytes: &[u8]) -> String {
+    B64.encode(bytes)
+}
+
+fn revision(value: &Value) -> i64 {
+    match value {
+        Value::String(text) => text.parse().unwrap_or(0),
+        Value::Number(n) => n.as_i64().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn kv(value: &Value) -> Option<Kv> {
+    let key = B64.decode(value["key"].as_str()?).ok()?;
+    let data = match value["value"].as_str() {
+        Some(text) => B64.decode(text).ok()?,
+        None => Vec::new(),
+    };
+    Some(Kv {
+        key: String::from_utf8(key).ok()?,
+        value: data,
+        mod_revision: revision(&value["mod_revision"]),
+    })
+}
+
+/// A put of `value` at `key`, for [`Etcd::txn`].
+pub fn put(key: &str, value: &[u8]) -> Value {
+    json!({"request_put": {"key": b64(key.as_bytes()), "value": b64(value)}})
+}
+
+/// A delete of `key`, for [`Etcd::txn`].
+pub fn delete(key: &str) -> Value {
+    json!({"request_delete_range": {"key": b64(key.as_bytes())}})
+}
+
+/// A delete of the keys from `from` (included) to `to` (excluded), for [`Etcd::txn`].
+pub fn delete_range(from: &str, to: &str) -> Value {
+    json!({"request_delete_range": {"key": b64(from.as_bytes()), "range_end": b64(to.as_bytes())}})
+}
+
+/// "`key` was last changed at `revision`" (0: `key` does not exist), for [`Etcd::txn`].
+pub fn unchanged_since(key: &str, revision: i64) -> Value {
+    json!({"key": b64(key.as_bytes()), "result": "EQUAL", "target": "MOD", "mod_revision": revision.to_string()})
+}
+
+/// "`key` holds `value`", for [`Etcd::txn`].
+pub fn holds(key: &str, value: &[u8]) -> Value {
+    json!({"key": b64(key.as_bytes()), "result": "EQUAL", "target": "VALUE", "value": b64(value)})
+}
+
+impl Etcd {
+    /// A client of the members `settings` names (nothing is sent yet).
+    pub fn new(settings: &EtcdSettings) -> Result<Etcd, EtcdError> {
+        let mut tls = TlsConfig::builder();
+        if let Some(ca) = &settings.ca_file {
+            let pem = std::fs::read(ca)
+                .map_err(|e| EtcdError(format!("cannot read ca_file {}: {e}", ca.display())))?;
+            let certificate = Certificate::from_pem(&pem).map_err(|e| {
+                EtcdError(format!(
+                    "ca_file {} is not a PEM certificate: {e}",
+                    ca.display()
+                ))
+            })?;
+            tls = tls.root_certs(RootCerts::Specific(std::sync::Arc::new(vec![certificate])));
+        }
+        if let Some((cert, key)) = &settings.client_cert {
+            let read = |path: &std::path::Path| {
+                std::fs::read(path)
+                    .map_err(|e| EtcdError(format!("cannot read {}: {e}", path.display())))
+            };
+            let certificate = Certificate::from_pem(&read(cert)?).map_err(|e| {
+                EtcdError(format!(
+                    "cert_file {} is not a PEM certificate: {e}",
+                    cert.display()
+                ))
+            })?;
+            let private = PrivateKey::from_pem(&read(key)?).map_err(|e| {
+                EtcdError(format!(
+                    "key_file {} is not a PEM private key: {e}",
+                    key.display()
+                ))
+            })?;
+            tls = tls.client_cert(Some(ClientCert::new_with_certs(&[certificate], private)));
+        }
+        let tls = tls.build();
+        let agent = |timeout: Duration| -> Agent {
+            Agent::config_builder()
+                .timeout_global(Some(timeout))
+                .http_status_as_error(false)
+                .tls_config(tls.clone())
+                .build()
+                .into()
+        };
+        Ok(Etcd {
+            endpoints: settings.endpoints.clone(),
+            agent: agent(CALL_TIMEOUT),
+            watch_agent: agent(WATCH_SPAN),
+            credentials: settings.credentials.clone(),
+            token: Mutex::new(None),
+            current: AtomicUsize::new(0),
+        })
+    }
+
+    fn unreachable(&self, why: &str) -> EtcdError {
+        EtcdError(format!(
+            "etcd does not answer (tried {}): {why}",
+            self.endpoints.join(", ")
+        ))
+    }
+
+    /// The token of etcd's authentication, asked for once and again when etcd forgets it.
+    fn token(&self, endpoint: &str, fresh: bool) -> Result<Option<String>, String> {
+        let Some((name, password)) = &self.credentials else {
+            return Ok(None);
+        };
+        let mut token = self.token.lock().unwrap_or_else(|p| p.into_inner());
+        if let (Some(known), false) = (token.as_ref(), fresh) {
+            return Ok(Some(known.clone()));
+        }
+        let mut answer = self
+            .agent
+            .post(format!("{endpoint}/v3/auth/authenticate"))
+            .send_json(json!({"name": name, "password": password}))
+            .map_err(|e| e.to_string())?;
+        let body: Value = answer.body_mut().read_json().map_err(|e| e.to_string())?;
+        let Some(new) = body["token"].as_str() else {
+            return Err(format!(
+                "etcd refused the user {name:?}: {}",
+                body["message"].as_str().unwrap_or("no token in its answer")
+            ));
+        };
+        *token = Some(new.to_owned());
+        Ok(token.clone())
+    }
+
+    /// POSTs `body` to `path` on the first member that answers; its JSON answer.
+    fn call(&self, path: &str, body: &Value) -> Result<Value, EtcdError> {
+        let count = self.endpoints.len();
+        let start = self.current.load(Ordering::Relaxed);
+        let mut last = String::from("no endpoint");
+        for step in 0..count {
+            let index = (start + step) % count;
+            let endpoint = &self.endpoints[index];
+            for fresh in [false, true] {
+                let token = match self.token(endpoint, fresh) {
+                    Ok(token) => token,
+                    Err(why) => {
+                        last = format!("{endpoint}: {why}");
+                        break;
+                    }
+                };
+                let mut request = self.agent.post(format!("{endpoint}{path}"));
+                if let Some(token) = &token {
+                    request = request.header("Authorization", token);
+                }
+                let mut answer = match request.send_json(body) {
+                    Ok(answer) => answer,
+                    Err(e) => {
+                        last = format!("{endpoint}: {e}");
+                        break;
+                    }
+                };
+                let status = answer.status().as_u16();
+                let value: Value = answer.body_mut().read_json().unwrap_or(Value::Null);
+                let message = value["message"].as_str().unwrap_or("").to_owned();
+                if status == 200 {
+                    self.current.store(index, Ordering::Relaxed);
+                    return Ok(value);
+                }
+                if message.contains("token") && !fresh && token.is_some() {
+                    continue;
+                }
+                last = format!("{endpoint}: HTTP {status} {message}");
+                break;
+            }
+        }
+        Err(self.unreachable(&last))
+    }
+
+    /// The keys from `key` (or, with `prefix`, every key starting with it), at most `limit`
+    /// (0: all), in key order (`descending`: reversed); and the cluster's revision.
+    pub fn range(
+        &self,
+        key: &str,
+        prefix: bool,
+        limit: usize,
+        descending: bool,
+    ) -> Result<(Vec<Kv>, i64), EtcdError> {
+        self.range_between(key, prefix.then(|| prefix_end(key)), limit, descending)
+    }
+
+    /// The keys from `from` to `end` (excluded; `None`: `from` alone).
+    pub fn range_between(
+        &self,
+        from: &str,
+        end: Option<Vec<u8>>,
+        limit: usize,
+        descending: bool,
+    ) -> Result<(Vec<Kv>, i64), EtcdError> {
+        let mut body = json!({"key": b64(from.as_bytes()), "limit": limit.to_string()});
+        if let Some(end) = end {
+            body["range_end"] = Value::String(b64(&end));
+        }
+        if descending {
+            body["sort_order"] = Value::String("DESCEND".into());
+            body["sort_target"] = Value::String("KEY".into());
+        }
+        let answer = self.call("/v3/kv/range", &body)?;
+        let kvs = answer["kvs"]
+            .as_array()
+            .map(|all| all.iter().filter_map(kv).collect())
+            .unwrap_or_default();
+        Ok((kvs, revision(&answer["header"]["revision"])))
+    }
+
+    /// How many keys start with `prefix`.
+    pub fn count(&self, prefix: &str) -> Result<usize, EtcdError> {
+        let body = json!({"key": b64(prefix.as_bytes()), "range_end": b64(&prefix_end(prefix)), "count_only": true});
+        let answer = self.call("/v3/kv/range", &body)?;
+        Ok(usize::try_from(revision(&answer["count"])).unwrap_or(0))
+    }
+
+    /// One key, if it exists.
+    pub fn get(&self, key: &str) -> Result<Option<Kv>, EtcdError> {
+        Ok(self.range(key, false, 1, false)?.0.pop())
+    }
+
+    /// A transaction: when every `compare` holds, the `success` operations, else none;
+    /// whether it succeeded and the revision it committed at.
+    pub fn txn(&self, compare: Vec<Value>, success: Vec<Value>) -> Result<(bool, i64), EtcdError> {
+        let body = json!({"compare": compare, "success": success, "failure": []});
+        let answer = self.call("/v3/kv/txn", &body)?;
+        Ok((
+            answer["succeeded"].as_bool().unwrap_or(false),
+            revision(&answer["header"]["revision"]),
+        ))
+    }
+
+    /// Watches every key starting with `prefix` from revision `from`, handing each batch to
+    /// `each` until it returns `false`, the stream ends ([`WATCH_SPAN`]) or fails.
+    pub fn watch(
+        &self,
+        prefix: &str,
+        from: i64,
+        mut each: impl FnMut(Watched) -> bool,
+    ) -> Result<(), EtcdError> {
+        let index = self.current.load(Ordering::Relaxed) % self.endpoints.len().max(1);
+        let endpoint = &self.endpoints[index];
+        let fail = |why: String| {
+            self.current
+                .store((index + 1) % self.endpoints.len().max(1), Ordering::Relaxed);
+            self.unreachable(&format!("{endpoint}: {why}"))
+        };
+        let body = json!({"create_request": {
+            "key": b64(prefix.as_bytes()),
+            "range_end": b64(&prefix_end(prefix)),
+            "start_revision": from.to_string(),
+        }});
+        let mut request = self.watch_agent.post(format!("{endpoint}/v3/watch"));
+        if let Some(token) = self.token(endpoint, false).map_err(&fail)? {
+            request = request.header("Authorization", token);
+        }
+        let answer = request.send_json(&body).map_err(|e| fail(e.to_string()))?;
+        if answer.status().as_u16() != 200 {
+            return Err(fail(format!("HTTP {}", answer.status())));
+        }
+        let reader = answer.into_body().into_reader();
+        let stream =
+            serde_json::Deserializer::from_reader(reader.take(u64::MAX)).into_iter::<Value>();
+        for item in stream {
+            let Ok(item) = item else {
+                // The stream ended (its span) or broke: the caller opens it again.
+                return Ok(());
+            };
+            let result = &item["result"];
+            if revision(&result["compact_revision"]) > 0 || result["canceled"] == true {
+                each(Watched::Compacted);
+                return Ok(());
+            }
+            let reached = revision(&result["header"]["revision"]);
+            let changes: Vec<Change> = result["events"]
+                .as_array()
+                .map(|events| {
+                    events
+                        .iter()
+                        .filter_map(|event| {
+                            Some(Change {
+                                kv: kv(&event["kv"])?,
+                                deleted: event["type"] == "DELETE",
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !each(Watched::Changes(changes, reached)) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,625 @@
+//! [`EtcdStore`]: the state of a fleet of servers in etcd (DESIGN §9), this server's TFTP root
+//! its mirror. `store: {etcd: {endpoints: [...]}}` chooses it.
+//!
+//! Keys, under the prefix (`/pxe-pilot/` by default):
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `entries/<first MAC>` | what a host boots: `{"macs", "name", "bootloader", "path"}` |
+//! | `once/<host>` | the configuration it boots once |
+//! | `events/seq` | the last event id given, fleet-wide |
+//! | `events/c/<id>`, `events/b/<id>` | an event (a change, a boot fetch), as in the journal |
+//! | `lastboot/<host>` | its last counted boot |
+//!
+//! Nothing secret: no BMC block, password or token is ever written. A switch is one
+//! transaction that compares the host's key revision, retried inside when another server
+//! won the race; it returns once etcd committed it and the mirror wrote the links. Boots read
+//! the mirror and the caches a watch keeps (`once`, last boots), never etcd: when etcd is
+//! away, boots go on, and changes fail with [`StoreError::Unavailable`] (503).
+//!
+//! The watch applies the other servers' changes to the mirror; a watch whose revision was
+//! compacted reads the prefix again. A link made by hand on such a server is put back at the
+//! next full read (a restart, a compaction).
+
+mod client;
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::Configuration;
+use crate::events::{Event, EventKind, NewEvent, DEFAULT_KEEP};
+use crate::mac::MacAddress;
+use crate::names::{ConfigName, HostName};
+use crate::settings::{EtcdSettings, Settings};
+
+use super::{Entries, EntryFolders, Expect, Store, StoreError, Swap, SymlinkStore};
+use client::{delete, delete_range, holds, put, unchanged_since, Kv, Watched};
+use client::{Etcd, EtcdError};
+
+/// How long a change may keep losing races to other servers before it gives up.
+const CHANGE_DEADLINE: Duration = Duration::from_secs(8);
+/// How many boot events wait for etcd while it is away.
+const BUFFERED: usize = 1_000;
+/// The shards of the mirror's writes (a host's is its key's).
+const SHARDS: usize = 64;
+
+/// What a host boots, as etcd keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Desired {
+    macs: Vec<MacAddress>,
+    name: ConfigName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bootloader: Option<String>,
+    path: PathBuf,
+}
+
+/// A value and the revision it was read or written at: a newer revision replaces it.
+type Versioned<T> = HashMap<HostName, (i64, Option<T>)>;
+
+fn newer<T>(map: &RwLock<Versioned<T>>, host: HostName, revision: i64, value: Option<T>) {
+    let mut map = map.write().unwrap_or_else(|p| p.into_inner());
+    match map.get(&host) {
+        Some((known, _)) if *known >= revision => {}
+        _ => {
+            map.insert(host, (revision, value));
+        }
+    }
+}
+
+fn current<T: Clone>(map: &RwLock<Versioned<T>>, host: &HostName) -> Option<T> {
+    let map = map.read().unwrap_or_else(|p| p.into_inner());
+    map.get(host).and_then(|(_, value)| value.clone())
+}
+
+struct Inner {
+    etcd: Etcd,
+    prefix: String,
+    settings: RwLock<Arc<Settings>>,
+    mirror: RwLock<Arc<SymlinkStore>>,
+    /// The revision each entry key's mirror was written at.
+    applied: Mutex<HashMap<String, i64>>,
+    shards: Vec<Mutex<()>>,
+    once: RwLock<Versioned<ConfigName>>,
+    last_boots: RwLock<Versioned<Event>>,
+    /// The revision the mirror has reached.
+    revision: AtomicI64,
+    /// Boot events recorded while etcd was away, published when it is back.
+    buffered: Mutex<VecDeque<NewEvent>>,
+    keep: usize,
+    stop: AtomicBool,
+}
+
+/// The `etcd` store: a fleet's state in etcd, this server's TFTP root its mirror.
+pub struct EtcdStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for EtcdStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtcdStore")
+            .field("etcd", &self.inner.etcd)
+            .field("prefix", &self.inner.prefix)
+            .finish()
+    }
+}
+
+fn unavailable(error: EtcdError) -> StoreError {
+    StoreError::Unavailable(format!("{error}; nothing was changed, try again"))
+}
+
+impl EtcdStore {
+    /// Connects to etcd, writes every host's entries from it into the TFTP root, then keeps
+    /// the mirror in step with a watch. Refuses an empty prefix over a TFTP root that has
+    /// entries (it would wipe them): seed the prefix first.
+    pub fn open(settings: &Settings, etcd: &EtcdSettings) -> Result<EtcdStore, StoreError> {
+        Self::open_keeping(settings, etcd, DEFAULT_KEEP)
+    }
+
+    /// [`EtcdStore::open`] keeping `keep` events of each class.
+    pub fn open_keeping(
+        settings: &Settings,
+        etcd: &EtcdSettings,
+        keep: usize,
+    ) -> Result<EtcdStore, StoreError> {
+        let client = Etcd::new(etcd).map_err(|e| StoreError::Invalid(e.0))?;
+        let mirror = SymlinkStore::open_for(settings)?;
+        let inner = Arc::new(Inner {
+            etcd: client,
+            prefix: etcd.prefix.clone(),
+            settings: RwLock::new(Arc::new(settings.clone())),
+            mirror: RwLock::new(Arc::new(mirror)),
+            applied: Mutex::new(HashMap::new()),
+            shards: (0..SHARDS).map(|_| Mutex::new(())).collect(),
+            once: RwLock::new(HashMap::new()),
+            last_boots: RwLock::new(HashMap::new()),
+            revision: AtomicI64::new(0),
+            buffered: Mutex::new(VecDeque::new()),
+            keep: keep.max(1),
+            stop: AtomicBool::new(false),
+        });
+        let revision = inner.read_all(true).map_err(|error| match error {
+            StoreError::Unavailable(why) => StoreError::Unavailable(format!(
+                "cannot start without etcd: {}",
+                why.trim_end_matches("; nothing was changed, try again")
+            )),
+            other => other,
+        })?;
+        let watcher = Arc::clone(&inner);
+        std::thread::Builder::new()
+            .name("etcd-watch".into())
+            .spawn(move || watcher.watch_from(revision + 1))
+            .map_err(|e| StoreError::Invalid(format!("cannot start the etcd watch: {e}")))?;
+        Ok(EtcdStore { inner })
+    }
+}
+
+impl Drop for EtcdStore {
+    fn drop(&mut self) {
+        self.inner.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Inner {
+    fn key(&self, part: &str) -> String {
+        format!("{}{part}", self.prefix)
+    }
+
+    fn entry_key(&self, first: &MacAddress) -> String {
+        self.key(&format!("entries/{first}"))
+    }
+
+    fn settings(&self) -> Arc<Settings> {
+        Arc::clone(&self.settings.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn mirror(&self) -> Arc<SymlinkStore> {
+        Arc::clone(&self.mirror.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The configuration `desired` names, as this server's catalogue has it.
+    fn configuration(&self, desired: &Desired) -> Configuration {
+        let settings = self.settings();
+        Configuration {
+            name: desired.name.clone(),
+            bootloader: desired
+                .bootloader
+                .as_ref()
+                .and_then(|name| settings.bootloaders.iter().find(|b| &b.name == name))
+                .cloned(),
+            path: desired.path.clone(),
+        }
+    }
+
+    /// The MAC addresses of the host whose first MAC is `first` (the inventory's, else it).
+    fn macs_of(&self, first: MacAddress) -> Vec<MacAddress> {
+        let settings = self.settings();
+        match settings.inventory.by_mac(&first) {
+            Some(host) if host.first_mac() == first => host.mac_addresses.clone(),
+            _ => vec![first],
+        }
+    }
+
+    /// Makes the mirror hold `desired` for `key` (written at `revision`), unless it holds a
+    /// newer state already.
+    fn mirror_to(
+        &self,
+        key: &str,
+        revision: i64,
+        desired: Option<&Desired>,
+        macs: &[MacAddress],
+    ) -> Result<(), StoreError> {
+        let shard = key
+            .bytes()
+            .fold(0usize, |h, b| h.wrapping_mul(31) + usize::from(b));
+        let _ordered = self.shards[shard % SHARDS]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let known = self
+            .applied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .copied();
+        if known.is_some_and(|known| known >= revision) {
+            return Ok(());
+        }
+        let mirror = self.mirror();
+        match desired {
+            Some(desired) => mirror.deploy(&desired.macs, &self.configuration(desired))?,
+            None => mirror.undeploy(macs)?,
+        }
+        self.applied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_owned(), revision);
+        Ok(())
+    }
+
+    /// Applies one key of the prefix, as read or watched.
+    fn apply(&self, kv: &Kv, deleted: bool) -> Result<(), StoreError> {
+        let Some(rest) = kv.key.strip_prefix(&self.prefix) else {
+            return Ok(());
+        };
+        if let Some(mac) = rest.strip_prefix("entries/") {
+            let Ok(first) = MacAddress::parse(mac) else {
+                return Ok(());
+            };
+            let desired: Option<Desired> = match deleted {
+                true => None,
+                false => serde_json::from_slice(&kv.value).ok(),
+            };
+            let macs = desired
+                .as_ref()
+                .map(|d| d.macs.clone())
+                .unwrap_or_else(|| self.macs_of(first));
+            return self.mirror_to(&kv.key, kv.mod_revision, desired.as_ref(), &macs);
+        }
+        if let Some(host) = rest.strip_prefix("once/") {
+            if let Ok(host) = HostName::parse(host) {
+                let value = match deleted {
+                    true => None,
+                    false => std::str::from_utf8(&kv.value)
+                        .ok()
+                        .and_then(|t| ConfigName::parse(t).ok()),
+                };
+                newer(&self.once, host, kv.mod_revision, value);
+            }
+        } else if let Some(host) = rest.strip_prefix("lastboot/") {
+            if let Ok(host) = HostName::parse(host) {
+                let value = match deleted {
+                    true => None,
+                    false => serde_json::from_slice(&kv.value).ok(),
+                };
+                newer(&self.last_boots, host, kv.mod_revision, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the whole prefix and makes the mirror and the caches hold it (hosts without a
+    /// key boot the default); the revision it reached. `first`: at open, where an empty
+    /// prefix over a TFTP root with entries is refused.
+    fn read_all(&self, first: bool) -> Result<i64, StoreError> {
+        let (kvs, revision) = self
+            .etcd
+            .range(&self.prefix, true, 0, false)
+            .map_err(unavailable)?;
+        let entries_prefix = self.key("entries/");
+        let has_entries = kvs.iter().any(|kv| kv.key.starts_with(&entries_prefix));
+        if first && !has_entries && !self.mirror().entries()?.pxelinux.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "etcd holds no entry under {} while the TFTP root has some: seed the prefix from them first (`pxe-pilot-server --seed-etcd -c FILE`), or empty pxelinux.cfg/ to start from nothing",
+                self.prefix
+            )));
+        }
+        let mut present = std::collections::HashSet::new();
+        for kv in &kvs {
+            if kv.key.starts_with(&entries_prefix) {
+                present.insert(kv.key.clone());
+            }
+            self.apply(kv, false)?;
+        }
+        let settings = self.settings();
+        for host in settings.inventory.hosts() {
+            let key = self.entry_key(&host.first_mac());
+            if !present.contains(&key) {
+                self.mirror_to(&key, revision, None, &host.mac_addresses)?;
+            }
+        }
+        self.revision.fetch_max(revision, Ordering::Relaxed);
+        Ok(revision)
+    }
+
+    /// Follows the prefix from `revision` until the store is dropped: each change applied,
+    /// a compacted watch read again whole, etcd away retried with a capped back-off.
+    fn watch_from(self: Arc<Self>, mut revision: i64) {
+        let mut pause = Duration::from_millis(100);
+        while !self.stop.load(Ordering::Relaxed) {
+            let mut compacted = false;
+            let watched = self.etcd.watch(&self.prefix, revision, |batch| match batch {
+                Watched::Changes(changes, reached) => {
+                    for change in &changes {
+                        if let Err(error) = self.apply(&change.kv, change.deleted) {
+                            tracing::warn!(%error, key = %change.kv.key, "the mirror could not apply a change");
+                        }
+                    }
+                    revision = revision.max(reached + 1);
+                    self.revision.fetch_max(reached, Ordering::Relaxed);
+                    !self.stop.load(Ordering::Relaxed)
+                }
+                Watched::Compacted => {
+                    compacted = true;
+                    false
+                }
+            });
+            if compacted {
+                match self.read_all(false) {
+                    Ok(reached) => revision = reached + 1,
+                    Err(error) => tracing::warn!(%error, "cannot read etcd again"),
+                }
+            }
+            match watched {
+                Ok(()) => {
+                    pause = Duration::from_millis(100);
+                    self.publish_buffered();
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the etcd watch stopped; boots go on from the mirror");
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    }
+
+    /// Publishes the boot events etcd missed, oldest first.
+    fn publish_buffered(&self) {
+        loop {
+            let next = self
+                .buffered
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop_front();
+            let Some(event) = next else { return };
+            if let Err(error) = self.commit_event(event.clone()) {
+                tracing::debug!(%error, "etcd is still away");
+                self.buffered
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push_front(event);
+                return;
+            }
+        }
+    }
+
+    /// Gives `new` the next fleet-wide id and writes it (and a counted boot as its host's
+    /// last), dropping what is past the bound of its class, in one transaction.
+    fn commit_event(&self, new: NewEvent) -> Result<Event, EtcdError> {
+        let seq = self.key("events/seq");
+        let class = if new.kind.is_boot() { "b" } else { "c" };
+        let started = Instant::now();
+        loop {
+            let (last, revision) = match self.etcd.get(&seq)? {
+                Some(kv) => (
+                    std::str::from_utf8(&kv.value)
+                        .ok()
+                        .and_then(|t| t.parse::<u64>().ok())
+                        .unwrap_or(0),
+                    kv.mod_revision,
+                ),
+                None => (0, 0),
+            };
+            let id = last + 1;
+            let event = new.clone().stamped(id, SystemTime::now());
+            let line = serde_json::to_vec(&event).map_err(|e| EtcdError(e.to_string()))?;
+            let mut ops = vec![
+                put(&seq, id.to_string().as_bytes()),
+                put(&self.key(&format!("events/{class}/{id:020}")), &line),
+            ];
+            let keep = self.keep as u64;
+            if id > keep {
+                ops.push(delete_range(
+                    &self.key(&format!("events/{class}/")),
+                    &self.key(&format!("events/{class}/{:020}", id - keep + 1)),
+                ));
+            }
+            let last_boot = event.kind == EventKind::Boot && event.counted;
+            if let (true, Some(host)) = (last_boot, &event.host) {
+                ops.push(put(&self.key(&format!("lastboot/{host}")), &line));
+            }
+            let (done, committed) = self.etcd.txn(vec![unchanged_since(&seq, revision)], ops)?;
+            if done {
+                if let (true, Some(host)) = (last_boot, &event.host) {
+                    newer(
+                        &self.last_boots,
+                        host.clone(),
+                        committed,
+                        Some(event.clone()),
+                    );
+                }
+                return Ok(event);
+            }
+            if started.elapsed() > CHANGE_DEADLINE {
+                return Err(EtcdError(
+                    "etcd: the event id kept changing under this server; try again".into(),
+                ));
+            }
+        }
+    }
+
+    /// The events of both classes with ids from `from` (included), oldest first.
+    fn events_from(&self, from: u64, limit: usize) -> Vec<Event> {
+        let mut found = Vec::new();
+        for class in ["c", "b"] {
+            let start = self.key(&format!("events/{class}/{from:020}"));
+            let end = client::prefix_end(&self.key(&format!("events/{class}/")));
+            if let Ok((kvs, _)) = self.etcd.range_between(&start, Some(end), limit, false) {
+                found.extend(
+                    kvs.iter()
+                        .filter_map(|kv| serde_json::from_slice(&kv.value).ok()),
+                );
+            }
+        }
+        found.sort_unstable_by_key(|e: &Event| e.id);
+        found.truncate(limit);
+        found
+    }
+}
+
+impl Store for EtcdStore {
+    fn entries(&self) -> Result<Entries, StoreError> {
+        self.inner.mirror().entries()
+    }
+
+    fn entries_for(&self, macs: &[MacAddress]) -> Result<Entries, StoreError> {
+        self.inner.mirror().entries_for(macs)
+    }
+
+    fn switch(
+        &self,
+        macs: &[MacAddress],
+        configuration: Option<&Configuration>,
+        expect: &Expect,
+    ) -> Result<Swap, StoreError> {
+        let inner = &self.inner;
+        let first = macs.first().ok_or(StoreError::NoMacAddress)?;
+        let key = inner.entry_key(first);
+        let wanted = configuration.map(|c| Desired {
+            macs: macs.to_vec(),
+            name: c.name.clone(),
+            bootloader: c.bootloader.as_ref().map(|b| b.name.clone()),
+            path: c.path.clone(),
+        });
+        let value = wanted
+            .as_ref()
+            .map(|w| serde_json::to_vec(w).map_err(|e| StoreError::Invalid(e.to_string())))
+            .transpose()?;
+        let started = Instant::now();
+        loop {
+            let (found, revision) = inner
+                .etcd
+                .range(&key, false, 1, false)
+                .map_err(unavailable)?;
+            let now = found.first();
+            let stored: Option<Desired> = now.and_then(|kv| serde_json::from_slice(&kv.value).ok());
+            let seen = now.map_or(revision, |kv| kv.mod_revision);
+            inner.mirror_to(&key, seen, stored.as_ref(), macs)?;
+            let before = inner.mirror().entries_for(macs)?;
+            if let Expect::Entries(expected) = expect {
+                if *expected != before {
+                    return Ok(Swap::Changed(before));
+                }
+            }
+            let op = match &value {
+                Some(value) => put(&key, value),
+                None => delete(&key),
+            };
+            let compare = unchanged_since(&key, now.map_or(0, |kv| kv.mod_revision));
+            let (done, committed) = inner
+                .etcd
+                .txn(vec![compare], vec![op])
+                .map_err(unavailable)?;
+            if done {
+                inner.mirror_to(&key, committed, wanted.as_ref(), macs)?;
+                return Ok(Swap::Done(before));
+            }
+            if started.elapsed() > CHANGE_DEADLINE {
+                return Err(StoreError::Unavailable(format!(
+                    "etcd: the host of {first} kept changing under this server for {}s; try again",
+                    CHANGE_DEADLINE.as_secs()
+                )));
+            }
+        }
+    }
+
+    fn once(&self, host: &HostName) -> Option<ConfigName> {
+        current(&self.inner.once, host)
+    }
+
+    fn set_once(
+        &self,
+        host: &HostName,
+        configuration: Option<&ConfigName>,
+    ) -> Result<(), StoreError> {
+        let key = self.inner.key(&format!("once/{host}"));
+        let op = match configuration {
+            Some(name) => put(&key, name.as_str().as_bytes()),
+            None => delete(&key),
+        };
+        let (_, committed) = self
+            .inner
+            .etcd
+            .txn(Vec::new(), vec![op])
+            .map_err(unavailable)?;
+        newer(
+            &self.inner.once,
+            host.clone(),
+            committed,
+            configuration.cloned(),
+        );
+        Ok(())
+    }
+
+    fn take_once(&self, host: &HostName, configuration: &ConfigName) -> Result<bool, StoreError> {
+        let key = self.inner.key(&format!("once/{host}"));
+        let (taken, committed) = self
+            .inner
+            .etcd
+            .txn(
+                vec![holds(&key, configuration.as_str().as_bytes())],
+                vec![delete(&key)],
+            )
+            .map_err(unavailable)?;
+        if taken {
+            newer(&self.inner.once, host.clone(), committed, None);
+        }
+        Ok(taken)
+    }
+
+    fn record(&self, event: NewEvent) -> Result<Event, StoreError> {
+        match self.inner.commit_event(event.clone()) {
+            Ok(recorded) => Ok(recorded),
+            Err(error) if event.kind.is_boot() => {
+                // A boot was served: its event waits for etcd (the oldest go past the bound).
+                let mut buffered = self
+                    .inner
+                    .buffered
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                if buffered.len() >= BUFFERED {
+                    buffered.pop_front();
+                }
+                tracing::debug!(%error, "a boot event waits for etcd");
+                buffered.push_back(event.clone());
+                Ok(event.stamped(0, SystemTime::now()))
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    fn events_since(&self, after: u64, limit: usize) -> Vec<Event> {
+        self.inner.events_from(after.saturating_add(1), limit)
+    }
+
+    fn events_for(&self, host: &HostName, limit: usize) -> Vec<Event> {
+        let mut found: Vec<Event> = self
+            .inner
+            .events_from(0, self.inner.keep * 2)
+            .into_iter()
+            .filter(|e| e.host.as_ref() == Some(host))
+            .collect();
+        found.reverse();
+        found.truncate(limit);
+        found
+    }
+
+    fn last_boot(&self, host: &HostName) -> Option<Event> {
+        current(&self.inner.last_boots, host)
+    }
+
+    fn events_kept(&self) -> (usize, usize) {
+        let count = |class: &str| {
+            self.inner
+                .etcd
+                .count(&self.inner.key(&format!("events/{class}/")))
+                .unwrap_or(0)
+        };
+        (count("c"), count("b"))
+    }
+
+    fn reconfigure(&self, settings: &Settings) -> Result<(), StoreError> {
+        let mirror = self.inner.mirror().reopen(settings)?;
+        *self.inner.mirror.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(mirror);
+        *self
+            .inner
+            .settings
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(settings.clone());
+        Ok(())
+    }
+}
