@@ -36,7 +36,7 @@ pub enum Need {
 pub const PACKAGES: &str = "qemu-system-x86 ipxe-qemu pxelinux syslinux-common cpio \
                             busybox-static linux-image-amd64 tftpd-hpa tftp-hpa file curl git \
                             ovmf grub-efi-amd64-bin chromium chromium-driver prometheus \
-                            openipmi ipmitool openssl iproute2 python3-venv dnsmasq-base etcd-server";
+                            openipmi ipmitool openssl iproute2 python3-venv dnsmasq-base etcd-server etcd-client";
 
 /// Why a test cannot run here: what is missing and the packages to install (`opt_in` when only
 /// an opt-in is missing, which is never a failure).

@@ -349,6 +349,29 @@ mod tests {
     }
 
     #[test]
+    fn the_password_and_the_basic_header_value_are_masked() {
+        let redfish = Redfish {
+            address: crate::inventory::BmcAddress {
+                mac_address: None,
+                hostname: Some("10.0.0.21".into()),
+                subnet: None,
+            },
+            username: "admin".into(),
+            password: "s3cret".into(),
+            system: None,
+            tls_verify: true,
+            ca_file: None,
+        };
+        let session = Session::new(&redfish, "10.0.0.21", Duration::from_secs(1)).unwrap();
+        let encoded = base64::engine::general_purpose::STANDARD.encode("admin:s3cret");
+        let echoed = format!("401: bad header 'Authorization: Basic {encoded}' (password s3cret)");
+        let masked = session.mask(&echoed);
+        assert!(!masked.contains(&encoded), "{masked}");
+        assert!(!masked.contains("s3cret"), "{masked}");
+        assert!(masked.starts_with("401: bad header"), "{masked}");
+    }
+
+    #[test]
     fn only_references_to_the_bmc_itself_are_followed() {
         let base = "https://10.0.0.21";
         assert!(same_origin(base, "https://10.0.0.21/redfish/v1/Systems/1"));
