@@ -120,12 +120,19 @@ pub fn hosts(list: &[HostView]) -> String {
     )
 }
 
-/// `host events NAME`: ID, TIME, KIND, CHANGE (from -> to), WHO, PEER, RESULT, DETAIL.
+/// `host events NAME`: ID, TIME, KIND, CHANGE (from -> to), WHO, PEER, RESULT, DETAIL, and
+/// SITE when the events come from more than one site (a fleet sharing one store).
 pub fn events(list: &[EventView]) -> String {
+    let first_site = list.first().and_then(|e| e.site.as_ref());
+    let sites = list.iter().any(|e| e.site.as_ref() != first_site);
+    let mut header = vec![
+        "ID", "TIME", "KIND", "CHANGE", "WHO", "PEER", "RESULT", "DETAIL",
+    ];
+    if sites {
+        header.push("SITE");
+    }
     render(
-        &[
-            "ID", "TIME", "KIND", "CHANGE", "WHO", "PEER", "RESULT", "DETAIL",
-        ],
+        &header,
         list.iter().map(|e| {
             let change = match (&e.from, &e.to) {
                 (Some(from), Some(to)) => format!("{from} -> {to}"),
@@ -133,7 +140,7 @@ pub fn events(list: &[EventView]) -> String {
                 (None, Some(to)) => to.clone(),
                 (None, None) => String::new(),
             };
-            vec![
+            let mut row = vec![
                 e.id.to_string(),
                 e.time.clone(),
                 e.kind.clone(),
@@ -142,7 +149,11 @@ pub fn events(list: &[EventView]) -> String {
                 e.peer.clone().unwrap_or_default(),
                 e.result.clone(),
                 e.detail.clone().unwrap_or_default(),
-            ]
+            ];
+            if sites {
+                row.push(e.site.clone().unwrap_or_default());
+            }
+            row
         }),
     )
 }
@@ -416,6 +427,30 @@ mod tests {
 +------+----------------------+-------------------+-------------------+-------------+-------------+
 "
         );
+    }
+
+    #[test]
+    fn events_name_their_site_only_when_they_come_from_several() {
+        let event = |id: u64, site: &str| EventView {
+            id,
+            time: "2026-12-06T12:00:00.000Z".into(),
+            host: Some("h1".into()),
+            mac: None,
+            kind: "deploy".into(),
+            from: None,
+            to: Some("local".into()),
+            who: "token".into(),
+            peer: None,
+            result: "ok".into(),
+            detail: None,
+            counted: None,
+            site: Some(site.into()),
+        };
+        let one = events(&[event(1, "rack-a"), event(2, "rack-a")]);
+        assert!(!one.contains("SITE"), "{one}");
+        let two = events(&[event(1, "rack-a"), event(2, "rack-b")]);
+        assert!(two.lines().nth(1).unwrap().contains("SITE"), "{two}");
+        assert!(two.contains("rack-b"), "{two}");
     }
 
     #[test]

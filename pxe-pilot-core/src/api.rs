@@ -276,6 +276,63 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// `GET /v1/status`: where the server keeps its state and how that is doing (DESIGN §9).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusView {
+    /// The store: `files` (the TFTP root's links and `state_dir`), `memory` or `etcd`.
+    #[cfg_attr(feature = "openapi", schema(example = "etcd"))]
+    pub store: String,
+    /// This server's `site`.
+    pub site: String,
+    /// With `store: etcd`: whether etcd answers and its revision; `null` otherwise.
+    pub etcd: Option<EtcdStatusView>,
+    /// With `store: etcd`: how far this server's TFTP root and caches follow etcd; `null`
+    /// otherwise.
+    pub mirror: Option<MirrorView>,
+    /// True when what this server answers may be behind the fleet's state (etcd away).
+    pub stale: bool,
+    /// The servers sharing the state that announced themselves in the last seconds, this one
+    /// included (with `files` or `memory`: this one only).
+    pub servers: Vec<ServerView>,
+}
+
+/// Whether etcd answers this server, as `GET /v1/status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EtcdStatusView {
+    /// Whether etcd answered within the last few seconds.
+    pub reachable: bool,
+    /// etcd's revision when it last answered.
+    pub revision: i64,
+}
+
+/// How far this server's mirror (its TFTP root, its caches) follows etcd.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MirrorView {
+    /// The etcd revision the mirror has applied.
+    pub revision: i64,
+    /// Seconds the mirror has not been following etcd: 0 while it does.
+    pub lag_seconds: f64,
+    /// Boot events seen while etcd was away, waiting to be published.
+    pub buffered_events: usize,
+}
+
+/// A server of the fleet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServerView {
+    /// Its `site`.
+    pub site: String,
+    /// The machine it runs on.
+    pub machine: String,
+    /// Its version.
+    pub version: String,
+    /// When it last announced itself: RFC 3339, UTC, milliseconds.
+    pub last_seen: String,
+}
+
 /// `GET /v1/version`: which program answers, and its version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -346,6 +403,9 @@ pub struct EventView {
     /// answered, but set no `lastBoot` and consumed no `once`); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counted: Option<bool>,
+    /// The site of the server that recorded it (`site:` of its configuration file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
 }
 
 /// A machine seen booting whose MAC address no host has (`GET /v1/unknown-machines`).

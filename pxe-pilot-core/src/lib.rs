@@ -132,6 +132,8 @@ mod pilot;
 #[cfg(feature = "service")]
 mod power;
 #[cfg(feature = "service")]
+mod seed;
+#[cfg(feature = "service")]
 mod service;
 #[cfg(feature = "service")]
 mod settings;
@@ -159,18 +161,19 @@ pub use {
         Switched,
     },
     power::{Netboot, PowerError, PowerReport, PowerService, PowerState},
+    seed::{seed_etcd, Seeded},
     service::{
         Asker, BootFetch, Caller, DeployHost, DeployReport, HostDeployed, Kept, NetbootResult,
         NoObserver, Observer, RebootReport, Service, ServiceError, TftpRead,
     },
     settings::{
-        BootTrust, EtcdSettings, ServerSettings, Settings, SettingsError, StoreKind, Warning,
-        DEFAULT_MAX_CONNECTIONS_PER_PEER, DEFAULT_PATH, MAX_FILE_SIZE,
+        machine_name, BootTrust, EtcdSettings, ServerSettings, Settings, SettingsError, StoreKind,
+        Warning, DEFAULT_MAX_CONNECTIONS_PER_PEER, DEFAULT_PATH, MAX_FILE_SIZE,
     },
     store::{
         open as open_store, Entries, EntryFolders, EtcdStore, Expect, FilesStore, LocalStore,
-        MemoryEntries, MemoryStore, Resolved, Store, StoreError, Swap, SymlinkStore, Target,
-        TEMP_PREFIX,
+        MemoryEntries, MemoryStore, Resolved, ServerSeen, SharedStatus, Store, StoreError,
+        StoreStatus, Swap, SymlinkStore, Target, TEMP_PREFIX,
     },
     text::for_log,
     unknown::UnknownMachine,

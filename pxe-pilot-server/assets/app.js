@@ -818,8 +818,31 @@
     if (state.sort.key === 'power') sortRows();
   }
 
+  // With a shared store (etcd): which servers share it, and a warning while etcd is away
+  // (what the page shows may then be behind the fleet's state).
+  async function loadStatus() {
+    const element = $('store');
+    try {
+      const { data } = await api('GET', '/v1/status');
+      if (!data || !data.etcd) {
+        element.hidden = true;
+        return;
+      }
+      const sites = [...new Set((data.servers || []).map((s) => s.site))].join(', ');
+      const count = (data.servers || []).length;
+      element.hidden = false;
+      element.classList.toggle('warn', Boolean(data.stale));
+      element.textContent = data.etcd.reachable
+        ? `etcd: ${count} server${count === 1 ? '' : 's'} (${sites})`
+        : 'etcd is away: changes are refused, what is shown may be behind';
+    } catch (e) {
+      element.hidden = true;
+    }
+  }
+
   async function loadAll() {
     ui.powerNote.textContent = '';
+    loadStatus();
     try {
       const [, hosts] = await Promise.all([
         loadConfigurations(),
@@ -851,4 +874,5 @@
     })
     .catch(() => {});
   loadAll();
+  setInterval(loadStatus, 10000);
 })();

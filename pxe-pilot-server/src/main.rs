@@ -31,7 +31,7 @@ const DEFAULT_LOG_FILTER: &str = "info,actix_server=warn";
 #[command(
     name = "pxe-pilot-server",
     version,
-    after_help = "Examples:\n  pxe-pilot-server -c /etc/pxe-pilot/pxe-pilot.yml\n  pxe-pilot-server --check -c /etc/pxe-pilot/pxe-pilot.yml\n  pxe-pilot-server --demo\n  RUST_LOG=debug pxe-pilot-server --listen 127.0.0.1:0\n\nOn start it prints one line on stdout: `pxe-pilot-server listening on http://IP:PORT`, and a second one,\n`pxe-pilot-server serving TFTP on IP:PORT`, when it serves TFTP (tftp.serve).\nLogs go to stderr (RUST_LOG sets the level). SIGINT or SIGTERM: finish requests, exit 0. SIGHUP: read the configuration file again\n(an invalid one is logged and the previous one stays)."
+    after_help = "Examples:\n  pxe-pilot-server -c /etc/pxe-pilot/pxe-pilot.yml\n  pxe-pilot-server --check -c /etc/pxe-pilot/pxe-pilot.yml\n  pxe-pilot-server --seed-etcd -c /etc/pxe-pilot/pxe-pilot.yml\n  pxe-pilot-server --demo\n  RUST_LOG=debug pxe-pilot-server --listen 127.0.0.1:0\n\nOn start it prints one line on stdout: `pxe-pilot-server listening on http://IP:PORT`, and a second one,\n`pxe-pilot-server serving TFTP on IP:PORT`, when it serves TFTP (tftp.serve).\nLogs go to stderr (RUST_LOG sets the level). SIGINT or SIGTERM: finish requests, exit 0. SIGHUP: read the configuration file again\n(an invalid one is logged and the previous one stays)."
 )]
 struct Args {
     /// The configuration file.
@@ -61,12 +61,21 @@ struct Args {
     /// (as `nginx -t`; the systemd unit runs it before a reload).
     #[arg(long, conflicts_with_all = ["demo", "listen", "tftp"])]
     check: bool,
+
+    /// Seed the empty etcd prefix of the file's store.etcd from its TFTP root's links and
+    /// state_dir (each host's configuration, pending once, last boot), then exit: one server
+    /// becoming several. Stop the server first; a prefix that holds any key is refused.
+    #[arg(long, conflicts_with_all = ["demo", "listen", "tftp", "check"])]
+    seed_etcd: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.check {
         return check(&args.config);
+    }
+    if args.seed_etcd {
+        return seed_etcd(&args.config);
     }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -109,6 +118,42 @@ fn check(path: &std::path::Path) -> ExitCode {
         }
         Err(e) => {
             eprintln!("pxe-pilot-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--seed-etcd`: what was written, one line, or the error.
+fn seed_etcd(path: &std::path::Path) -> ExitCode {
+    let settings = match pxe_pilot_core::Settings::load(path) {
+        Ok((settings, _)) => settings,
+        Err(e) => {
+            eprintln!("pxe-pilot-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match pxe_pilot_core::seed_etcd(&settings) {
+        Ok(seeded) => {
+            for (host, what) in &seeded.skipped {
+                eprintln!("pxe-pilot-server: warning: {host} left out: its entry leads to {what}, no configuration of the catalogue");
+            }
+            let (endpoints, prefix) = match &settings.store {
+                pxe_pilot_core::StoreKind::Etcd(etcd) => {
+                    (etcd.endpoints.join(", "), etcd.prefix.clone())
+                }
+                _ => (String::new(), String::new()),
+            };
+            println!(
+                "pxe-pilot-server: seeded {prefix} on {endpoints} from {}: {} deployed, {} pending once, {} last boots",
+                settings.paths.tftp_root.display(),
+                counted(seeded.deployed, "host"),
+                seeded.once,
+                seeded.last_boots
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("pxe-pilot-server: cannot seed etcd: {e}");
             ExitCode::FAILURE
         }
     }

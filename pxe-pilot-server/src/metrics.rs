@@ -15,7 +15,7 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
-use pxe_pilot_core::{Deployment, EventKind, NewEvent, Observer};
+use pxe_pilot_core::{Deployment, EventKind, NewEvent, Observer, StoreStatus};
 
 /// The server's counters and gauges.
 #[derive(Debug)]
@@ -158,6 +158,7 @@ impl Metrics {
         &self,
         deployments: impl Iterator<Item = &'a Deployment>,
         commands_running: usize,
+        store: &StoreStatus,
     ) -> Result<String, String> {
         let hosts = IntGaugeVec::new(
             Opts::new(
@@ -178,6 +179,7 @@ impl Metrics {
         self.power_running.set(commands_running as i64);
         let mut families = self.registry.gather();
         families.extend(prometheus::core::Collector::collect(&hosts));
+        families.extend(store_families(store)?);
         families.sort_by(|a, b| a.name().cmp(b.name()));
         let mut out = Vec::new();
         TextEncoder::new()
@@ -185,6 +187,63 @@ impl Metrics {
             .map_err(|e| e.to_string())?;
         String::from_utf8(out).map_err(|e| e.to_string())
     }
+}
+
+/// The store's gauges of one scrape: its kind, and with etcd whether it answers, the
+/// revisions, the mirror's lag, the buffered boot events and the servers seen.
+fn store_families(store: &StoreStatus) -> Result<Vec<prometheus::proto::MetricFamily>, String> {
+    let fail = |e: prometheus::Error| e.to_string();
+    let kind = IntGaugeVec::new(
+        Opts::new(
+            "pxe_pilot_store",
+            "The store in use: 1 for its kind (`files`, `memory`, `etcd`).",
+        ),
+        &["kind"],
+    )
+    .map_err(fail)?;
+    kind.with_label_values(&[store.kind]).set(1);
+    let mut families = prometheus::core::Collector::collect(&kind);
+    let Some(shared) = &store.shared else {
+        return Ok(families);
+    };
+    let gauges: [(&str, &str, f64); 6] = [
+        (
+            "pxe_pilot_etcd_reachable",
+            "1 when etcd answered within the last seconds, else 0.",
+            f64::from(u8::from(shared.reachable)),
+        ),
+        (
+            "pxe_pilot_etcd_revision",
+            "etcd's revision when it last answered.",
+            shared.revision as f64,
+        ),
+        (
+            "pxe_pilot_mirror_revision",
+            "The etcd revision this server's TFTP root and caches have applied.",
+            shared.mirror_revision as f64,
+        ),
+        (
+            "pxe_pilot_mirror_lag_seconds",
+            "Seconds the mirror has not been following etcd (0 while it does).",
+            shared.lag_seconds,
+        ),
+        (
+            "pxe_pilot_buffered_boot_events",
+            "Boot events waiting for etcd.",
+            shared.buffered_events as f64,
+        ),
+        (
+            "pxe_pilot_servers_seen",
+            "Servers sharing the store that announced themselves lately, this one included.",
+            shared.servers.len() as f64,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let gauge = prometheus::Gauge::new(name, help).map_err(fail)?;
+        gauge.set(value);
+        families.extend(prometheus::core::Collector::collect(&gauge));
+    }
+    Ok(families)
 }
 
 impl Observer for Metrics {

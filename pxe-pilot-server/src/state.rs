@@ -30,7 +30,8 @@ impl AppState {
     /// The state for `pilot`: power management and the token come from its settings; the
     /// entries, events and `once` list are in its store.
     pub fn open(pilot: Pilot) -> Self {
-        if pilot.settings().state_dir.is_none() {
+        let files = matches!(pilot.settings().store, pxe_pilot_core::StoreKind::Files);
+        if files && pilot.settings().state_dir.is_none() {
             tracing::warn!("no state_dir in the configuration file: events are kept in memory only, lost at restart");
         }
         let metrics = Arc::new(Metrics::new());

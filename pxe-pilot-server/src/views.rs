@@ -3,9 +3,9 @@
 //! nothing else crosses the wire (no password, no variable).
 
 use pxe_pilot_core::api::{
-    BootloaderView, ConfigurationView, DeployResponse, DeployedHost, EventView, HostView, IpmiView,
-    LastBootView, ManagementView, NetbootView, PowerState as WirePower, Rebooted, RedfishView,
-    UnknownMachineView,
+    BootloaderView, ConfigurationView, DeployResponse, DeployedHost, EtcdStatusView, EventView,
+    HostView, IpmiView, LastBootView, ManagementView, MirrorView, NetbootView,
+    PowerState as WirePower, Rebooted, RedfishView, ServerView, StatusView, UnknownMachineView,
 };
 use pxe_pilot_core::format_time;
 use pxe_pilot_core::UnknownMachine;
@@ -13,6 +13,7 @@ use pxe_pilot_core::{
     Bmc, Bootloader, Configuration, DeployReport, Deployment, Event, EventKind, HostState,
     NetbootResult, PowerReport, PowerState,
 };
+use pxe_pilot_core::{ServerSeen, StoreStatus};
 
 /// An event as the event routes show it.
 pub fn event(event: &Event) -> EventView {
@@ -29,6 +30,44 @@ pub fn event(event: &Event) -> EventView {
         result: event.result.to_string(),
         detail: event.detail.clone(),
         counted: (event.kind == EventKind::Boot && !event.counted).then_some(false),
+        site: event.site.clone(),
+    }
+}
+
+/// `GET /v1/status`: the store's status, for the server of `site`.
+pub fn status(status: &StoreStatus, site: &str) -> StatusView {
+    let server = |seen: &ServerSeen| ServerView {
+        site: seen.site.clone(),
+        machine: seen.machine.clone(),
+        version: seen.version.clone(),
+        last_seen: format_time(seen.last_seen),
+    };
+    let servers = match &status.shared {
+        Some(shared) => shared.servers.iter().map(server).collect(),
+        None => vec![ServerView {
+            site: site.to_owned(),
+            machine: pxe_pilot_core::machine_name(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            last_seen: format_time(std::time::SystemTime::now()),
+        }],
+    };
+    StatusView {
+        store: status.kind.to_owned(),
+        site: site.to_owned(),
+        etcd: status.shared.as_ref().map(|shared| EtcdStatusView {
+            reachable: shared.reachable,
+            revision: shared.revision,
+        }),
+        mirror: status.shared.as_ref().map(|shared| MirrorView {
+            revision: shared.mirror_revision,
+            lag_seconds: shared.lag_seconds,
+            buffered_events: shared.buffered_events,
+        }),
+        stale: status
+            .shared
+            .as_ref()
+            .is_some_and(|shared| !shared.reachable || shared.lag_seconds > 0.0),
+        servers,
     }
 }
 
@@ -187,6 +226,7 @@ mod tests {
             result: Outcome::Error("BMC unreachable".into()),
             detail: Some("reboot".into()),
             counted: true,
+            site: Some("rack-a".into()),
         };
         assert_eq!(
             serde_json::to_value(super::event(&event)).unwrap(),
@@ -200,6 +240,7 @@ mod tests {
                 "peer": "192.0.2.7",
                 "result": "error: BMC unreachable",
                 "detail": "reboot",
+                "site": "rack-a",
             })
         );
         // Times RFC 3339 cannot write are shown at its bounds, never a panic.

@@ -15,9 +15,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 /// Every route of the server, as (method, path template).
-const ROUTES: [(&str, &str); 20] = [
+const ROUTES: [(&str, &str); 21] = [
     ("GET", "/v1/healthcheck"),
     ("GET", "/v1/version"),
+    ("GET", "/v1/status"),
     ("GET", "/v1/openapi.json"),
     ("GET", "/v1/client/pxe-pilot"),
     ("GET", "/v1/bootloaders"),

@@ -834,3 +834,25 @@ fn a_server_never_outlives_the_test_that_started_it() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[test]
+fn the_status_of_a_single_server_names_its_store_and_itself() {
+    let world = Fixture::new().yaml("site: rack-a\n").build();
+    let server = world.serve();
+    let (status, body) = answer(get(&server, "/v1/status"));
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["store"], "files", "{body}");
+    assert_eq!(body["site"], "rack-a", "{body}");
+    assert!(body["etcd"].is_null() && body["mirror"].is_null(), "{body}");
+    assert_eq!(body["stale"], false, "{body}");
+    let servers = body["servers"].as_array().expect("a list");
+    assert_eq!(servers.len(), 1, "{body}");
+    assert_eq!(servers[0]["site"], "rack-a", "{body}");
+    assert!(servers[0]["version"].is_string() && servers[0]["last_seen"].is_string());
+    let metrics = get(&server, "/metrics").text().unwrap();
+    assert!(
+        metrics.contains("pxe_pilot_store{kind=\"files\"} 1"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("pxe_pilot_etcd_reachable"), "{metrics}");
+}

@@ -303,6 +303,11 @@ impl TestServerBuilder {
             wrapper.extend([SETPRIV, "--pdeathsig", "KILL"].map(OsString::from));
         }
         wrapper.extend(self.wrapper.iter().cloned());
+        // A wrapper that forks (strace -f) is the server's parent: the server must die with
+        // it too, or killing the wrapper leaves the server running, orphaned.
+        if !self.wrapper.is_empty() && Path::new(SETPRIV).is_file() {
+            wrapper.extend([SETPRIV, "--pdeathsig", "KILL"].map(OsString::from));
+        }
         let mut command = match wrapper.split_first() {
             Some((wrapper, args)) => {
                 let mut command = Command::new(wrapper);

@@ -228,3 +228,250 @@ pub fn two_servers_share_one_state_and_boot_from_their_mirrors_when_etcd_is_away
     assert_eq!(world_b.deployed(SEED_MAC).as_deref(), Some("local"));
     assert_eq!(world_b.deployed(H2_MAC).as_deref(), Some("grml-2017.05"));
 }
+
+/// `GET path` on `server`, as JSON.
+fn get_json(server: &TestServer, path: &str) -> serde_json::Value {
+    let answer = reqwest::blocking::Client::new()
+        .get(server.url(path))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .expect("an answer");
+    assert_eq!(answer.status().as_u16(), 200, "{path}");
+    answer.json().expect("JSON")
+}
+
+/// Polls `GET /v1/status` on `server` until `wanted` holds of it, for at most `limit`.
+fn status_within(
+    server: &TestServer,
+    limit: Duration,
+    what: &str,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let status = get_json(server, "/v1/status");
+        if wanted(&status) {
+            return status;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "status not {what} after {limit:?}: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn sites(status: &serde_json::Value) -> Vec<String> {
+    status["servers"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter_map(|s| s["site"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn the_status_names_the_store_the_servers_seen_and_etcd_away() {
+    let data = tempfile::tempdir().expect("a temporary folder");
+    let mut member = Member::start(data.path());
+    let prefix = format!("/e2e-status-{}/", std::process::id());
+    let (world_a, world_b) = (
+        world(&member, &prefix, "rack-a"),
+        world(&member, &prefix, "rack-b"),
+    );
+    let a = world_a.serve();
+    let mut b = world_b.serve();
+
+    // Both servers announce themselves; A's status shows the fleet and a mirror in step.
+    let status = status_within(&a, Duration::from_secs(10), "showing both sites", |s| {
+        sites(s) == ["rack-a", "rack-b"]
+    });
+    assert_eq!(status["store"], "etcd", "{status}");
+    assert_eq!(status["site"], "rack-a", "{status}");
+    assert_eq!(status["etcd"]["reachable"], true, "{status}");
+    assert_eq!(status["mirror"]["lag_seconds"], 0.0, "{status}");
+    assert_eq!(status["stale"], false, "{status}");
+    assert!(
+        status["mirror"]["revision"].as_i64().unwrap() > 0,
+        "{status}"
+    );
+    let metrics = reqwest::blocking::get(a.url("/metrics"))
+        .expect("an answer")
+        .text()
+        .unwrap();
+    for line in [
+        "pxe_pilot_store{kind=\"etcd\"} 1",
+        "pxe_pilot_etcd_reachable 1",
+        "pxe_pilot_servers_seen 2",
+        "pxe_pilot_mirror_lag_seconds 0",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+
+    // B stops cleanly: its presence goes with it.
+    b.terminate();
+    status_within(&a, Duration::from_secs(15), "without rack-b", |s| {
+        sites(s) == ["rack-a"]
+    });
+
+    let (status, body, _) = deploy(&a, "ubuntu-16.04", "h1");
+    assert_eq!(status, 200, "{body}");
+
+    // etcd away: the status says so within seconds (and answers at once), reads may be stale.
+    member.kill();
+    let status = status_within(&a, Duration::from_secs(10), "unreachable", |s| {
+        s["etcd"]["reachable"] == false
+    });
+    assert_eq!(status["stale"], true, "{status}");
+    let started = Instant::now();
+    get_json(&a, "/v1/status");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A restarted while etcd is away starts on its TFTP root as it is (a machine rebooted
+    // during an outage keeps booting its hosts), says so, and refuses changes.
+    let mut a = a;
+    a.terminate();
+    let a = world_a.serve();
+    assert!(a.logs().contains("etcd does not answer"), "{}", a.logs());
+    assert_eq!(world_a.deployed(SEED_MAC).as_deref(), Some("ubuntu-16.04"));
+    let (status, body, _) = deploy(&a, "local", "h1");
+    assert_eq!(status, 503, "{body}");
+    let status = get_json(&a, "/v1/status");
+    assert_eq!(status["stale"], true, "{status}");
+
+    // Back: reachable, in step, and changes go through.
+    member.restart();
+    status_within(&a, Duration::from_secs(15), "reachable and in step", |s| {
+        s["etcd"]["reachable"] == true && s["stale"] == false
+    });
+    let (status, body, _) = deploy(&a, "local", "h1");
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A world of the seed test: an iPXE installer served over HTTP and a PXELINUX `local`,
+/// `state_dir` in `state`, and `extra` configuration.
+fn seed_world(extra: &str) -> World {
+    let world = Fixture::new()
+        .catalogue(&[
+            ("pxelinux/local", "DEFAULT local\nLABEL local\n  LOCALBOOT 0\n"),
+            ("ipxe/installer", "#!ipxe\necho installing\n"),
+        ])
+        .configuration(
+            "  bootloaders:\n    - {name: pxelinux, file: pxelinux.0}\n    - {name: ipxe, file: ipxe.efi}\n",
+        )
+        .yaml(&format!("state_dir: state\n{extra}"))
+        .build();
+    std::fs::create_dir_all(world.path().join("state")).expect("create state_dir");
+    world
+}
+
+fn deploy_body(server: &TestServer, configuration: &str, body: serde_json::Value) {
+    let answer = reqwest::blocking::Client::new()
+        .put(server.url(&format!("/v1/configurations/{configuration}/deploy")))
+        .json(&body)
+        .send()
+        .expect("an answer");
+    let status = answer.status().as_u16();
+    assert_eq!(status, 200, "{}", answer.text().unwrap_or_default());
+}
+
+fn seed(config: &Path) -> (bool, String, String) {
+    let out = Command::new(crate::common::binary("pxe-pilot-server"))
+        .arg("--seed-etcd")
+        .arg("-c")
+        .arg(config)
+        .output()
+        .expect("run pxe-pilot-server --seed-etcd");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub fn one_server_becomes_several_through_the_seed_command() {
+    let data = tempfile::tempdir().expect("a temporary folder");
+    let member = Member::start(data.path());
+    let prefix = format!("/e2e-seed-{}/", std::process::id());
+    let store = format!(
+        "store:\n  etcd:\n    endpoints: [{}]\n    prefix: {prefix}\n",
+        member.url()
+    );
+
+    // One server on its files: h1 deployed the installer once, h2 local and booted once,
+    // h3's entry made by hand towards a file that is gone.
+    let single = seed_world("");
+    let mut server = single.serve();
+    deploy_body(
+        &server,
+        "installer",
+        serde_json::json!({"hosts": [{"name": "h1", "once": true}]}),
+    );
+    deploy_body(
+        &server,
+        "local",
+        serde_json::json!({"hosts": [{"name": "h2"}]}),
+    );
+    let boot =
+        reqwest::blocking::get(server.url(&format!("/v1/boot/ipxe/{H2_MAC}"))).expect("an answer");
+    assert_eq!(boot.status().as_u16(), 200);
+    std::os::unix::fs::symlink(
+        "conf/pxelinux/gone",
+        single.entry(crate::common::H3_MACS[0]),
+    )
+    .expect("a link by hand");
+
+    // The same file with store.etcd: a server on it refuses the empty prefix and names the
+    // seed; the seed refuses while the server holds state_dir.
+    let with_etcd = single.path().join("with-etcd.yml");
+    let text = std::fs::read_to_string(&single.config).expect("the configuration");
+    std::fs::write(&with_etcd, format!("{text}{store}")).expect("write");
+    let (ok, _, err) = seed(&with_etcd);
+    assert!(!ok && err.contains("state_dir"), "{err}");
+    server.terminate();
+    let Err(refused) = TestServer::builder().config(&with_etcd).try_start() else {
+        panic!("a server on an empty prefix over a root with entries must refuse");
+    };
+    assert!(refused.contains("--seed-etcd"), "{refused}");
+
+    // The seed: what was written, said in one line; h3 left out with a warning.
+    let (ok, out, err) = seed(&with_etcd);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("2 hosts deployed, 1 pending once, 1 last boots"),
+        "{out}"
+    );
+    assert!(err.contains("h3 left out"), "{err}");
+    let keys = member.dump(&prefix);
+    assert!(
+        keys.contains("once/h1") && keys.contains("lastboot/h2"),
+        "{keys}"
+    );
+    // A second seed finds the prefix full and writes nothing.
+    let (ok, _, err) = seed(&with_etcd);
+    assert!(!ok && err.contains("already holds"), "{err}");
+    assert_eq!(member.dump(&prefix), keys);
+
+    // A second server over an empty root boots the same, the once carried over: its first
+    // fetch of h1 serves the installer, then h1 falls back to local.
+    let second = seed_world(&store);
+    let other = second.serve();
+    assert_eq!(second.deployed(SEED_MAC).as_deref(), Some("ipxe/installer"));
+    assert_eq!(second.deployed(H2_MAC).as_deref(), Some("pxelinux/local"));
+    let h2 = get_json(&other, "/v1/hosts/h2");
+    assert!(h2["lastBoot"].is_object(), "{h2}");
+    let script = reqwest::blocking::get(other.url(&format!("/v1/boot/ipxe/{SEED_MAC}")))
+        .expect("an answer")
+        .text()
+        .unwrap();
+    assert!(script.contains("installing"), "{script}");
+    on_disk_within(&second, SEED_MAC, "pxelinux/local", Duration::from_secs(5));
+    // And the first server, now on etcd, starts over its own root and follows.
+    let _first = TestServer::builder().config(&with_etcd).start();
+    on_disk_within(&single, SEED_MAC, "pxelinux/local", Duration::from_secs(5));
+}

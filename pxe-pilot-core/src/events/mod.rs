@@ -295,6 +295,9 @@ pub struct Event {
     /// answered, but set no `lastBoot` and consumed no `once`); true otherwise.
     #[serde(default = "counted", skip_serializing_if = "is_counted")]
     pub counted: bool,
+    /// The site of the server that recorded it (`site:`), in a fleet sharing one store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
 }
 
 fn counted() -> bool {
@@ -331,6 +334,8 @@ pub struct NewEvent {
     pub detail: Option<String>,
     /// For a boot fetch: whether it counts as the host's boot (see [`Event::counted`]).
     pub counted: bool,
+    /// The site of the server that records it; the service fills it in.
+    pub site: Option<String>,
 }
 
 impl NewEvent {
@@ -348,6 +353,7 @@ impl NewEvent {
             result: Outcome::Ok,
             detail: None,
             counted: true,
+            site: None,
         }
     }
 
@@ -370,6 +376,7 @@ impl NewEvent {
             },
             detail: field(self.detail),
             counted: self.counted,
+            site: field(self.site),
         }
     }
 }
@@ -478,19 +485,19 @@ pub fn format_time(time: SystemTime) -> String {
 }
 
 /// The serde form of a time: RFC 3339, UTC, milliseconds.
-mod rfc3339 {
+pub(crate) mod rfc3339 {
     use std::time::SystemTime;
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(
+    pub(crate) fn serialize<S: Serializer>(
         time: &SystemTime,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         serializer.collect_str(&super::format_time(*time))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<SystemTime, D::Error> {
         let text = String::deserialize(deserializer)?;

@@ -260,7 +260,10 @@ impl Service {
 
     /// Records `event` and shows it to the observer; a failure to record is logged, never
     /// answered (the change it reports happened).
-    fn record(&self, event: NewEvent) {
+    fn record(&self, mut event: NewEvent) {
+        if event.site.is_none() {
+            event.site = Some(self.pilot.settings().site.clone());
+        }
         self.kept.observer.recorded(&event);
         if let Err(e) = self.store().record(event) {
             tracing::error!("event not recorded: {e}");

@@ -442,7 +442,7 @@ pub(super) fn default_local() -> ConfigName {
 }
 
 /// This machine's host name, the default `site`.
-fn machine_name() -> String {
+pub fn machine_name() -> String {
     let uname = rustix::system::uname();
     let name = uname.nodename().to_string_lossy().into_owned();
     if name.is_empty() {

@@ -6,6 +6,7 @@
 //! validation that turns them into [`Settings`].
 
 mod check;
+pub use check::machine_name;
 mod hosts;
 mod raw;
 mod server;

@@ -191,6 +191,13 @@ impl<E: EntryFolders> Store for LocalStore<E> {
         self.events.kept()
     }
 
+    fn status(&self) -> super::StoreStatus {
+        super::StoreStatus {
+            kind: E::KIND,
+            shared: None,
+        }
+    }
+
     fn reconfigure(&self, settings: &Settings) -> Result<(), StoreError> {
         let reopened = Arc::new(self.folders().reopen(settings)?);
         *self.entries.write().unwrap_or_else(|p| p.into_inner()) = reopened;

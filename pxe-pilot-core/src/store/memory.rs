@@ -91,6 +91,8 @@ impl MemoryEntries {
 }
 
 impl EntryFolders for MemoryEntries {
+    const KIND: &'static str = "memory";
+
     fn open_for(settings: &Settings) -> Result<Self, StoreError> {
         Ok(MemoryEntries::new(&settings.bootloaders))
     }

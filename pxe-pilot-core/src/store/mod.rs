@@ -34,7 +34,7 @@ use crate::names::{ConfigName, HostName};
 use crate::once::OnceError;
 use crate::settings::{Settings, StoreKind};
 
-pub use etcd::EtcdStore;
+pub use etcd::{write_seed, EtcdStore, SeedHost};
 pub use local::{FilesStore, LocalStore, MemoryStore};
 pub use memory::MemoryEntries;
 pub use symlink::{SymlinkStore, TEMP_PREFIX};
@@ -130,6 +130,49 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Takes a new reading of the configuration file (new bootloaders, entry folders, hosts):
     /// what is remembered stays.
     fn reconfigure(&self, settings: &Settings) -> Result<(), StoreError>;
+
+    /// How the store is doing, for `GET /v1/status` (never waits for a remote store).
+    fn status(&self) -> StoreStatus;
+}
+
+/// How a store is doing: what `GET /v1/status` and `/metrics` show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreStatus {
+    /// The store's kind: `files`, `memory` or `etcd`.
+    pub kind: &'static str,
+    /// With a shared store: how it is reached and how far this server's mirror is.
+    pub shared: Option<SharedStatus>,
+}
+
+/// How a shared store (etcd) is doing, as this server sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedStatus {
+    /// Whether etcd answered this server lately (within a few seconds).
+    pub reachable: bool,
+    /// etcd's revision when it last answered.
+    pub revision: i64,
+    /// The revision this server's mirror (TFTP root, caches) has applied.
+    pub mirror_revision: i64,
+    /// How long the mirror has not been following etcd, in seconds: 0 while its watch is up.
+    pub lag_seconds: f64,
+    /// Boot events waiting for etcd.
+    pub buffered_events: usize,
+    /// The servers sharing the store that announced themselves lately, this one included.
+    pub servers: Vec<ServerSeen>,
+}
+
+/// A server of the fleet, as its presence key in the shared store says.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ServerSeen {
+    /// Its `site`.
+    pub site: String,
+    /// The machine it runs on (its host name).
+    pub machine: String,
+    /// Its version.
+    pub version: String,
+    /// When it last announced itself.
+    #[serde(with = "crate::events::rfc3339")]
+    pub last_seen: std::time::SystemTime,
 }
 
 /// What a per-MAC entry leads to, as the store found it.
@@ -295,6 +338,9 @@ pub enum StoreError {
 /// Every read reflects the folders as they are now: changes made by hand or by another
 /// process are seen by the next call (a listing may be reused only when nothing changed).
 pub trait EntryFolders: Send + Sync + std::fmt::Debug {
+    /// The store's name in `GET /v1/status` (`files`, `memory`).
+    const KIND: &'static str;
+
     /// Opens the entries of `settings` (their TFTP root, catalogue and bootloaders).
     fn open_for(settings: &Settings) -> Result<Self, StoreError>
     where

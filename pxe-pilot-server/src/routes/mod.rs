@@ -12,7 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use pxe_pilot_core::api::{
     BootloaderView, ConfigurationContent, ConfigurationView, DeployRequest, DeployResponse,
-    ErrorBody, VersionView,
+    ErrorBody, StatusView, VersionView,
 };
 use pxe_pilot_core::{Asker, DeployHost, HostSelector, PilotError};
 
@@ -63,6 +63,7 @@ routes! {
     "/hosts/{name}/off" patch "PATCH" => power_off,
     "/refresh" patch "PATCH" => refresh,
     "/version" get "GET" => version,
+    "/status" get "GET" => status,
     "/client/pxe-pilot" get "GET" => client_binary,
     "/boot.ipxe" get "GET" => boot_entry,
     "/hosts/{name}/events" get "GET" => host_events,
@@ -222,6 +223,15 @@ pub(crate) async fn version() -> web::Json<VersionView> {
     web::Json(VersionView::current())
 }
 
+/// `GET /v1/status`: where the server keeps its state and how that is doing (DESIGN §9).
+#[utoipa::path(get, path = "/v1/status", tag = "pxe-pilot",
+    responses((status = 200, description = "The store, etcd's and the mirror's state, the servers seen", body = StatusView)))]
+pub(crate) async fn status(state: web::Data<AppState>) -> web::Json<StatusView> {
+    let service = state.service();
+    let store = service.store().status();
+    web::Json(views::status(&store, &service.pilot().settings().site))
+}
+
 /// `GET /metrics`: the Prometheus text format, with what each host boots now.
 pub async fn scrape(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let service = state.service();
@@ -230,8 +240,9 @@ pub async fn scrape(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         let hosts = service.pilot().hosts()?;
         let deployments: Vec<_> = hosts.map(|h| h.deployment).collect();
         let running = service.power().running();
+        let store = service.store().status();
         metrics
-            .render(deployments.iter(), running)
+            .render(deployments.iter(), running, &store)
             .map_err(ApiError::Internal)
     })
     .await?;

@@ -134,6 +134,11 @@ pub fn delete_range(from: &str, to: &str) -> Value {
     json!({"request_delete_range": {"key": b64(from.as_bytes()), "range_end": b64(to.as_bytes())}})
 }
 
+/// A put of `value` at `key` attached to lease `lease`: the key goes when the lease expires.
+pub fn put_leased(key: &str, value: &[u8], lease: i64) -> Value {
+    json!({"request_put": {"key": b64(key.as_bytes()), "value": b64(value), "lease": lease.to_string()}})
+}
+
 /// "`key` was last changed at `revision`" (0: `key` does not exist), for [`Etcd::txn`].
 pub fn unchanged_since(key: &str, revision: i64) -> Value {
     json!({"key": b64(key.as_bytes()), "result": "EQUAL", "target": "MOD", "mod_revision": revision.to_string()})
@@ -142,6 +147,32 @@ pub fn unchanged_since(key: &str, revision: i64) -> Value {
 /// "`key` holds `value`", for [`Etcd::txn`].
 pub fn holds(key: &str, value: &[u8]) -> Value {
     json!({"key": b64(key.as_bytes()), "result": "EQUAL", "target": "VALUE", "value": b64(value)})
+}
+
+/// An answer's status, its JSON (`Null` when it is not JSON) and what it says went wrong:
+/// its `message`, else its text, with what to do about the gateway's known refusals.
+fn read_answer(mut answer: ureq::http::Response<ureq::Body>) -> (u16, Value, String) {
+    let status = answer.status().as_u16();
+    let text = answer
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_string()
+        .unwrap_or_default();
+    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let mut message = match value["message"].as_str().or(value["error"].as_str()) {
+        Some(message) => message.to_owned(),
+        None => crate::text::for_log(text.trim(), 200),
+    };
+    if message.contains("CommonName") {
+        message.push_str(
+            " (etcd's HTTP gateway refuses a client certificate with a CommonName: give pxe-pilot one without, e.g. -subj /O=pxe-pilot, and an etcd user with username + password_file)",
+        );
+    }
+    if message.is_empty() {
+        message = format!("HTTP {status} without a message");
+    }
+    (status, value, message)
 }
 
 impl Etcd {
@@ -213,17 +244,14 @@ impl Etcd {
         if let (Some(known), false) = (token.as_ref(), fresh) {
             return Ok(Some(known.clone()));
         }
-        let mut answer = self
+        let answer = self
             .agent
             .post(format!("{endpoint}/v3/auth/authenticate"))
             .send_json(json!({"name": name, "password": password}))
             .map_err(|e| e.to_string())?;
-        let body: Value = answer.body_mut().read_json().map_err(|e| e.to_string())?;
+        let (_, body, message) = read_answer(answer);
         let Some(new) = body["token"].as_str() else {
-            return Err(format!(
-                "etcd refused the user {name:?}: {}",
-                body["message"].as_str().unwrap_or("no token in its answer")
-            ));
+            return Err(format!("etcd refused the user {name:?}: {message}"));
         };
         *token = Some(new.to_owned());
         Ok(token.clone())
@@ -249,16 +277,14 @@ impl Etcd {
                 if let Some(token) = &token {
                     request = request.header("Authorization", token);
                 }
-                let mut answer = match request.send_json(body) {
+                let answer = match request.send_json(body) {
                     Ok(answer) => answer,
                     Err(e) => {
                         last = format!("{endpoint}: {e}");
                         break;
                     }
                 };
-                let status = answer.status().as_u16();
-                let value: Value = answer.body_mut().read_json().unwrap_or(Value::Null);
-                let message = value["message"].as_str().unwrap_or("").to_owned();
+                let (status, value, message) = read_answer(answer);
                 if status == 200 {
                     self.current.store(index, Ordering::Relaxed);
                     return Ok(value);
@@ -309,6 +335,26 @@ impl Etcd {
         Ok((kvs, revision(&answer["header"]["revision"])))
     }
 
+    /// Every key starting with `prefix` as it was at revision `at` (0: now); and the revision
+    /// read.
+    pub fn range_at(&self, prefix: &str, at: i64) -> Result<(Vec<Kv>, i64), EtcdError> {
+        let body = json!({
+            "key": b64(prefix.as_bytes()),
+            "range_end": b64(&prefix_end(prefix)),
+            "revision": at.to_string(),
+        });
+        let answer = self.call("/v3/kv/range", &body)?;
+        let kvs = answer["kvs"]
+            .as_array()
+            .map(|all| all.iter().filter_map(kv).collect())
+            .unwrap_or_default();
+        let read = match at {
+            0 => revision(&answer["header"]["revision"]),
+            at => at,
+        };
+        Ok((kvs, read))
+    }
+
     /// How many keys start with `prefix`.
     pub fn count(&self, prefix: &str) -> Result<usize, EtcdError> {
         let body = json!({"key": b64(prefix.as_bytes()), "range_end": b64(&prefix_end(prefix)), "count_only": true});
@@ -330,6 +376,27 @@ impl Etcd {
             answer["succeeded"].as_bool().unwrap_or(false),
             revision(&answer["header"]["revision"]),
         ))
+    }
+
+    /// A new lease of `ttl` seconds; its id.
+    pub fn grant_lease(&self, ttl: i64) -> Result<i64, EtcdError> {
+        let answer = self.call(
+            "/v3/lease/grant",
+            &json!({"TTL": ttl.to_string(), "ID": "0"}),
+        )?;
+        match revision(&answer["ID"]) {
+            0 => Err(EtcdError(format!(
+                "etcd granted no lease: {}",
+                answer["error"].as_str().unwrap_or("no id in its answer")
+            ))),
+            id => Ok(id),
+        }
+    }
+
+    /// Ends lease `id` now: its keys go.
+    pub fn revoke_lease(&self, id: i64) -> Result<(), EtcdError> {
+        self.call("/v3/lease/revoke", &json!({"ID": id.to_string()}))
+            .map(|_| ())
     }
 
     /// Watches every key starting with `prefix` from revision `from`, handing each batch to

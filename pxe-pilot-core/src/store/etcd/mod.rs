@@ -22,6 +22,8 @@
 //! next full read (a restart, a compaction).
 
 mod client;
+mod presence;
+mod seed;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -40,6 +42,8 @@ use crate::settings::{EtcdSettings, Settings};
 use super::{Entries, EntryFolders, Expect, Store, StoreError, Swap, SymlinkStore};
 use client::{delete, delete_range, holds, put, unchanged_since, Kv, Watched};
 use client::{Etcd, EtcdError};
+use presence::Presence;
+pub use seed::{write_seed, SeedHost};
 
 /// How long a change may keep losing races to other servers before it gives up.
 const CHANGE_DEADLINE: Duration = Duration::from_secs(8);
@@ -92,6 +96,7 @@ struct Inner {
     buffered: Mutex<VecDeque<NewEvent>>,
     keep: usize,
     stop: AtomicBool,
+    presence: Presence,
 }
 
 /// The `etcd` store: a fleet's state in etcd, this server's TFTP root its mirror.
@@ -141,19 +146,38 @@ impl EtcdStore {
             buffered: Mutex::new(VecDeque::new()),
             keep: keep.max(1),
             stop: AtomicBool::new(false),
+            presence: Presence::new(&etcd.prefix, &settings.site),
         });
-        let revision = inner.read_all(true).map_err(|error| match error {
-            StoreError::Unavailable(why) => StoreError::Unavailable(format!(
-                "cannot start without etcd: {}",
-                why.trim_end_matches("; nothing was changed, try again")
-            )),
-            other => other,
-        })?;
+        let revision = match inner.read_all(true) {
+            Ok(revision) => Some(revision),
+            Err(StoreError::Unavailable(why)) => {
+                let why = why.trim_end_matches("; nothing was changed, try again");
+                if inner.mirror().entries()?.pxelinux.is_empty() {
+                    return Err(StoreError::Unavailable(format!(
+                        "cannot start without etcd: {why} (and the TFTP root holds no entry to serve meanwhile)"
+                    )));
+                }
+                tracing::warn!(
+                    "etcd does not answer ({why}): serving the TFTP root's entries as they are until it does; changes answer 503 meanwhile"
+                );
+                None
+            }
+            Err(other) => return Err(other),
+        };
         let watcher = Arc::clone(&inner);
         std::thread::Builder::new()
             .name("etcd-watch".into())
-            .spawn(move || watcher.watch_from(revision + 1))
+            .spawn(move || {
+                let revision = revision.unwrap_or_else(|| watcher.first_read());
+                watcher.watch_from(revision + 1)
+            })
             .map_err(|e| StoreError::Invalid(format!("cannot start the etcd watch: {e}")))?;
+        inner.presence.beat(&inner.etcd);
+        let beating = Arc::clone(&inner);
+        std::thread::Builder::new()
+            .name("etcd-presence".into())
+            .spawn(move || beating.beat_until_stopped())
+            .map_err(|e| StoreError::Invalid(format!("cannot start the etcd presence: {e}")))?;
         Ok(EtcdStore { inner })
     }
 }
@@ -161,10 +185,21 @@ impl EtcdStore {
 impl Drop for EtcdStore {
     fn drop(&mut self) {
         self.inner.stop.store(true, Ordering::Relaxed);
+        self.inner.presence.leave(&self.inner.etcd);
     }
 }
 
 impl Inner {
+    /// Writes this server's presence every [`presence::BEAT`] until the store is dropped.
+    fn beat_until_stopped(&self) {
+        while !self.stop.load(Ordering::Relaxed) {
+            std::thread::sleep(presence::BEAT);
+            if !self.stop.load(Ordering::Relaxed) {
+                self.presence.beat(&self.etcd);
+            }
+        }
+    }
+
     fn key(&self, part: &str) -> String {
         format!("{}{part}", self.prefix)
     }
@@ -245,6 +280,9 @@ impl Inner {
         let Some(rest) = kv.key.strip_prefix(&self.prefix) else {
             return Ok(());
         };
+        if self.presence.apply(&kv.key, &kv.value, deleted) {
+            return Ok(());
+        }
         if let Some(mac) = rest.strip_prefix("entries/") {
             let Ok(first) = MacAddress::parse(mac) else {
                 return Ok(());
@@ -281,14 +319,22 @@ impl Inner {
         Ok(())
     }
 
-    /// Reads the whole prefix and makes the mirror and the caches hold it (hosts without a
+    /// Reads the prefix (all but the events) and makes the mirror and the caches hold it (hosts without a
     /// key boot the default); the revision it reached. `first`: at open, where an empty
     /// prefix over a TFTP root with entries is refused.
     fn read_all(&self, first: bool) -> Result<i64, StoreError> {
-        let (kvs, revision) = self
+        // Everything but the events, as of one revision.
+        let (mut kvs, revision) = self
             .etcd
-            .range(&self.prefix, true, 0, false)
+            .range_at(&self.key("entries/"), 0)
             .map_err(unavailable)?;
+        for part in ["once/", "lastboot/", "servers/"] {
+            let (more, _) = self
+                .etcd
+                .range_at(&self.key(part), revision)
+                .map_err(unavailable)?;
+            kvs.extend(more);
+        }
         let entries_prefix = self.key("entries/");
         let has_entries = kvs.iter().any(|kv| kv.key.starts_with(&entries_prefix));
         if first && !has_entries && !self.mirror().entries()?.pxelinux.is_empty() {
@@ -312,7 +358,31 @@ impl Inner {
             }
         }
         self.revision.fetch_max(revision, Ordering::Relaxed);
+        self.presence.answered(revision);
         Ok(revision)
+    }
+
+    /// Reads the prefix whole until etcd answers (a server started while etcd was away); the
+    /// revision reached. An empty prefix over a TFTP root with entries is never applied.
+    fn first_read(&self) -> i64 {
+        let mut pause = Duration::from_millis(200);
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return 0;
+            }
+            std::thread::sleep(pause);
+            match self.read_all(true) {
+                Ok(revision) => {
+                    tracing::info!(revision, "etcd answers: the TFTP root follows it again");
+                    return revision;
+                }
+                Err(StoreError::Unavailable(_)) => pause = (pause * 2).min(Duration::from_secs(2)),
+                Err(error) => {
+                    tracing::error!(%error, "the TFTP root's entries stay as they are");
+                    pause = Duration::from_secs(30);
+                }
+            }
+        }
     }
 
     /// Follows the prefix from `revision` until the store is dropped: each change applied,
@@ -323,6 +393,7 @@ impl Inner {
             let mut compacted = false;
             let watched = self.etcd.watch(&self.prefix, revision, |batch| match batch {
                 Watched::Changes(changes, reached) => {
+                    self.presence.in_step();
                     for change in &changes {
                         if let Err(error) = self.apply(&change.kv, change.deleted) {
                             tracing::warn!(%error, key = %change.kv.key, "the mirror could not apply a change");
@@ -349,6 +420,7 @@ impl Inner {
                     self.publish_buffered();
                 }
                 Err(error) => {
+                    self.presence.watch_down();
                     tracing::warn!(%error, "the etcd watch stopped; boots go on from the mirror");
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_secs(2));
@@ -430,6 +502,36 @@ impl Inner {
                 ));
             }
         }
+    }
+
+    /// The newest `limit` events of `class` of `host`, newest first, read backwards a page at
+    /// a time (never the whole class at once).
+    fn newest_of(&self, class: &str, host: &HostName, limit: usize) -> Vec<Event> {
+        const PAGE: usize = 500;
+        let start = self.key(&format!("events/{class}/"));
+        let mut end = client::prefix_end(&start);
+        let mut found = Vec::new();
+        while found.len() < limit {
+            let Ok((kvs, _)) = self
+                .etcd
+                .range_between(&start, Some(end.clone()), PAGE, true)
+            else {
+                break;
+            };
+            let Some(oldest) = kvs.last() else { break };
+            end = oldest.key.as_bytes().to_vec();
+            let full = kvs.len() == PAGE;
+            found.extend(
+                kvs.iter()
+                    .filter_map(|kv| serde_json::from_slice::<Event>(&kv.value).ok())
+                    .filter(|e| e.host.as_ref() == Some(host)),
+            );
+            if !full {
+                break;
+            }
+        }
+        found.truncate(limit);
+        found
     }
 
     /// The events of both classes with ids from `from` (included), oldest first.
@@ -587,13 +689,11 @@ impl Store for EtcdStore {
     }
 
     fn events_for(&self, host: &HostName, limit: usize) -> Vec<Event> {
-        let mut found: Vec<Event> = self
-            .inner
-            .events_from(0, self.inner.keep * 2)
-            .into_iter()
-            .filter(|e| e.host.as_ref() == Some(host))
-            .collect();
-        found.reverse();
+        let mut found = Vec::new();
+        for class in ["c", "b"] {
+            found.extend(self.inner.newest_of(class, host, limit));
+        }
+        found.sort_unstable_by_key(|e: &Event| std::cmp::Reverse(e.id));
         found.truncate(limit);
         found
     }
@@ -610,6 +710,23 @@ impl Store for EtcdStore {
                 .unwrap_or(0)
         };
         (count("c"), count("b"))
+    }
+
+    fn status(&self) -> super::StoreStatus {
+        let buffered = self
+            .inner
+            .buffered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len();
+        super::StoreStatus {
+            kind: "etcd",
+            shared: Some(
+                self.inner
+                    .presence
+                    .status(self.inner.revision.load(Ordering::Relaxed), buffered),
+            ),
+        }
     }
 
     fn reconfigure(&self, settings: &Settings) -> Result<(), StoreError> {

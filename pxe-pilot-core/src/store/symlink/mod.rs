@@ -199,6 +199,8 @@ fn names(
 }
 
 impl EntryFolders for SymlinkStore {
+    const KIND: &'static str = "files";
+
     fn open_for(settings: &Settings) -> Result<Self, StoreError> {
         SymlinkStore::open(
             &settings.paths.tftp_root,

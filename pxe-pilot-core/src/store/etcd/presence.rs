@@ -1,0 +1,177 @@
+//! This server's presence in the fleet, and what `GET /v1/status` says of etcd and of the
+//! mirror. The presence is a key under `servers/`, attached to a lease of [`TTL`] seconds and
+//! written again every [`BEAT`] with the time: it goes by itself when the server stops (a
+//! lease is for liveness only, never for a deployment).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::client::{put_leased, Etcd};
+use crate::store::{ServerSeen, SharedStatus};
+
+/// How often this server writes its presence again.
+pub(super) const BEAT: Duration = Duration::from_secs(2);
+/// How long a presence outlives its server's last beat, in seconds.
+const TTL: i64 = 10;
+/// How long after etcd's last answer it still counts as reachable.
+const REACHABLE_FOR: Duration = Duration::from_secs(5);
+
+/// This server's presence and what it knows of etcd's health and of the fleet.
+pub(super) struct Presence {
+    /// The full key of this server's presence.
+    key: String,
+    /// The prefix of every server's presence.
+    servers_prefix: String,
+    /// This server, as its presence says.
+    me: ServerSeen,
+    lease: Mutex<Option<i64>>,
+    /// When etcd last answered a beat, and its revision then.
+    answered: Mutex<Option<Instant>>,
+    revision: AtomicI64,
+    /// When the watch last delivered (the mirror was in step then), and whether it is up.
+    in_step: Mutex<Instant>,
+    watching: AtomicBool,
+    /// The servers whose presence the watch saw, by key.
+    servers: RwLock<BTreeMap<String, ServerSeen>>,
+}
+
+impl Presence {
+    /// The presence of this server (`site`, this machine, this process) under `prefix`.
+    pub(super) fn new(prefix: &str, site: &str) -> Presence {
+        let machine = crate::settings::machine_name();
+        let servers_prefix = format!("{prefix}servers/");
+        Presence {
+            key: format!("{servers_prefix}{site}/{machine}:{}", std::process::id()),
+            servers_prefix,
+            me: ServerSeen {
+                site: site.to_owned(),
+                machine,
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                last_seen: SystemTime::now(),
+            },
+            lease: Mutex::new(None),
+            answered: Mutex::new(None),
+            revision: AtomicI64::new(0),
+            in_step: Mutex::new(Instant::now()),
+            watching: AtomicBool::new(false),
+            servers: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    /// Writes this server's presence (a new lease first when it has none, or lost it).
+    pub(super) fn beat(&self, etcd: &Etcd) {
+        let mut lease = self.lease.lock().unwrap_or_else(|p| p.into_inner());
+        let id = match *lease {
+            Some(id) => id,
+            None => match etcd.grant_lease(TTL) {
+                Ok(id) => *lease.insert(id),
+                Err(error) => {
+                    tracing::debug!(%error, "no lease for this server's presence");
+                    return;
+                }
+            },
+        };
+        let me = ServerSeen {
+            last_seen: SystemTime::now(),
+            ..self.me.clone()
+        };
+        let value = serde_json::to_vec(&me).unwrap_or_default();
+        match etcd.txn(Vec::new(), vec![put_leased(&self.key, &value, id)]) {
+            Ok((_, revision)) => self.answered(revision),
+            Err(error) => {
+                // The lease may have expired while etcd was away: a new one next time.
+                tracing::debug!(%error, "this server's presence was not written");
+                *lease = None;
+            }
+        }
+    }
+
+    /// etcd answered at `revision`.
+    pub(super) fn answered(&self, revision: i64) {
+        *self.answered.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        self.revision.fetch_max(revision, Ordering::Relaxed);
+    }
+
+    /// The watch delivered: the mirror is in step.
+    pub(super) fn in_step(&self) {
+        *self.in_step.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        self.watching.store(true, Ordering::Relaxed);
+    }
+
+    /// The watch stopped: the mirror may fall behind from now on.
+    pub(super) fn watch_down(&self) {
+        self.watching.store(false, Ordering::Relaxed);
+    }
+
+    /// Applies a watched or read key, when it is a presence; false when it is not one.
+    pub(super) fn apply(&self, key: &str, value: &[u8], deleted: bool) -> bool {
+        if !key.starts_with(&self.servers_prefix) {
+            return false;
+        }
+        let mut servers = self.servers.write().unwrap_or_else(|p| p.into_inner());
+        match (deleted, serde_json::from_slice::<ServerSeen>(value)) {
+            (false, Ok(seen)) => {
+                servers.insert(key.to_owned(), seen);
+            }
+            _ => {
+                servers.remove(key);
+            }
+        }
+        true
+    }
+
+    /// Removes this server's presence now (at a clean stop).
+    pub(super) fn leave(&self, etcd: &Etcd) {
+        let lease = self.lease.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(id) = lease {
+            if let Err(error) = etcd.revoke_lease(id) {
+                tracing::debug!(%error, "this server's presence stays until its lease expires");
+            }
+        }
+    }
+
+    /// What `GET /v1/status` shows, with the mirror at `mirror_revision` and `buffered` boot
+    /// events waiting.
+    pub(super) fn status(&self, mirror_revision: i64, buffered: usize) -> SharedStatus {
+        let reachable = self
+            .answered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|at| at.elapsed() < REACHABLE_FOR);
+        let watching = self.watching.load(Ordering::Relaxed);
+        let lag = match reachable && watching {
+            true => 0.0,
+            false => {
+                let since = self.in_step.lock().unwrap_or_else(|p| p.into_inner());
+                (since.elapsed().as_secs_f64() * 10.0).round() / 10.0
+            }
+        };
+        let mut servers: Vec<ServerSeen> = self
+            .servers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        if !servers
+            .iter()
+            .any(|s| s.machine == self.me.machine && s.site == self.me.site)
+        {
+            servers.push(ServerSeen {
+                last_seen: SystemTime::now(),
+                ..self.me.clone()
+            });
+        }
+        servers.sort_by(|a, b| (&a.site, &a.machine).cmp(&(&b.site, &b.machine)));
+        SharedStatus {
+            reachable,
+            revision: self.revision.load(Ordering::Relaxed).max(mirror_revision),
+            mirror_revision,
+            lag_seconds: lag,
+            buffered_events: buffered,
+            servers,
+        }
+    }
+}
