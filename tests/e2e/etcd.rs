@@ -23,6 +23,13 @@ pub fn needs() -> Vec<Need> {
     ]
 }
 
+/// [`needs`] and openssl (Debian `openssl`) for the certificates.
+pub fn tls_needs() -> Vec<Need> {
+    let mut all = needs();
+    all.push(Need::Command("openssl", "openssl"));
+    all
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -36,27 +43,63 @@ struct Member {
     client: u16,
     peer: u16,
     dir: std::path::PathBuf,
+    /// With TLS: the CA, and the member's certificate and key; clients must show a
+    /// certificate of the same CA.
+    tls: Option<crate::bmc::Pki>,
 }
 
 impl Member {
     fn start(dir: &Path) -> Member {
+        Member::start_with(dir, None)
+    }
+
+    /// A member whose clients speak TLS and show a certificate of `tls`'s CA.
+    fn start_with(dir: &Path, tls: Option<crate::bmc::Pki>) -> Member {
         let mut member = Member {
             child: None,
             client: free_port(),
             peer: free_port(),
             dir: dir.to_owned(),
+            tls,
         };
         member.restart();
         member
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.client)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.client)
+    }
+
+    /// `etcdctl` against this member (with the CA and `client`'s certificate under TLS).
+    fn etcdctl(&self, client: Option<&(std::path::PathBuf, std::path::PathBuf)>) -> Command {
+        let mut command = Command::new("etcdctl");
+        command
+            .env("ETCDCTL_API", "3")
+            .args(["--endpoints", &self.url()]);
+        if let (Some(tls), Some((cert, key))) = (&self.tls, client) {
+            command
+                .arg("--cacert")
+                .arg(&tls.ca)
+                .arg("--cert")
+                .arg(cert)
+                .arg("--key")
+                .arg(key);
+        }
+        command
     }
 
     fn restart(&mut self) {
         let peer = format!("http://127.0.0.1:{}", self.peer);
-        let child = Command::new("setpriv")
+        let mut command = Command::new("setpriv");
+        if let Some(tls) = &self.tls {
+            command
+                .env("ETCD_CLIENT_CERT_AUTH", "true")
+                .env("ETCD_CERT_FILE", &tls.cert)
+                .env("ETCD_KEY_FILE", &tls.key)
+                .env("ETCD_TRUSTED_CA_FILE", &tls.ca);
+        }
+        let child = command
             .args(["--pdeathsig", "KILL", "etcd", "--data-dir"])
             .arg(&self.dir)
             .args([
@@ -474,4 +517,89 @@ pub fn one_server_becomes_several_through_the_seed_command() {
     // And the first server, now on etcd, starts over its own root and follows.
     let _first = TestServer::builder().config(&with_etcd).start();
     on_disk_within(&single, SEED_MAC, "pxelinux/local", Duration::from_secs(5));
+}
+
+/// `etcdctl ARGS` through `command`, which must succeed; its output.
+fn etcdctl_ok(mut command: Command, args: &[&str]) -> String {
+    let out = command.args(args).output().expect("etcdctl");
+    assert!(
+        out.status.success(),
+        "etcdctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn etcd_over_tls_with_a_client_certificate_and_a_user() {
+    let data = tempfile::tempdir().expect("a temporary folder");
+    let pki_dir = tempfile::tempdir().expect("a temporary folder");
+    let pki = crate::bmc::Pki::new(pki_dir.path());
+    let admin = pki.client("admin", "/O=e2e admin");
+    let (cert, key) = pki.client("pxe-pilot", "/O=pxe-pilot");
+    let named = pki.client("named", "/CN=pxe-pilot");
+    let ca = pki.ca.clone();
+    let member = Member::start_with(data.path(), Some(pki));
+    let prefix = format!("/tls-{}/", std::process::id());
+    // etcd's users: root, and pxe-pilot allowed its prefix only; then authentication on.
+    for args in [
+        vec!["user", "add", "root:root-password"],
+        vec!["user", "add", "pxe-pilot:etcd-password"],
+        vec!["role", "add", "pxe-pilot"],
+        vec![
+            "role",
+            "grant-permission",
+            "pxe-pilot",
+            "--prefix=true",
+            "readwrite",
+            &prefix,
+        ],
+        vec!["user", "grant-role", "pxe-pilot", "pxe-pilot"],
+        vec!["auth", "enable"],
+    ] {
+        etcdctl_ok(member.etcdctl(Some(&admin)), &args);
+    }
+    let configuration = |cert: &Path, key: &Path, password: &str| {
+        let world = Fixture::new()
+            .yaml(&format!(
+                "store:\n  etcd:\n    endpoints: [{}]\n    prefix: {prefix}\n    ca_file: {}\n    cert_file: {}\n    key_file: {}\n    username: pxe-pilot\n    password_file: etcd-password\nsite: tls",
+                member.url(),
+                ca.display(),
+                cert.display(),
+                key.display()
+            ))
+            .build();
+        std::fs::write(world.path().join("etcd-password"), format!("{password}\n"))
+            .expect("write the password file");
+        world
+    };
+
+    // The right certificate and password: changes go through etcd, the links follow.
+    let world = configuration(&cert, &key, "etcd-password");
+    let server = world.serve();
+    let (status, body, _) = deploy(&server, "ubuntu-16.04", "h1");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(world.deployed(SEED_MAC).as_deref(), Some("ubuntu-16.04"));
+    let keys = etcdctl_ok(
+        member.etcdctl(Some(&admin)),
+        &["--user", "root:root-password", "get", "--prefix", &prefix],
+    );
+    assert!(
+        keys.contains("entries/") && !keys.contains("etcd-password"),
+        "{keys}"
+    );
+    drop(server);
+
+    // A wrong password, a certificate with a CommonName: the server refuses to start and
+    // says what to change.
+    for (world, words) in [
+        (configuration(&cert, &key, "wrong"), "refused the user"),
+        (
+            configuration(&named.0, &named.1, "etcd-password"),
+            "CommonName",
+        ),
+    ] {
+        let (code, log) = world.server().run_to_exit(Duration::from_secs(20));
+        assert_eq!(code, Some(1), "{log}");
+        assert!(log.contains(words), "{words}: {log}");
+    }
 }

@@ -66,6 +66,7 @@ fn main() -> std::process::ExitCode {
             .needs(etcd::needs),
         test!(etcd::the_status_names_the_store_the_servers_seen_and_etcd_away).needs(etcd::needs),
         test!(etcd::one_server_becomes_several_through_the_seed_command).needs(etcd::needs),
+        test!(etcd::etcd_over_tls_with_a_client_certificate_and_a_user).needs(etcd::tls_needs),
         test!(grub_boot::grub_2_boots_the_configuration_deployed_to_its_mac_and_falls_back_once_it_is_switched)
             .needs(e2e::grub::needs)
             .alone(),

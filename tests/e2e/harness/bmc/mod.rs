@@ -212,7 +212,7 @@ impl Pki {
         fs::write(
             &ext,
             "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n\
-             extendedKeyUsage=serverAuth\n",
+             extendedKeyUsage=serverAuth,clientAuth\n",
         )
         .expect("write cert.ext");
         let openssl = |command: &mut Command| {
@@ -251,6 +251,49 @@ impl Pki {
                 .arg(&pki.cert),
         );
         pki
+    }
+
+    /// A client certificate signed by the CA for `subject` (`/O=pxe-pilot`), in the CA's
+    /// folder as `NAME.pem` and `NAME.key`.
+    pub fn client(&self, name: &str, subject: &str) -> (PathBuf, PathBuf) {
+        let dir = self.ca.parent().expect("the CA's folder");
+        let (cert, key) = (
+            dir.join(format!("{name}.pem")),
+            dir.join(format!("{name}.key")),
+        );
+        let (csr, ext) = (
+            dir.join(format!("{name}.csr")),
+            dir.join(format!("{name}.ext")),
+        );
+        fs::write(
+            &ext,
+            "basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\n",
+        )
+        .expect("write the extensions");
+        for command in [
+            Command::new("openssl")
+                .args([
+                    "req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout",
+                ])
+                .arg(&key)
+                .arg("-out")
+                .arg(&csr),
+            Command::new("openssl")
+                .args(["x509", "-req", "-CAcreateserial", "-days", "2", "-in"])
+                .arg(&csr)
+                .arg("-CA")
+                .arg(&self.ca)
+                .arg("-CAkey")
+                .arg(dir.join("ca.key"))
+                .arg("-extfile")
+                .arg(&ext)
+                .arg("-out")
+                .arg(&cert),
+        ] {
+            let (ok, out) = run_capture(command, Duration::from_secs(60));
+            assert!(ok, "{command:?} failed:\n{out}");
+        }
+        (cert, key)
     }
 }
 
