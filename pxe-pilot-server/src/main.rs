@@ -183,6 +183,13 @@ async fn serve(args: Args) -> Result<(), StartError> {
     tracing::info!(
         config = %config.display(),
         hosts = settings.inventory.hosts().len(),
+        store = match &settings.store {
+            pxe_pilot_core::StoreKind::Files => "files".to_owned(),
+            pxe_pilot_core::StoreKind::Memory => "memory".to_owned(),
+            pxe_pilot_core::StoreKind::Etcd(etcd) =>
+                format!("etcd {} {}", etcd.endpoints.join(","), etcd.prefix),
+        },
+        site = %settings.site,
         "pxe-pilot-server listening on http://{addr}"
     );
     // The lines on stdout, for scripts and tests that start the server on port 0: written at

@@ -228,13 +228,6 @@ impl Etcd {
         })
     }
 
-    fn unreachable(&self, why: &str) -> EtcdError {
-        EtcdError(format!(
-            "etcd does not answer (tried {}): {why}",
-            self.endpoints.join(", ")
-        ))
-    }
-
     /// The token of etcd's authentication, asked for once and again when etcd forgets it.
     fn token(&self, endpoint: &str, fresh: bool) -> Result<Option<String>, String> {
         let Some((name, password)) = &self.credentials else {
@@ -261,7 +254,7 @@ impl Etcd {
     fn call(&self, path: &str, body: &Value) -> Result<Value, EtcdError> {
         let count = self.endpoints.len();
         let start = self.current.load(Ordering::Relaxed);
-        let mut last = String::from("no endpoint");
+        let mut failures: Vec<String> = Vec::new();
         for step in 0..count {
             let index = (start + step) % count;
             let endpoint = &self.endpoints[index];
@@ -269,7 +262,7 @@ impl Etcd {
                 let token = match self.token(endpoint, fresh) {
                     Ok(token) => token,
                     Err(why) => {
-                        last = format!("{endpoint}: {why}");
+                        failures.push(format!("{endpoint}: {why}"));
                         break;
                     }
                 };
@@ -279,8 +272,15 @@ impl Etcd {
                 }
                 let answer = match request.send_json(body) {
                     Ok(answer) => answer,
+                    Err(ureq::Error::Timeout(_)) => {
+                        failures.push(format!(
+                            "{endpoint}: no answer within {}s (a member without quorum?)",
+                            CALL_TIMEOUT.as_secs()
+                        ));
+                        break;
+                    }
                     Err(e) => {
-                        last = format!("{endpoint}: {e}");
+                        failures.push(format!("{endpoint}: {e}"));
                         break;
                     }
                 };
@@ -292,11 +292,17 @@ impl Etcd {
                 if message.contains("token") && !fresh && token.is_some() {
                     continue;
                 }
-                last = format!("{endpoint}: HTTP {status} {message}");
+                failures.push(format!("{endpoint}: HTTP {status} {message}"));
                 break;
             }
         }
-        Err(self.unreachable(&last))
+        Err(EtcdError(format!(
+            "etcd does not answer: {}",
+            match failures.is_empty() {
+                true => "no endpoint".to_owned(),
+                false => failures.join("; "),
+            }
+        )))
     }
 
     /// The keys from `key` (or, with `prefix`, every key starting with it), at most `limit`
@@ -412,7 +418,7 @@ impl Etcd {
         let fail = |why: String| {
             self.current
                 .store((index + 1) % self.endpoints.len().max(1), Ordering::Relaxed);
-            self.unreachable(&format!("{endpoint}: {why}"))
+            EtcdError(format!("the etcd watch through {endpoint} stopped: {why}"))
         };
         let body = json!({"create_request": {
             "key": b64(prefix.as_bytes()),
@@ -436,9 +442,18 @@ impl Etcd {
                 return Ok(());
             };
             let result = &item["result"];
-            if revision(&result["compact_revision"]) > 0 || result["canceled"] == true {
+            if revision(&result["compact_revision"]) > 0 {
                 each(Watched::Compacted);
                 return Ok(());
+            }
+            if result["canceled"] == true {
+                // A member without a leader cancels its watches: try again, from where it was.
+                return Err(fail(format!(
+                    "etcd cancelled it ({})",
+                    result["cancel_reason"]
+                        .as_str()
+                        .unwrap_or("no reason given")
+                )));
             }
             let reached = revision(&result["header"]["revision"]);
             let changes: Vec<Change> = result["events"]

@@ -389,10 +389,12 @@ impl Inner {
     /// a compacted watch read again whole, etcd away retried with a capped back-off.
     fn watch_from(self: Arc<Self>, mut revision: i64) {
         let mut pause = Duration::from_millis(100);
+        let mut away = false;
         while !self.stop.load(Ordering::Relaxed) {
             let mut compacted = false;
             let watched = self.etcd.watch(&self.prefix, revision, |batch| match batch {
                 Watched::Changes(changes, reached) => {
+                    away = false;
                     self.presence.in_step();
                     for change in &changes {
                         if let Err(error) = self.apply(&change.kv, change.deleted) {
@@ -421,7 +423,12 @@ impl Inner {
                 }
                 Err(error) => {
                     self.presence.watch_down();
-                    tracing::warn!(%error, "the etcd watch stopped; boots go on from the mirror");
+                    if !away {
+                        tracing::warn!(%error, "the etcd watch stopped; boots go on from the mirror");
+                    } else {
+                        tracing::debug!(%error, "etcd is still away");
+                    }
+                    away = true;
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_secs(2));
                 }

@@ -4,7 +4,7 @@
 //! lease is for liveness only, never for a deployment).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -15,6 +15,10 @@ use crate::store::{ServerSeen, SharedStatus};
 pub(super) const BEAT: Duration = Duration::from_secs(2);
 /// How long a presence outlives its server's last beat, in seconds.
 const TTL: i64 = 10;
+/// The last beat was written.
+const UP: u8 = 1;
+/// The last beat was not written.
+const DOWN: u8 = 2;
 /// How long after etcd's last answer it still counts as reachable.
 const REACHABLE_FOR: Duration = Duration::from_secs(5);
 
@@ -33,6 +37,9 @@ pub(super) struct Presence {
     /// When the watch last delivered (the mirror was in step then), and whether it is up.
     in_step: Mutex<Instant>,
     watching: AtomicBool,
+    /// Whether the last beat was written ([`UP`], [`DOWN`], or not known yet): a change of it
+    /// is logged once.
+    took_writes: AtomicU8,
     /// The servers whose presence the watch saw, by key.
     servers: RwLock<BTreeMap<String, ServerSeen>>,
 }
@@ -56,6 +63,7 @@ impl Presence {
             revision: AtomicI64::new(0),
             in_step: Mutex::new(Instant::now()),
             watching: AtomicBool::new(false),
+            took_writes: AtomicU8::new(0),
             servers: RwLock::new(BTreeMap::new()),
         }
     }
@@ -79,13 +87,31 @@ impl Presence {
         };
         let value = serde_json::to_vec(&me).unwrap_or_default();
         match etcd.txn(Vec::new(), vec![put_leased(&self.key, &value, id)]) {
-            Ok((_, revision)) => self.answered(revision),
+            Ok((_, revision)) => {
+                if self.took_writes.swap(UP, Ordering::Relaxed) == DOWN {
+                    tracing::info!(
+                        revision,
+                        "etcd answers: changes go through again, the mirror follows it"
+                    );
+                }
+                self.answered(revision);
+            }
             Err(error) => {
+                if self.took_writes.swap(DOWN, Ordering::Relaxed) != DOWN {
+                    tracing::warn!(%error, "etcd does not take this server's writes: changes answer 503, boots go on from the mirror");
+                }
                 // The lease may have expired while etcd was away: a new one next time.
-                tracing::debug!(%error, "this server's presence was not written");
                 *lease = None;
             }
         }
+    }
+
+    /// Whether etcd answered within [`REACHABLE_FOR`].
+    fn reachable(&self) -> bool {
+        self.answered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|at| at.elapsed() < REACHABLE_FOR)
     }
 
     /// etcd answered at `revision`.
@@ -135,11 +161,7 @@ impl Presence {
     /// What `GET /v1/status` shows, with the mirror at `mirror_revision` and `buffered` boot
     /// events waiting.
     pub(super) fn status(&self, mirror_revision: i64, buffered: usize) -> SharedStatus {
-        let reachable = self
-            .answered
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some_and(|at| at.elapsed() < REACHABLE_FOR);
+        let reachable = self.reachable();
         let watching = self.watching.load(Ordering::Relaxed);
         let lag = match reachable && watching {
             true => 0.0,
