@@ -112,7 +112,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Takes `host`'s pending `once` if it is `configuration`: `true` to exactly one caller.
     fn take_once(&self, host: &HostName, configuration: &ConfigName) -> Result<bool, StoreError>;
 
-    /// Records an event; returns it with its id and time.
+    /// Records an event; returns it with its id and time. A store shared by several servers
+    /// never makes a boot wait for it (DESIGN §9): it may publish a boot fetch's event after
+    /// returning, with id 0 here; the event is numbered when published, before any change this
+    /// server records after it, and [`Store::last_boot`] knows it at once.
     fn record(&self, event: NewEvent) -> Result<Event, StoreError>;
 
     /// The events after id `after`, oldest first, at most `limit`.

@@ -49,6 +49,11 @@ pub use seed::{write_seed, SeedHost};
 const CHANGE_DEADLINE: Duration = Duration::from_secs(8);
 /// How many boot events wait for etcd while it is away.
 const BUFFERED: usize = 1_000;
+/// How many events one transaction publishes (etcd's `--max-txn-ops` is 128 by default: two
+/// puts per event at most, and the bookkeeping).
+const BATCH: usize = 50;
+/// How often waiting boot events are published.
+const PUBLISH_EVERY: Duration = Duration::from_millis(20);
 /// The shards of the mirror's writes (a host's is its key's).
 const SHARDS: usize = 64;
 
@@ -60,6 +65,24 @@ struct Desired {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     bootloader: Option<String>,
     path: PathBuf,
+}
+
+/// The boot events waiting to be published, each with its place in line.
+#[derive(Default)]
+struct Buffered {
+    events: VecDeque<(u64, NewEvent)>,
+    next: u64,
+}
+
+impl Buffered {
+    /// Adds `event` at the end of the line; the oldest goes past [`BUFFERED`].
+    fn push(&mut self, event: NewEvent) {
+        if self.events.len() >= BUFFERED {
+            self.events.pop_front();
+        }
+        self.next += 1;
+        self.events.push_back((self.next, event));
+    }
 }
 
 /// A value and the revision it was read or written at: a newer revision replaces it.
@@ -93,7 +116,9 @@ struct Inner {
     /// The revision the mirror has reached.
     revision: AtomicI64,
     /// Boot events recorded while etcd was away, published when it is back.
-    buffered: Mutex<VecDeque<NewEvent>>,
+    buffered: Mutex<Buffered>,
+    /// Held while waiting boot events are published (one batch at a time, in order).
+    publishing: Mutex<()>,
     keep: usize,
     stop: AtomicBool,
     presence: Presence,
@@ -143,7 +168,8 @@ impl EtcdStore {
             once: RwLock::new(HashMap::new()),
             last_boots: RwLock::new(HashMap::new()),
             revision: AtomicI64::new(0),
-            buffered: Mutex::new(VecDeque::new()),
+            buffered: Mutex::new(Buffered::default()),
+            publishing: Mutex::new(()),
             keep: keep.max(1),
             stop: AtomicBool::new(false),
             presence: Presence::new(&etcd.prefix, &settings.site),
@@ -173,6 +199,11 @@ impl EtcdStore {
             })
             .map_err(|e| StoreError::Invalid(format!("cannot start the etcd watch: {e}")))?;
         inner.presence.beat(&inner.etcd);
+        let publisher = Arc::clone(&inner);
+        std::thread::Builder::new()
+            .name("etcd-events".into())
+            .spawn(move || publisher.publish_until_stopped())
+            .map_err(|e| StoreError::Invalid(format!("cannot start the etcd events: {e}")))?;
         let beating = Arc::clone(&inner);
         std::thread::Builder::new()
             .name("etcd-presence".into())
@@ -417,10 +448,7 @@ impl Inner {
                 }
             }
             match watched {
-                Ok(()) => {
-                    pause = Duration::from_millis(100);
-                    self.publish_buffered();
-                }
+                Ok(()) => pause = Duration::from_millis(100),
                 Err(error) => {
                     self.presence.watch_down();
                     if !away {
@@ -436,31 +464,49 @@ impl Inner {
         }
     }
 
-    /// Publishes the boot events etcd missed, oldest first.
-    fn publish_buffered(&self) {
+    /// Publishes the boot events waiting, oldest first, a batch per transaction, until none
+    /// waits or etcd does not take them (they wait for the next call).
+    fn publish_buffered(&self) -> Result<(), EtcdError> {
+        let _one_at_a_time = self.publishing.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            let next = self
-                .buffered
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop_front();
-            let Some(event) = next else { return };
-            if let Err(error) = self.commit_event(event.clone()) {
-                tracing::debug!(%error, "etcd is still away");
-                self.buffered
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push_front(event);
-                return;
+            let (batch, places): (Vec<NewEvent>, Vec<u64>) = {
+                let buffered = self.buffered.lock().unwrap_or_else(|p| p.into_inner());
+                buffered
+                    .events
+                    .iter()
+                    .take(BATCH)
+                    .map(|(place, event)| (event.clone(), *place))
+                    .unzip()
+            };
+            let Some(&last) = places.last() else {
+                return Ok(());
+            };
+            self.commit_events(&batch)?;
+            let mut buffered = self.buffered.lock().unwrap_or_else(|p| p.into_inner());
+            while buffered
+                .events
+                .front()
+                .is_some_and(|(place, _)| *place <= last)
+            {
+                buffered.events.pop_front();
             }
         }
     }
 
-    /// Gives `new` the next fleet-wide id and writes it (and a counted boot as its host's
-    /// last), dropping what is past the bound of its class, in one transaction.
-    fn commit_event(&self, new: NewEvent) -> Result<Event, EtcdError> {
+    /// Publishes the waiting boot events every [`PUBLISH_EVERY`] until the store is dropped.
+    fn publish_until_stopped(&self) {
+        while !self.stop.load(Ordering::Relaxed) {
+            std::thread::sleep(PUBLISH_EVERY);
+            if let Err(error) = self.publish_buffered() {
+                tracing::debug!(%error, "boot events wait for etcd");
+            }
+        }
+    }
+
+    /// Gives `batch` the next fleet-wide ids and writes them (and each counted boot as its
+    /// host's last), dropping what is past the bound of each class, in one transaction.
+    fn commit_events(&self, batch: &[NewEvent]) -> Result<Vec<Event>, EtcdError> {
         let seq = self.key("events/seq");
-        let class = if new.kind.is_boot() { "b" } else { "c" };
         let started = Instant::now();
         loop {
             let (last, revision) = match self.etcd.get(&seq)? {
@@ -473,35 +519,44 @@ impl Inner {
                 ),
                 None => (0, 0),
             };
-            let id = last + 1;
-            let event = new.clone().stamped(id, SystemTime::now());
-            let line = serde_json::to_vec(&event).map_err(|e| EtcdError(e.to_string()))?;
-            let mut ops = vec![
-                put(&seq, id.to_string().as_bytes()),
-                put(&self.key(&format!("events/{class}/{id:020}")), &line),
-            ];
-            let keep = self.keep as u64;
-            if id > keep {
-                ops.push(delete_range(
-                    &self.key(&format!("events/{class}/")),
-                    &self.key(&format!("events/{class}/{:020}", id - keep + 1)),
+            let now = SystemTime::now();
+            let events: Vec<Event> = batch
+                .iter()
+                .zip(last + 1..)
+                .map(|(new, id)| new.clone().stamped(id, now))
+                .collect();
+            let next = last + events.len() as u64;
+            let mut ops = vec![put(&seq, next.to_string().as_bytes())];
+            let mut last_boots = Vec::new();
+            for event in &events {
+                let class = if event.kind.is_boot() { "b" } else { "c" };
+                let line = serde_json::to_vec(event).map_err(|e| EtcdError(e.to_string()))?;
+                ops.push(put(
+                    &self.key(&format!("events/{class}/{:020}", event.id)),
+                    &line,
                 ));
+                if let (EventKind::Boot, true, Some(host)) =
+                    (event.kind, event.counted, &event.host)
+                {
+                    ops.push(put(&self.key(&format!("lastboot/{host}")), &line));
+                    last_boots.push((host.clone(), event.clone()));
+                }
             }
-            let last_boot = event.kind == EventKind::Boot && event.counted;
-            if let (true, Some(host)) = (last_boot, &event.host) {
-                ops.push(put(&self.key(&format!("lastboot/{host}")), &line));
+            let keep = self.keep as u64;
+            for class in ["c", "b"] {
+                if next > keep {
+                    ops.push(delete_range(
+                        &self.key(&format!("events/{class}/")),
+                        &self.key(&format!("events/{class}/{:020}", next - keep + 1)),
+                    ));
+                }
             }
             let (done, committed) = self.etcd.txn(vec![unchanged_since(&seq, revision)], ops)?;
             if done {
-                if let (true, Some(host)) = (last_boot, &event.host) {
-                    newer(
-                        &self.last_boots,
-                        host.clone(),
-                        committed,
-                        Some(event.clone()),
-                    );
+                for (host, event) in last_boots {
+                    newer(&self.last_boots, host, committed, Some(event));
                 }
-                return Ok(event);
+                return Ok(events);
             }
             if started.elapsed() > CHANGE_DEADLINE {
                 return Err(EtcdError(
@@ -509,6 +564,13 @@ impl Inner {
                 ));
             }
         }
+    }
+
+    /// Whether the events can be read from etcd now: it answers, and what this server saw is
+    /// published (so a read finds this server's own events). While etcd is away the event
+    /// routes answer nothing at once rather than wait for it.
+    fn readable(&self) -> bool {
+        self.presence.reachable() && self.publish_buffered().is_ok()
     }
 
     /// The newest `limit` events of `class` of `host`, newest first, read backwards a page at
@@ -671,31 +733,47 @@ impl Store for EtcdStore {
     }
 
     fn record(&self, event: NewEvent) -> Result<Event, StoreError> {
-        match self.inner.commit_event(event.clone()) {
-            Ok(recorded) => Ok(recorded),
-            Err(error) if event.kind.is_boot() => {
-                // A boot was served: its event waits for etcd (the oldest go past the bound).
-                let mut buffered = self
-                    .inner
-                    .buffered
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                if buffered.len() >= BUFFERED {
-                    buffered.pop_front();
-                }
-                tracing::debug!(%error, "a boot event waits for etcd");
-                buffered.push_back(event.clone());
-                Ok(event.stamped(0, SystemTime::now()))
+        let inner = &self.inner;
+        if event.kind.is_boot() {
+            // The boot was served: its event goes with the next batch (never making a boot
+            // wait for etcd), and this server knows the host's last boot at once.
+            let stamped = event.clone().stamped(0, SystemTime::now());
+            if let (EventKind::Boot, true, Some(host)) =
+                (stamped.kind, stamped.counted, &stamped.host)
+            {
+                let mut last_boots = inner.last_boots.write().unwrap_or_else(|p| p.into_inner());
+                let known = last_boots.get(host).map_or(0, |(revision, _)| *revision);
+                let revision = known.max(inner.revision.load(Ordering::Relaxed));
+                last_boots.insert(host.clone(), (revision, Some(stamped.clone())));
             }
-            Err(error) => Err(unavailable(error)),
+            inner
+                .buffered
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(event);
+            return Ok(stamped);
         }
+        // A change comes after the boots this server saw before it.
+        if let Err(error) = inner.publish_buffered() {
+            return Err(unavailable(error));
+        }
+        let mut recorded = inner.commit_events(&[event]).map_err(unavailable)?;
+        recorded
+            .pop()
+            .ok_or_else(|| StoreError::Invalid("no event recorded".into()))
     }
 
     fn events_since(&self, after: u64, limit: usize) -> Vec<Event> {
+        if !self.inner.readable() {
+            return Vec::new();
+        }
         self.inner.events_from(after.saturating_add(1), limit)
     }
 
     fn events_for(&self, host: &HostName, limit: usize) -> Vec<Event> {
+        if !self.inner.readable() {
+            return Vec::new();
+        }
         let mut found = Vec::new();
         for class in ["c", "b"] {
             found.extend(self.inner.newest_of(class, host, limit));
@@ -725,6 +803,7 @@ impl Store for EtcdStore {
             .buffered
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .events
             .len();
         super::StoreStatus {
             kind: "etcd",

@@ -107,7 +107,7 @@ impl Presence {
     }
 
     /// Whether etcd answered within [`REACHABLE_FOR`].
-    fn reachable(&self) -> bool {
+    pub(super) fn reachable(&self) -> bool {
         self.answered
             .lock()
             .unwrap_or_else(|p| p.into_inner())
