@@ -674,7 +674,11 @@ fn a_host_s_last_boot_is_its_newest_counted_one() {
             .filter(|e| e.kind == EventKind::Boot)
             .collect();
         assert_eq!(boots_of_h1.len(), 2, "{}", w.name);
-        assert_eq!(last.id, boots_of_h1[1].id, "{}: the counted one, not the newest", w.name);
+        assert_eq!(
+            last.id, boots_of_h1[1].id,
+            "{}: the counted one, not the newest",
+            w.name
+        );
         let (_, boots) = w.store.events_kept();
         assert_eq!(boots, 3, "{}", w.name);
     });
