@@ -36,16 +36,18 @@
 //! `wrk`, it should cost the two CPUs as little as possible, so that the figures are the
 //! server's.
 
+#[path = "common/mod.rs"]
+mod common;
 #[path = "../tests/common/server.rs"]
 mod server;
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{ms, setting, spread, target_dir, verdict, Connection, Spread};
 use server::TestServer;
 
 /// The most requests of one latency phase, whatever the time left.
@@ -60,24 +62,7 @@ const CLI_RUNS: usize = 30;
 const CONFIGURATIONS: [&str; 3] = ["local", "installer", "rescue"];
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` does not: then do nothing.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("load: skipped (run it with `cargo bench --bench load`)");
-        return;
-    }
-    if let Err(e) = run() {
-        eprintln!("load: {e}");
-        std::process::exit(1);
-    }
-}
-
-fn setting(name: &str, default: usize) -> Result<usize, String> {
-    match std::env::var(name) {
-        Ok(text) => text
-            .parse()
-            .map_err(|_| format!("{name}={text:?} is not a number")),
-        Err(_) => Ok(default),
-    }
+    common::bench_main("load", run);
 }
 
 fn run() -> Result<(), String> {
@@ -175,13 +160,6 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// `CARGO_TARGET_DIR`, else `target/` of the workspace.
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
-}
-
 fn load_average() -> String {
     fs::read_to_string("/proc/loadavg")
         .ok()
@@ -259,106 +237,6 @@ impl World {
     }
 }
 
-/// A keep-alive HTTP/1.1 connection.
-struct Connection {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Connection {
-    fn open(addr: SocketAddr) -> Result<Connection, String> {
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-            .map_err(|e| format!("connect {addr}: {e}"))?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .map_err(|e| e.to_string())?;
-        let writer = stream.try_clone().map_err(|e| e.to_string())?;
-        Ok(Connection {
-            reader: BufReader::with_capacity(64 * 1024, stream),
-            writer,
-        })
-    }
-
-    /// Sends one request and reads the whole answer: (status, body).
-    fn request(
-        &mut self,
-        method: &str,
-        path: &str,
-        body: Option<&str>,
-    ) -> Result<(u16, Vec<u8>), String> {
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-        if let Some(body) = body {
-            head.push_str(&format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
-        }
-        head.push_str("\r\n");
-        head.push_str(body.unwrap_or(""));
-        self.writer
-            .write_all(head.as_bytes())
-            .map_err(|e| format!("send: {e}"))?;
-        let mut line = String::new();
-        self.read_line(&mut line)?;
-        let status = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("bad status line {line:?}"))?;
-        let mut length = None;
-        let mut chunked = false;
-        loop {
-            line.clear();
-            self.read_line(&mut line)?;
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                let value = value.trim();
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.parse::<usize>().ok();
-                } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                    chunked = value.eq_ignore_ascii_case("chunked");
-                }
-            }
-        }
-        let mut body = Vec::new();
-        if chunked {
-            loop {
-                line.clear();
-                self.read_line(&mut line)?;
-                let size = usize::from_str_radix(line.trim(), 16)
-                    .map_err(|_| format!("bad chunk size {line:?}"))?;
-                let start = body.len();
-                body.resize(start + size + 2, 0);
-                self.reader
-                    .read_exact(&mut body[start..])
-                    .map_err(|e| format!("read: {e}"))?;
-                body.truncate(start + size);
-                if size == 0 {
-                    break;
-                }
-            }
-        } else if let Some(length) = length {
-            body.resize(length, 0);
-            self.reader
-                .read_exact(&mut body)
-                .map_err(|e| format!("read: {e}"))?;
-        }
-        Ok((status, body))
-    }
-
-    fn read_line(&mut self, line: &mut String) -> Result<(), String> {
-        match self.reader.read_line(line) {
-            Ok(0) => Err("connection closed".into()),
-            Ok(_) => Ok(()),
-            Err(e) => Err(format!("read: {e}")),
-        }
-    }
-}
-
 /// The floor: list the folder and read every link, nothing else.
 fn floor(folder: &Path) -> usize {
     let mut n = 0;
@@ -370,31 +248,6 @@ fn floor(folder: &Path) -> usize {
         }
     }
     n
-}
-
-/// Sorted durations: median and 95th percentile.
-#[derive(Debug, Clone, Copy, Default)]
-struct Spread {
-    p99: Duration,
-    median: Duration,
-    p95: Duration,
-    count: usize,
-}
-
-fn spread(mut samples: Vec<Duration>) -> Spread {
-    samples.sort();
-    let at = |q: f64| {
-        samples
-            .get(((samples.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or_default()
-    };
-    Spread {
-        median: at(0.5),
-        p95: at(0.95),
-        p99: at(0.99),
-        count: samples.len(),
-    }
 }
 
 struct Listing {
@@ -693,17 +546,13 @@ fn measure_fsync(dir: &Path) -> Result<Spread, String> {
 fn create_boot_world(dir: &Path, hosts: usize) -> Result<PathBuf, String> {
     let folder = dir.join("tftp/pxelinux.cfg");
     let conf = folder.join("conf");
-    for (path, text) in [
-        ("pxelinux/local", "LOCALBOOT 0\n"),
-        (
-            "ipxe/boot",
-            "#!ipxe\nkernel {{ server.url }}/vmlinuz hostname={{ host.name }} mac={{ host.mac }}\nboot\n",
-        ),
-    ] {
-        let file = conf.join(path);
-        fs::create_dir_all(file.parent().unwrap_or(&conf)).map_err(|e| e.to_string())?;
-        fs::write(file, text).map_err(|e| e.to_string())?;
-    }
+    common::write_files(
+        &conf,
+        &[
+            ("pxelinux/local", "LOCALBOOT 0\n"),
+            ("ipxe/boot", common::IPXE_BOOT),
+        ],
+    )?;
     fs::create_dir_all(dir.join("state")).map_err(|e| e.to_string())?;
     let mut yaml = String::with_capacity(hosts * 90 + 400);
     yaml.push_str("tftp: {root: tftp}\nconfiguration:\n  directory: tftp/pxelinux.cfg/conf\n  bootloaders:\n    - {name: pxelinux, file: pxelinux.0}\n    - {name: ipxe, file: ipxe.efi, http: ipxe}\nstate_dir: state\narp_table: arp\nhosts:\n");
@@ -904,18 +753,6 @@ struct Report {
     counted: u64,
     unrecorded: usize,
     power: PowerFigures,
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1e3)
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok {
-        "met"
-    } else {
-        "MISSED"
-    }
 }
 
 fn print_table(r: &Report) {

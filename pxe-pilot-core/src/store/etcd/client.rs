@@ -124,6 +124,17 @@ pub fn put(key: &str, value: &[u8]) -> Value {
     json!({"request_put": {"key": b64(key.as_bytes()), "value": b64(value)}})
 }
 
+/// A put of `value` at `key` whose answer carries the key as it was, for
+/// [`Etcd::swap`].
+pub fn put_returning(key: &str, value: &[u8]) -> Value {
+    json!({"request_put": {"key": b64(key.as_bytes()), "value": b64(value), "prev_kv": true}})
+}
+
+/// A delete of `key` whose answer carries the key as it was, for [`Etcd::swap`].
+pub fn delete_returning(key: &str) -> Value {
+    json!({"request_delete_range": {"key": b64(key.as_bytes()), "prev_kv": true}})
+}
+
 /// A delete of `key`, for [`Etcd::txn`].
 pub fn delete(key: &str) -> Value {
     json!({"request_delete_range": {"key": b64(key.as_bytes())}})
@@ -403,6 +414,19 @@ impl Etcd {
     pub fn revoke_lease(&self, id: i64) -> Result<(), EtcdError> {
         self.call("/v3/lease/revoke", &json!({"ID": id.to_string()}))
             .map(|_| ())
+    }
+
+    /// One put or delete made with [`put_returning`] or [`delete_returning`], in one round
+    /// trip: the key as it was before (`None`: it did not exist), and the revision committed.
+    pub fn swap(&self, op: Value) -> Result<(Option<Kv>, i64), EtcdError> {
+        let body = json!({"compare": [], "success": [op], "failure": []});
+        let answer = self.call("/v3/kv/txn", &body)?;
+        let response = &answer["responses"][0];
+        let before = match &response["response_put"]["prev_kv"] {
+            Value::Null => response["response_delete_range"]["prev_kvs"][0].clone(),
+            found => found.clone(),
+        };
+        Ok((kv(&before), revision(&answer["header"]["revision"])))
     }
 
     /// Watches every key starting with `prefix` from revision `from`, handing each batch to

@@ -41,6 +41,7 @@ use crate::settings::{EtcdSettings, Settings};
 
 use super::{Entries, EntryFolders, Expect, Store, StoreError, Swap, SymlinkStore};
 use client::{delete, delete_range, holds, put, unchanged_since, Kv, Watched};
+use client::{delete_returning, put_returning};
 use client::{Etcd, EtcdError};
 use presence::Presence;
 pub use seed::{write_seed, SeedHost};
@@ -67,21 +68,33 @@ struct Desired {
     path: PathBuf,
 }
 
-/// The boot events waiting to be published, each with its place in line.
+/// The last event id that `events/seq` holds.
+fn seq_value(value: &[u8]) -> u64 {
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|t| t.parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
+/// The events waiting to be published (boot fetches, and changes whose callers wait), each
+/// with its place in line.
 #[derive(Default)]
 struct Buffered {
     events: VecDeque<(u64, NewEvent)>,
     next: u64,
+    /// The changes' callers waiting, by place: their event once published.
+    waiting: HashMap<u64, Option<Event>>,
 }
 
 impl Buffered {
-    /// Adds `event` at the end of the line; the oldest goes past [`BUFFERED`].
-    fn push(&mut self, event: NewEvent) {
+    /// Adds `event` at the end of the line (the oldest goes past [`BUFFERED`]); its place.
+    fn push(&mut self, event: NewEvent) -> u64 {
         if self.events.len() >= BUFFERED {
             self.events.pop_front();
         }
         self.next += 1;
         self.events.push_back((self.next, event));
+        self.next
     }
 }
 
@@ -119,6 +132,12 @@ struct Inner {
     buffered: Mutex<Buffered>,
     /// Held while waiting boot events are published (one batch at a time, in order).
     publishing: Mutex<()>,
+    /// The last event id given and the revision of `events/seq` then, as this server last
+    /// knew them (`None`: read it).
+    seq: Mutex<Option<(u64, i64)>>,
+    /// How many events of each class (changes, boots) etcd holds at most, as far as this
+    /// server can tell: trimming is needed only near the bound.
+    estimate: [std::sync::atomic::AtomicUsize; 2],
     keep: usize,
     stop: AtomicBool,
     presence: Presence,
@@ -170,12 +189,21 @@ impl EtcdStore {
             revision: AtomicI64::new(0),
             buffered: Mutex::new(Buffered::default()),
             publishing: Mutex::new(()),
+            seq: Mutex::new(None),
+            estimate: Default::default(),
             keep: keep.max(1),
             stop: AtomicBool::new(false),
             presence: Presence::new(&etcd.prefix, &settings.site),
         });
         let revision = match inner.read_all(true) {
-            Ok(revision) => Some(revision),
+            Ok(revision) => {
+                for (index, class) in ["c", "b"].into_iter().enumerate() {
+                    let held = inner.etcd.count(&inner.key(&format!("events/{class}/")));
+                    // Unknown: assume the bound, so that the first batches trim.
+                    inner.estimate[index].store(held.unwrap_or(inner.keep), Ordering::Relaxed);
+                }
+                Some(revision)
+            }
             Err(StoreError::Unavailable(why)) => {
                 let why = why.trim_end_matches("; nothing was changed, try again");
                 if inner.mirror().entries()?.pxelinux.is_empty() {
@@ -186,6 +214,9 @@ impl EtcdStore {
                 tracing::warn!(
                     "etcd does not answer ({why}): serving the TFTP root's entries as they are until it does; changes answer 503 meanwhile"
                 );
+                for estimate in &inner.estimate {
+                    estimate.store(inner.keep, Ordering::Relaxed);
+                }
                 None
             }
             Err(other) => return Err(other),
@@ -279,12 +310,28 @@ impl Inner {
         desired: Option<&Desired>,
         macs: &[MacAddress],
     ) -> Result<(), StoreError> {
+        let _ordered = self.shard(key);
+        self.mirror_held(key, revision, desired, macs)
+    }
+
+    /// The lock that orders the mirror's writes of `key`.
+    fn shard(&self, key: &str) -> std::sync::MutexGuard<'_, ()> {
         let shard = key
             .bytes()
             .fold(0usize, |h, b| h.wrapping_mul(31) + usize::from(b));
-        let _ordered = self.shards[shard % SHARDS]
+        self.shards[shard % SHARDS]
             .lock()
-            .unwrap_or_else(|p| p.into_inner());
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// [`Inner::mirror_to`] with `key`'s [`Inner::shard`] held by the caller.
+    fn mirror_held(
+        &self,
+        key: &str,
+        revision: i64,
+        desired: Option<&Desired>,
+        macs: &[MacAddress],
+    ) -> Result<(), StoreError> {
         let known = self
             .applied
             .lock()
@@ -312,6 +359,18 @@ impl Inner {
             return Ok(());
         };
         if self.presence.apply(&kv.key, &kv.value, deleted) {
+            return Ok(());
+        }
+        if let Some(event) = rest.strip_prefix("events/") {
+            if event == "seq" && !deleted {
+                let mut seq = self.seq.lock().unwrap_or_else(|p| p.into_inner());
+                if seq.is_none_or(|(_, known)| known < kv.mod_revision) {
+                    *seq = Some((seq_value(&kv.value), kv.mod_revision));
+                }
+            } else if !deleted {
+                let index = usize::from(event.starts_with("b/"));
+                self.estimate[index].fetch_add(1, Ordering::Relaxed);
+            }
             return Ok(());
         }
         if let Some(mac) = rest.strip_prefix("entries/") {
@@ -468,12 +527,15 @@ impl Inner {
     /// waits or etcd does not take them (they wait for the next call).
     fn publish_buffered(&self) -> Result<(), EtcdError> {
         let _one_at_a_time = self.publishing.lock().unwrap_or_else(|p| p.into_inner());
+        // What is in line now, not what keeps coming: a caller is answered in bounded time.
+        let upto = self.buffered.lock().unwrap_or_else(|p| p.into_inner()).next;
         loop {
             let (batch, places): (Vec<NewEvent>, Vec<u64>) = {
                 let buffered = self.buffered.lock().unwrap_or_else(|p| p.into_inner());
                 buffered
                     .events
                     .iter()
+                    .take_while(|(place, _)| *place <= upto)
                     .take(BATCH)
                     .map(|(place, event)| (event.clone(), *place))
                     .unzip()
@@ -481,7 +543,15 @@ impl Inner {
             let Some(&last) = places.last() else {
                 return Ok(());
             };
-            self.commit_events(&batch)?;
+            let events = self.commit_events(&batch)?;
+            for (index, class) in ["c", "b"].into_iter().enumerate() {
+                let near = self.estimate[index].load(Ordering::Relaxed) + BATCH > self.keep;
+                if near && events.iter().any(|e| (class == "b") == e.kind.is_boot()) {
+                    if let Err(error) = self.trim(class) {
+                        tracing::debug!(%error, "events not trimmed yet");
+                    }
+                }
+            }
             let mut buffered = self.buffered.lock().unwrap_or_else(|p| p.into_inner());
             while buffered
                 .events
@@ -490,6 +560,54 @@ impl Inner {
             {
                 buffered.events.pop_front();
             }
+            for (place, event) in places.into_iter().zip(events) {
+                if let Some(waiting) = buffered.waiting.get_mut(&place) {
+                    *waiting = Some(event);
+                }
+            }
+        }
+    }
+
+    /// Drops the oldest events of `class` (`c` changes, `b` boot fetches) past the bound: each
+    /// class is bounded on its own, so a flood of boots never pushes a change out.
+    fn trim(&self, class: &str) -> Result<(), EtcdError> {
+        let prefix = self.key(&format!("events/{class}/"));
+        let estimate = &self.estimate[usize::from(class == "b")];
+        let count = self.etcd.count(&prefix)?;
+        if count <= self.keep {
+            estimate.store(count, Ordering::Relaxed);
+            return Ok(());
+        }
+        let end = client::prefix_end(&prefix);
+        let (oldest, _) = self
+            .etcd
+            .range_between(&prefix, Some(end), count - self.keep, false)?;
+        if let Some(last) = oldest.last() {
+            let through = format!("{}\u{0}", last.key);
+            self.etcd
+                .txn(Vec::new(), vec![delete_range(&prefix, &through)])?;
+        }
+        estimate.store(self.keep, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Puts the change `event` in line and returns once it is published (by this caller, or
+    /// by another one that published the line meanwhile), with its id.
+    fn publish_change(&self, event: NewEvent) -> Result<Event, EtcdError> {
+        let place = {
+            let mut buffered = self.buffered.lock().unwrap_or_else(|p| p.into_inner());
+            let place = buffered.push(event);
+            buffered.waiting.insert(place, None);
+            place
+        };
+        let published = self.publish_buffered();
+        let mut buffered = self.buffered.lock().unwrap_or_else(|p| p.into_inner());
+        match buffered.waiting.remove(&place).flatten() {
+            Some(done) => Ok(done),
+            // Not published: it stays in line (the publisher sends it when etcd takes it).
+            None => published.and(Err(EtcdError(
+                "etcd: the change's event was not published yet; it waits in line".into(),
+            ))),
         }
     }
 
@@ -509,15 +627,13 @@ impl Inner {
         let seq = self.key("events/seq");
         let started = Instant::now();
         loop {
-            let (last, revision) = match self.etcd.get(&seq)? {
-                Some(kv) => (
-                    std::str::from_utf8(&kv.value)
-                        .ok()
-                        .and_then(|t| t.parse::<u64>().ok())
-                        .unwrap_or(0),
-                    kv.mod_revision,
-                ),
-                None => (0, 0),
+            let cached = *self.seq.lock().unwrap_or_else(|p| p.into_inner());
+            let (last, revision) = match cached {
+                Some(known) => known,
+                None => match self.etcd.get(&seq)? {
+                    Some(kv) => (seq_value(&kv.value), kv.mod_revision),
+                    None => (0, 0),
+                },
             };
             let now = SystemTime::now();
             let events: Vec<Event> = batch
@@ -527,7 +643,8 @@ impl Inner {
                 .collect();
             let next = last + events.len() as u64;
             let mut ops = vec![put(&seq, next.to_string().as_bytes())];
-            let mut last_boots = Vec::new();
+            let mut last_boots: Vec<(HostName, Event)> = Vec::new();
+            let mut last_lines: HashMap<HostName, Vec<u8>> = HashMap::new();
             for event in &events {
                 let class = if event.kind.is_boot() { "b" } else { "c" };
                 let line = serde_json::to_vec(event).map_err(|e| EtcdError(e.to_string()))?;
@@ -538,21 +655,21 @@ impl Inner {
                 if let (EventKind::Boot, true, Some(host)) =
                     (event.kind, event.counted, &event.host)
                 {
-                    ops.push(put(&self.key(&format!("lastboot/{host}")), &line));
+                    last_lines.insert(host.clone(), line);
                     last_boots.push((host.clone(), event.clone()));
                 }
             }
-            let keep = self.keep as u64;
-            for class in ["c", "b"] {
-                if next > keep {
-                    ops.push(delete_range(
-                        &self.key(&format!("events/{class}/")),
-                        &self.key(&format!("events/{class}/{:020}", next - keep + 1)),
-                    ));
-                }
+            // A host's last boot of the batch only.
+            for (host, line) in &last_lines {
+                ops.push(put(&self.key(&format!("lastboot/{host}")), line));
             }
             let (done, committed) = self.etcd.txn(vec![unchanged_since(&seq, revision)], ops)?;
+            *self.seq.lock().unwrap_or_else(|p| p.into_inner()) = done.then_some((next, committed));
             if done {
+                for event in &events {
+                    self.estimate[usize::from(event.kind.is_boot())]
+                        .fetch_add(1, Ordering::Relaxed);
+                }
                 for (host, event) in last_boots {
                     newer(&self.last_boots, host, committed, Some(event));
                 }
@@ -650,6 +767,24 @@ impl Store for EtcdStore {
             .as_ref()
             .map(|w| serde_json::to_vec(w).map_err(|e| StoreError::Invalid(e.to_string())))
             .transpose()?;
+        if let Expect::Anything = expect {
+            // One round trip: the write, and what it replaced. The key's mirror lock is held
+            // so that the watch cannot show this write before `before` is read.
+            let op = match &value {
+                Some(value) => put_returning(&key, value),
+                None => delete_returning(&key),
+            };
+            let _ordered = inner.shard(&key);
+            let (was, committed) = inner.etcd.swap(op).map_err(unavailable)?;
+            let stored: Option<Desired> = was
+                .as_ref()
+                .and_then(|kv| serde_json::from_slice(&kv.value).ok());
+            let seen = was.as_ref().map_or(committed - 1, |kv| kv.mod_revision);
+            inner.mirror_held(&key, seen, stored.as_ref(), macs)?;
+            let before = inner.mirror().entries_for(macs)?;
+            inner.mirror_held(&key, committed, wanted.as_ref(), macs)?;
+            return Ok(Swap::Done(before));
+        }
         let started = Instant::now();
         loop {
             let (found, revision) = inner
@@ -697,6 +832,11 @@ impl Store for EtcdStore {
         host: &HostName,
         configuration: Option<&ConfigName>,
     ) -> Result<(), StoreError> {
+        if configuration.is_none() && current(&self.inner.once, host).is_none() {
+            // Nothing pending that this server's watch knows of: no write (a deploy clears
+            // `once` every time; a `once` set elsewhere in the last milliseconds may stay).
+            return Ok(());
+        }
         let key = self.inner.key(&format!("once/{host}"));
         let op = match configuration {
             Some(name) => put(&key, name.as_str().as_bytes()),
@@ -717,6 +857,11 @@ impl Store for EtcdStore {
     }
 
     fn take_once(&self, host: &HostName, configuration: &ConfigName) -> Result<bool, StoreError> {
+        if current(&self.inner.once, host).as_ref() != Some(configuration) {
+            // No such `once` pending as far as the watch knows: every boot fetch would else
+            // ask etcd. One set elsewhere in the last milliseconds is taken at the next boot.
+            return Ok(false);
+        }
         let key = self.inner.key(&format!("once/{host}"));
         let (taken, committed) = self
             .inner
@@ -753,14 +898,9 @@ impl Store for EtcdStore {
                 .push(event);
             return Ok(stamped);
         }
-        // A change comes after the boots this server saw before it.
-        if let Err(error) = inner.publish_buffered() {
-            return Err(unavailable(error));
-        }
-        let mut recorded = inner.commit_events(&[event]).map_err(unavailable)?;
-        recorded
-            .pop()
-            .ok_or_else(|| StoreError::Invalid("no event recorded".into()))
+        // A change goes into the same line, after the boots this server saw before it, and is
+        // answered once published: concurrent changes share one transaction.
+        inner.publish_change(event).map_err(unavailable)
     }
 
     fn events_since(&self, after: u64, limit: usize) -> Vec<Event> {
