@@ -267,9 +267,18 @@ pub fn two_servers_share_one_state_and_boot_from_their_mirrors_when_etcd_is_away
     for (name, _) in world_b.entries() {
         std::fs::remove_file(world_b.pxelinux_cfg().join(name)).expect("remove an entry");
     }
-    let _b = world_b.serve();
+    let mut b = world_b.serve();
     assert_eq!(world_b.deployed(SEED_MAC).as_deref(), Some("local"));
     assert_eq!(world_b.deployed(H2_MAC).as_deref(), Some("grml-2017.05"));
+
+    // A link changed by hand on B is put back from etcd at its next full read, and said.
+    b.kill();
+    let entry = world_b.entry(H2_MAC);
+    std::fs::remove_file(&entry).expect("remove h2's entry");
+    std::os::unix::fs::symlink("conf/ubuntu-16.04", &entry).expect("a link by hand");
+    let b = world_b.serve();
+    assert_eq!(world_b.deployed(H2_MAC).as_deref(), Some("grml-2017.05"));
+    assert!(b.logs().contains("put back"), "{}", b.logs());
 }
 
 /// `GET path` on `server`, as JSON.

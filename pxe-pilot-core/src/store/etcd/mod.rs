@@ -435,10 +435,31 @@ impl Inner {
         }
         let mut present = std::collections::HashSet::new();
         for kv in &kvs {
-            if kv.key.starts_with(&entries_prefix) {
-                present.insert(kv.key.clone());
+            if !kv.key.starts_with(&entries_prefix) {
+                self.apply(kv, false)?;
+                continue;
             }
+            present.insert(kv.key.clone());
+            // A full read writes every entry again, and says which ones it put back.
+            let macs = serde_json::from_slice::<Desired>(&kv.value).map(|d| d.macs);
+            let before = macs
+                .as_ref()
+                .ok()
+                .and_then(|m| self.mirror().entries_for(m).ok());
+            self.applied
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&kv.key);
             self.apply(kv, false)?;
+            if let (Ok(macs), Some(before)) = (&macs, before) {
+                let after = self.mirror().entries_for(macs)?;
+                if !before.pxelinux.is_empty() && before.pxelinux != after.pxelinux {
+                    tracing::warn!(
+                        key = %kv.key,
+                        "an entry on this server's TFTP root was not etcd's (changed by hand?): put back; deploy through any server instead"
+                    );
+                }
+            }
         }
         let settings = self.settings();
         for host in settings.inventory.hosts() {
