@@ -395,6 +395,25 @@ impl Etcd {
         ))
     }
 
+    /// A transaction that, when `compare` fails, reads `key` instead of writing: whether it
+    /// succeeded, the revision, and on failure `key` as it is now (`None`: absent).
+    pub fn txn_or_read(
+        &self,
+        compare: Vec<Value>,
+        success: Vec<Value>,
+        key: &str,
+    ) -> Result<(bool, i64, Option<Kv>), EtcdError> {
+        let read = json!({"request_range": {"key": b64(key.as_bytes())}});
+        let body = json!({"compare": compare, "success": success, "failure": [read]});
+        let answer = self.call("/v3/kv/txn", &body)?;
+        let done = answer["succeeded"].as_bool().unwrap_or(false);
+        let now = match done {
+            true => None,
+            false => kv(&answer["responses"][0]["response_range"]["kvs"][0]),
+        };
+        Ok((done, revision(&answer["header"]["revision"]), now))
+    }
+
     /// A new lease of `ttl` seconds; its id.
     pub fn grant_lease(&self, ttl: i64) -> Result<i64, EtcdError> {
         let answer = self.call(

@@ -684,8 +684,15 @@ impl Inner {
             for (host, line) in &last_lines {
                 ops.push(put(&self.key(&format!("lastboot/{host}")), line));
             }
-            let (done, committed) = self.etcd.txn(vec![unchanged_since(&seq, revision)], ops)?;
-            *self.seq.lock().unwrap_or_else(|p| p.into_inner()) = done.then_some((next, committed));
+            let (done, committed, now) =
+                self.etcd
+                    .txn_or_read(vec![unchanged_since(&seq, revision)], ops, &seq)?;
+            // Lost the race to another server: its answer says where the ids are now.
+            *self.seq.lock().unwrap_or_else(|p| p.into_inner()) = match (done, now) {
+                (true, _) => Some((next, committed)),
+                (false, Some(kv)) => Some((seq_value(&kv.value), kv.mod_revision)),
+                (false, None) => Some((0, 0)),
+            };
             if done {
                 for event in &events {
                     self.estimate[usize::from(event.kind.is_boot())]
