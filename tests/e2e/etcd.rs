@@ -278,7 +278,7 @@ pub fn two_servers_share_one_state_and_boot_from_their_mirrors_when_etcd_is_away
     std::os::unix::fs::symlink("conf/ubuntu-16.04", &entry).expect("a link by hand");
     let b = world_b.serve();
     assert_eq!(world_b.deployed(H2_MAC).as_deref(), Some("grml-2017.05"));
-    assert!(b.logs().contains("put back"), "{}", b.logs());
+    assert!(b.logs().contains("written from etcd"), "{}", b.logs());
 }
 
 /// `GET path` on `server`, as JSON.

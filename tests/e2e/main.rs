@@ -19,6 +19,7 @@ mod tftpd;
 mod cli_static;
 mod demo;
 mod etcd;
+mod etcd_cluster;
 mod grub_boot;
 mod grub_entries;
 mod grub_http;
@@ -67,6 +68,18 @@ fn main() -> std::process::ExitCode {
         test!(etcd::the_status_names_the_store_the_servers_seen_and_etcd_away).needs(etcd::needs),
         test!(etcd::one_server_becomes_several_through_the_seed_command).needs(etcd::needs),
         test!(etcd::etcd_over_tls_with_a_client_certificate_and_a_user).needs(etcd::tls_needs),
+        test!(etcd_cluster::a_storm_through_two_servers_loses_no_acknowledged_change_through_a_leader_kill)
+            .needs(etcd::needs)
+            .alone(),
+        test!(etcd_cluster::quorum_lost_boots_go_on_and_changes_503_then_converge)
+            .needs(etcd::needs)
+            .alone(),
+        test!(etcd_cluster::a_server_cut_off_alone_and_compaction_while_away_converge)
+            .needs(etcd::needs)
+            .alone(),
+        test!(etcd_cluster::once_is_consumed_once_in_the_fleet_and_every_server_restarts_intact)
+            .needs(etcd::needs)
+            .alone(),
         test!(grub_boot::grub_2_boots_the_configuration_deployed_to_its_mac_and_falls_back_once_it_is_switched)
             .needs(e2e::grub::needs)
             .alone(),

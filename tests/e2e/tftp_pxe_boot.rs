@@ -142,27 +142,12 @@ impl Kept {
 
 impl Drop for Kept {
     fn drop(&mut self) {
-        let Some(keep) = std::env::var_os("PXE_PILOT_E2E_KEEP").filter(|k| !k.is_empty()) else {
-            return;
-        };
-        let keep = PathBuf::from(keep);
-        if let Err(e) = fs::create_dir_all(&keep) {
-            e2e::loud(&format!(
-                "PXE_PILOT_E2E_KEEP: create {}: {e}",
-                keep.display()
-            ));
-            return;
-        }
-        for name in &self.names {
-            if let Err(e) = fs::copy(self.dir.join(name), keep.join(name)) {
-                e2e::loud(&format!("PXE_PILOT_E2E_KEEP: copy {name}: {e}"));
-            }
-        }
-        e2e::loud(&format!(
-            "kept {} in {}",
-            self.names.join(", "),
-            keep.display()
-        ));
+        let files: Vec<(PathBuf, String)> = self
+            .names
+            .iter()
+            .map(|name| (self.dir.join(name), (*name).to_owned()))
+            .collect();
+        e2e::keep_for_reading(&files);
     }
 }
 

@@ -80,6 +80,30 @@ impl Artifacts {
     }
 }
 
+/// Copies each `(file, name)` into the folder `PXE_PILOT_E2E_KEEP` names, when it is set (the
+/// consoles and logs a reader quotes); says what was kept.
+pub fn keep_for_reading(files: &[(PathBuf, String)]) {
+    let Some(keep) = std::env::var_os("PXE_PILOT_E2E_KEEP").filter(|k| !k.is_empty()) else {
+        return;
+    };
+    let keep = PathBuf::from(keep);
+    if let Err(e) = fs::create_dir_all(&keep) {
+        loud(&format!(
+            "PXE_PILOT_E2E_KEEP: create {}: {e}",
+            keep.display()
+        ));
+        return;
+    }
+    let mut copied = Vec::new();
+    for (file, name) in files {
+        match fs::copy(file, keep.join(name)) {
+            Ok(_) => copied.push(name.as_str()),
+            Err(e) => loud(&format!("PXE_PILOT_E2E_KEEP: copy {name}: {e}")),
+        }
+    }
+    loud(&format!("kept {} in {}", copied.join(", "), keep.display()));
+}
+
 /// The last `lines` lines of a log, without terminal escapes and carriage returns.
 pub fn log_tail(path: &Path, lines: usize) -> String {
     let raw = fs::read(path).unwrap_or_default();

@@ -434,32 +434,47 @@ impl Inner {
             )));
         }
         let mut present = std::collections::HashSet::new();
+        let mut rewritten = Vec::new();
         for kv in &kvs {
             if !kv.key.starts_with(&entries_prefix) {
                 self.apply(kv, false)?;
                 continue;
             }
             present.insert(kv.key.clone());
-            // A full read writes every entry again, and says which ones it put back.
+            // A full read writes every entry again. One this process wrote at etcd's current
+            // revision of the key, yet different on disk, was changed by hand: it is put back
+            // and said; others changed in etcd while this server did not follow it.
             let macs = serde_json::from_slice::<Desired>(&kv.value).map(|d| d.macs);
             let before = macs
                 .as_ref()
                 .ok()
                 .and_then(|m| self.mirror().entries_for(m).ok());
-            self.applied
+            let written = self
+                .applied
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&kv.key);
             self.apply(kv, false)?;
             if let (Ok(macs), Some(before)) = (&macs, before) {
                 let after = self.mirror().entries_for(macs)?;
-                if !before.pxelinux.is_empty() && before.pxelinux != after.pxelinux {
-                    tracing::warn!(
-                        key = %kv.key,
-                        "an entry on this server's TFTP root was not etcd's (changed by hand?): put back; deploy through any server instead"
-                    );
+                if before.pxelinux != after.pxelinux {
+                    if written.is_some_and(|at| at >= kv.mod_revision) {
+                        tracing::warn!(
+                            key = %kv.key,
+                            "an entry on this server's TFTP root was changed by hand: put back from etcd; deploy through any server instead"
+                        );
+                    } else {
+                        rewritten.push(kv.key.clone());
+                    }
                 }
             }
+        }
+        if !rewritten.is_empty() {
+            tracing::info!(
+                count = rewritten.len(),
+                first = %rewritten[0],
+                "entries of the TFTP root written from etcd (changed while this server did not follow it, or by hand while it was stopped)"
+            );
         }
         let settings = self.settings();
         for host in settings.inventory.hosts() {
@@ -625,10 +640,23 @@ impl Inner {
         let mut buffered = self.buffered.lock().unwrap_or_else(|p| p.into_inner());
         match buffered.waiting.remove(&place).flatten() {
             Some(done) => Ok(done),
-            // Not published: it stays in line (the publisher sends it when etcd takes it).
-            None => published.and(Err(EtcdError(
-                "etcd: the change's event was not published yet; it waits in line".into(),
-            ))),
+            None => {
+                // The change itself is committed: its event stays in line, and the publisher
+                // sends it when etcd takes it (numbered then, as a boot's is).
+                if let Err(error) = published {
+                    tracing::warn!(%error, "a change's event waits for etcd; it is published when etcd answers");
+                }
+                let waiting = buffered
+                    .events
+                    .iter()
+                    .find(|(at, _)| *at == place)
+                    .map(|(_, event)| event.clone());
+                waiting
+                    .map(|event| event.stamped(0, SystemTime::now()))
+                    .ok_or_else(|| {
+                        EtcdError("etcd: the change's event was dropped from the line".into())
+                    })
+            }
         }
     }
 
