@@ -834,7 +834,7 @@
       element.classList.toggle('warn', Boolean(data.stale));
       element.textContent = data.etcd.reachable
         ? `etcd: ${count} server${count === 1 ? '' : 's'} (${sites})`
-        : 'etcd is away: changes are refused, what is shown may be behind';
+        : 'etcd away: changes refused, list may be stale';
     } catch (e) {
       element.hidden = true;
     }
