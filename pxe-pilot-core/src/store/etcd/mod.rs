@@ -230,16 +230,14 @@ impl EtcdStore {
             })
             .map_err(|e| StoreError::Invalid(format!("cannot start the etcd watch: {e}")))?;
         inner.presence.beat(&inner.etcd);
-        let publisher = Arc::clone(&inner);
-        std::thread::Builder::new()
-            .name("etcd-events".into())
-            .spawn(move || publisher.publish_until_stopped())
-            .map_err(|e| StoreError::Invalid(format!("cannot start the etcd events: {e}")))?;
-        let beating = Arc::clone(&inner);
-        std::thread::Builder::new()
-            .name("etcd-presence".into())
-            .spawn(move || beating.beat_until_stopped())
-            .map_err(|e| StoreError::Invalid(format!("cannot start the etcd presence: {e}")))?;
+        inner.every("etcd-events", PUBLISH_EVERY, |inner| {
+            if let Err(error) = inner.publish_buffered() {
+                tracing::debug!(%error, "boot events wait for etcd");
+            }
+        })?;
+        inner.every("etcd-presence", presence::BEAT, |inner| {
+            inner.presence.beat(&inner.etcd)
+        })?;
         Ok(EtcdStore { inner })
     }
 }
@@ -252,14 +250,26 @@ impl Drop for EtcdStore {
 }
 
 impl Inner {
-    /// Writes this server's presence every [`presence::BEAT`] until the store is dropped.
-    fn beat_until_stopped(&self) {
-        while !self.stop.load(Ordering::Relaxed) {
-            std::thread::sleep(presence::BEAT);
-            if !self.stop.load(Ordering::Relaxed) {
-                self.presence.beat(&self.etcd);
-            }
-        }
+    /// Runs `task` every `period` on a thread named `name` until the store is dropped.
+    fn every(
+        self: &Arc<Self>,
+        name: &str,
+        period: Duration,
+        task: fn(&Inner),
+    ) -> Result<(), StoreError> {
+        let inner = Arc::clone(self);
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                while !inner.stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(period);
+                    if !inner.stop.load(Ordering::Relaxed) {
+                        task(&inner);
+                    }
+                }
+            })
+            .map(|_| ())
+            .map_err(|e| StoreError::Invalid(format!("cannot start {name}: {e}")))
     }
 
     fn key(&self, part: &str) -> String {
@@ -660,16 +670,6 @@ impl Inner {
         }
     }
 
-    /// Publishes the waiting boot events every [`PUBLISH_EVERY`] until the store is dropped.
-    fn publish_until_stopped(&self) {
-        while !self.stop.load(Ordering::Relaxed) {
-            std::thread::sleep(PUBLISH_EVERY);
-            if let Err(error) = self.publish_buffered() {
-                tracing::debug!(%error, "boot events wait for etcd");
-            }
-        }
-    }
-
     /// Gives `batch` the next fleet-wide ids and writes them (and each counted boot as its
     /// host's last), dropping what is past the bound of each class, in one transaction.
     fn commit_events(&self, batch: &[NewEvent]) -> Result<Vec<Event>, EtcdError> {
@@ -692,8 +692,8 @@ impl Inner {
                 .collect();
             let next = last + events.len() as u64;
             let mut ops = vec![put(&seq, next.to_string().as_bytes())];
-            let mut last_boots: Vec<(HostName, Event)> = Vec::new();
-            let mut last_lines: HashMap<HostName, Vec<u8>> = HashMap::new();
+            // A host's last counted boot of the batch only: its line, and the event.
+            let mut last_boots: HashMap<HostName, (Vec<u8>, Event)> = HashMap::new();
             for event in &events {
                 let class = if event.kind.is_boot() { "b" } else { "c" };
                 let line = serde_json::to_vec(event).map_err(|e| EtcdError(e.to_string()))?;
@@ -704,12 +704,10 @@ impl Inner {
                 if let (EventKind::Boot, true, Some(host)) =
                     (event.kind, event.counted, &event.host)
                 {
-                    last_lines.insert(host.clone(), line);
-                    last_boots.push((host.clone(), event.clone()));
+                    last_boots.insert(host.clone(), (line, event.clone()));
                 }
             }
-            // A host's last boot of the batch only.
-            for (host, line) in &last_lines {
+            for (host, (line, _)) in &last_boots {
                 ops.push(put(&self.key(&format!("lastboot/{host}")), line));
             }
             let (done, committed, now) =
@@ -726,7 +724,7 @@ impl Inner {
                     self.estimate[usize::from(event.kind.is_boot())]
                         .fetch_add(1, Ordering::Relaxed);
                 }
-                for (host, event) in last_boots {
+                for (host, (_, event)) in last_boots {
                     newer(&self.last_boots, host, committed, Some(event));
                 }
                 return Ok(events);
