@@ -125,12 +125,12 @@ pub fn put(key: &str, value: &[u8]) -> Value {
 }
 
 /// A put of `value` at `key` whose answer carries the key as it was, for
-/// [`Etcd::swap`].
+/// [`Etcd::write_all`].
 pub fn put_returning(key: &str, value: &[u8]) -> Value {
     json!({"request_put": {"key": b64(key.as_bytes()), "value": b64(value), "prev_kv": true}})
 }
 
-/// A delete of `key` whose answer carries the key as it was, for [`Etcd::swap`].
+/// A delete of `key` whose answer carries the key as it was, for [`Etcd::write_all`].
 pub fn delete_returning(key: &str) -> Value {
     json!({"request_delete_range": {"key": b64(key.as_bytes()), "prev_kv": true}})
 }
@@ -138,11 +138,6 @@ pub fn delete_returning(key: &str) -> Value {
 /// A delete of `key`, for [`Etcd::txn`].
 pub fn delete(key: &str) -> Value {
     json!({"request_delete_range": {"key": b64(key.as_bytes())}})
-}
-
-/// A delete of the keys from `from` (included) to `to` (excluded), for [`Etcd::txn`].
-pub fn delete_range(from: &str, to: &str) -> Value {
-    json!({"request_delete_range": {"key": b64(from.as_bytes()), "range_end": b64(to.as_bytes())}})
 }
 
 /// A put of `value` at `key` attached to lease `lease`: the key goes when the lease expires.
@@ -379,11 +374,6 @@ impl Etcd {
         Ok(usize::try_from(revision(&answer["count"])).unwrap_or(0))
     }
 
-    /// One key, if it exists.
-    pub fn get(&self, key: &str) -> Result<Option<Kv>, EtcdError> {
-        Ok(self.range(key, false, 1, false)?.0.pop())
-    }
-
     /// A transaction: when every `compare` holds, the `success` operations, else none;
     /// whether it succeeded and the revision it committed at.
     pub fn txn(&self, compare: Vec<Value>, success: Vec<Value>) -> Result<(bool, i64), EtcdError> {
@@ -393,25 +383,6 @@ impl Etcd {
             answer["succeeded"].as_bool().unwrap_or(false),
             revision(&answer["header"]["revision"]),
         ))
-    }
-
-    /// A transaction that, when `compare` fails, reads `key` instead of writing: whether it
-    /// succeeded, the revision, and on failure `key` as it is now (`None`: absent).
-    pub fn txn_or_read(
-        &self,
-        compare: Vec<Value>,
-        success: Vec<Value>,
-        key: &str,
-    ) -> Result<(bool, i64, Option<Kv>), EtcdError> {
-        let read = json!({"request_range": {"key": b64(key.as_bytes())}});
-        let body = json!({"compare": compare, "success": success, "failure": [read]});
-        let answer = self.call("/v3/kv/txn", &body)?;
-        let done = answer["succeeded"].as_bool().unwrap_or(false);
-        let now = match done {
-            true => None,
-            false => kv(&answer["responses"][0]["response_range"]["kvs"][0]),
-        };
-        Ok((done, revision(&answer["header"]["revision"]), now))
     }
 
     /// A new lease of `ttl` seconds; its id.
@@ -435,17 +406,24 @@ impl Etcd {
             .map(|_| ())
     }
 
-    /// One put or delete made with [`put_returning`] or [`delete_returning`], in one round
-    /// trip: the key as it was before (`None`: it did not exist), and the revision committed.
-    pub fn swap(&self, op: Value) -> Result<(Option<Kv>, i64), EtcdError> {
-        let body = json!({"compare": [], "success": [op], "failure": []});
+    /// Writes `ops` (puts and deletes) in one transaction, in one round trip: for each, the
+    /// key as it was before when the op asked for it ([`put_returning`],
+    /// [`delete_returning`]; `None`: it did not exist, or was not asked for), and the revision
+    /// committed.
+    pub fn write_all(&self, ops: Vec<Value>) -> Result<(Vec<Option<Kv>>, i64), EtcdError> {
+        let count = ops.len();
+        let body = json!({"compare": [], "success": ops, "failure": []});
         let answer = self.call("/v3/kv/txn", &body)?;
-        let response = &answer["responses"][0];
-        let before = match &response["response_put"]["prev_kv"] {
-            Value::Null => response["response_delete_range"]["prev_kvs"][0].clone(),
-            found => found.clone(),
-        };
-        Ok((kv(&before), revision(&answer["header"]["revision"])))
+        let before = (0..count)
+            .map(|i| {
+                let response = &answer["responses"][i];
+                match &response["response_put"]["prev_kv"] {
+                    Value::Null => kv(&response["response_delete_range"]["prev_kvs"][0]),
+                    found => kv(found),
+                }
+            })
+            .collect();
+        Ok((before, revision(&answer["header"]["revision"])))
     }
 
     /// Watches every key starting with `prefix` from revision `from`, handing each batch to

@@ -7,13 +7,22 @@
 //! | --- | --- |
 //! | `entries/<first MAC>` | what a host boots: `{"macs", "name", "bootloader", "path"}` |
 //! | `once/<host>` | the configuration it boots once |
-//! | `events/seq` | the last event id given, fleet-wide |
-//! | `events/c/<id>`, `events/b/<id>` | an event (a change, a boot fetch), as in the journal |
+//! | `events/c/<server>-<n>`, `events/b/<server>-<n>` | an event (a change, a boot fetch), as in the journal |
 //! | `lastboot/<host>` | its last counted boot |
+//! | `servers/<site>/<machine>:<pid>` | a server's presence, bound to its lease |
 //!
-//! Nothing secret: no BMC block, password or token is ever written. A switch is one
-//! transaction that compares the host's key revision, retried inside when another server
-//! won the race; it returns once etcd committed it and the mirror wrote the links. Boots read
+//! An event's id is not stored: it is `mod_revision × 128 + place`, its place in the
+//! transaction that published it (the `id` its stored JSON holds), so ids follow commit
+//! order fleet-wide with no counter for the servers to contend on; the same for a last boot.
+//! Each server keeps the fleet's events in memory from its watch and answers reads from
+//! there; the events past the bound of a class are deleted by the next transaction.
+//!
+//! Nothing secret: no BMC block, password or token is ever written. A deploy's switch is a
+//! put that returns the key as it was (a compare-and-swap, `Expect::Entries`, compares the
+//! host's key revision and is retried inside when another server won the race); it returns
+//! once etcd committed it and the mirror wrote the links. Switches and events wait in one
+//! line: one caller at a time commits what waits in one transaction (a group commit), so
+//! concurrent deploys share their round trips to etcd. Boots read
 //! the mirror and the caches a watch keeps (`once`, last boots), never etcd: when etcd is
 //! away, boots go on, and changes fail with [`StoreError::Unavailable`] (503).
 //!
@@ -22,13 +31,14 @@
 //! next full read (a restart, a compaction).
 
 mod client;
+mod history;
 mod presence;
 mod seed;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -40,9 +50,9 @@ use crate::names::{ConfigName, HostName};
 use crate::settings::{EtcdSettings, Settings};
 
 use super::{Entries, EntryFolders, Expect, Store, StoreError, Swap, SymlinkStore};
-use client::{delete, delete_range, holds, put, unchanged_since, Kv, Watched};
-use client::{delete_returning, put_returning};
-use client::{Etcd, EtcdError};
+use client::{delete, delete_returning, holds, put, put_returning, unchanged_since};
+use client::{Etcd, EtcdError, Kv, Watched};
+use history::{event_id, History, ID_SPAN};
 use presence::Presence;
 pub use seed::{write_seed, SeedHost};
 
@@ -50,11 +60,16 @@ pub use seed::{write_seed, SeedHost};
 const CHANGE_DEADLINE: Duration = Duration::from_secs(8);
 /// How many boot events wait for etcd while it is away.
 const BUFFERED: usize = 1_000;
-/// How many events one transaction publishes (etcd's `--max-txn-ops` is 128 by default: two
-/// puts per event at most, and the bookkeeping).
-const BATCH: usize = 50;
+/// The most operations of one transaction (etcd's `--max-txn-ops` is 128 by default).
+const MAX_OPS: usize = 120;
+/// The most switches of one transaction (each its put and what it replaced).
+const MAX_WRITES: usize = 32;
+/// Operations of a transaction left for deleting events past the bound.
+const TRIM_RESERVE: usize = 16;
 /// How often waiting boot events are published.
 const PUBLISH_EVERY: Duration = Duration::from_millis(20);
+/// How long a read of the events waits for the watch to show what this server published.
+const READ_WAIT: Duration = Duration::from_secs(1);
 /// The shards of the mirror's writes (a host's is its key's).
 const SHARDS: usize = 64;
 
@@ -68,34 +83,76 @@ struct Desired {
     path: PathBuf,
 }
 
-/// The last event id that `events/seq` holds.
-fn seq_value(value: &[u8]) -> u64 {
-    std::str::from_utf8(value)
-        .ok()
-        .and_then(|t| t.parse::<u64>().ok())
-        .unwrap_or(0)
+/// A switch waiting in line: the host's entry key and its new value (`None`: deleted).
+struct Write {
+    key: String,
+    value: Option<Vec<u8>>,
 }
 
-/// The events waiting to be published (boot fetches, and changes whose callers wait), each
-/// with its place in line.
+/// What a caller waiting in line is answered.
+enum Answer {
+    /// Its switch is committed: the key as it was before, and the revision.
+    Wrote(Option<Kv>, i64),
+    /// Its switch failed: etcd did not confirm it.
+    Failed(EtcdError),
+    /// Its event is published, with its id.
+    Published(Event),
+}
+
+/// What waits to be written to etcd: switches whose callers wait, and events (boot
+/// fetches, and changes whose callers wait), each with its place in line.
 #[derive(Default)]
-struct Buffered {
+struct Line {
+    writes: VecDeque<(u64, Write)>,
     events: VecDeque<(u64, NewEvent)>,
     next: u64,
-    /// The changes' callers waiting, by place: their event once published.
-    waiting: HashMap<u64, Option<Event>>,
+    /// The places whose callers wait, and their answer once given.
+    answers: HashMap<u64, Option<Answer>>,
+    /// Whether a caller is committing (one at a time: the others wait for its answer).
+    committing: bool,
+    /// How many commits failed, and the last failure: a caller waiting for its event sees
+    /// whether one failed since it came.
+    failures: u64,
+    last_error: Option<EtcdError>,
 }
 
-impl Buffered {
+impl Line {
+    /// The next place in line.
+    fn place(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
     /// Adds `event` at the end of the line (the oldest goes past [`BUFFERED`]); its place.
     fn push(&mut self, event: NewEvent) -> u64 {
         if self.events.len() >= BUFFERED {
             self.events.pop_front();
         }
-        self.next += 1;
-        self.events.push_back((self.next, event));
-        self.next
+        let place = self.place();
+        self.events.push_back((place, event));
+        place
     }
+
+    /// Whether the event or switch at `place` still waits in line.
+    fn holds(&self, place: u64) -> bool {
+        self.events.iter().any(|(at, _)| *at == place)
+            || self.writes.iter().any(|(at, _)| *at == place)
+    }
+}
+
+/// What one transaction committed: each switch's key as it was, the events with their ids,
+/// and the revision.
+struct Committed {
+    before: Vec<Option<Kv>>,
+    events: Vec<Event>,
+    revision: i64,
+}
+
+/// One transaction's worth of the line.
+struct Batch {
+    writes: Vec<(u64, Write)>,
+    events: Vec<(u64, NewEvent)>,
+    deletes: Vec<String>,
 }
 
 /// A value and the revision it was read or written at: a newer revision replaces it.
@@ -128,17 +185,17 @@ struct Inner {
     last_boots: RwLock<Versioned<Event>>,
     /// The revision the mirror has reached.
     revision: AtomicI64,
-    /// Boot events recorded while etcd was away, published when it is back.
-    buffered: Mutex<Buffered>,
-    /// Held while waiting boot events are published (one batch at a time, in order).
-    publishing: Mutex<()>,
-    /// The last event id given and the revision of `events/seq` then, as this server last
-    /// knew them (`None`: read it).
-    seq: Mutex<Option<(u64, i64)>>,
-    /// How many events of each class (changes, boots) etcd holds at most, as far as this
-    /// server can tell: trimming is needed only near the bound.
-    estimate: [std::sync::atomic::AtomicUsize; 2],
-    keep: usize,
+    /// The switches and events waiting for etcd.
+    line: Mutex<Line>,
+    /// Told when callers in line are answered.
+    answered: Condvar,
+    /// The fleet's events as the watch shows them.
+    history: Mutex<History>,
+    /// The last revision this server committed: reads of the events wait for the watch to
+    /// reach it.
+    committed: AtomicI64,
+    /// What names this process's event keys (`events/c/<server>-<n>`).
+    server: String,
     stop: AtomicBool,
     presence: Presence,
 }
@@ -155,6 +212,15 @@ impl std::fmt::Debug for EtcdStore {
             .field("prefix", &self.inner.prefix)
             .finish()
     }
+}
+
+/// A name for this process's event keys, unique in the fleet: the time it started, to the
+/// nanosecond, and its process id.
+fn server_token() -> String {
+    let started = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{:x}{:x}", started.as_nanos() as u64, std::process::id())
 }
 
 fn unavailable(error: EtcdError) -> StoreError {
@@ -187,23 +253,16 @@ impl EtcdStore {
             once: RwLock::new(HashMap::new()),
             last_boots: RwLock::new(HashMap::new()),
             revision: AtomicI64::new(0),
-            buffered: Mutex::new(Buffered::default()),
-            publishing: Mutex::new(()),
-            seq: Mutex::new(None),
-            estimate: Default::default(),
-            keep: keep.max(1),
+            line: Mutex::new(Line::default()),
+            answered: Condvar::new(),
+            history: Mutex::new(History::new(keep)),
+            committed: AtomicI64::new(0),
+            server: server_token(),
             stop: AtomicBool::new(false),
             presence: Presence::new(&etcd.prefix, &settings.site),
         });
         let revision = match inner.read_all(true) {
-            Ok(revision) => {
-                for (index, class) in ["c", "b"].into_iter().enumerate() {
-                    let held = inner.etcd.count(&inner.key(&format!("events/{class}/")));
-                    // Unknown: assume the bound, so that the first batches trim.
-                    inner.estimate[index].store(held.unwrap_or(inner.keep), Ordering::Relaxed);
-                }
-                Some(revision)
-            }
+            Ok(revision) => Some(revision),
             Err(StoreError::Unavailable(why)) => {
                 let why = why.trim_end_matches("; nothing was changed, try again");
                 if inner.mirror().entries()?.pxelinux.is_empty() {
@@ -214,9 +273,6 @@ impl EtcdStore {
                 tracing::warn!(
                     "etcd does not answer ({why}): serving the TFTP root's entries as they are until it does; changes answer 503 meanwhile"
                 );
-                for estimate in &inner.estimate {
-                    estimate.store(inner.keep, Ordering::Relaxed);
-                }
                 None
             }
             Err(other) => return Err(other),
@@ -231,7 +287,7 @@ impl EtcdStore {
             .map_err(|e| StoreError::Invalid(format!("cannot start the etcd watch: {e}")))?;
         inner.presence.beat(&inner.etcd);
         inner.every("etcd-events", PUBLISH_EVERY, |inner| {
-            if let Err(error) = inner.publish_buffered() {
+            if let Err(error) = inner.publish() {
                 tracing::debug!(%error, "boot events wait for etcd");
             }
         })?;
@@ -282,6 +338,14 @@ impl Inner {
 
     fn settings(&self) -> Arc<Settings> {
         Arc::clone(&self.settings.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn history(&self) -> MutexGuard<'_, History> {
+        self.history.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn line(&self) -> MutexGuard<'_, Line> {
+        self.line.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn mirror(&self) -> Arc<SymlinkStore> {
@@ -372,14 +436,10 @@ impl Inner {
             return Ok(());
         }
         if let Some(event) = rest.strip_prefix("events/") {
-            if event == "seq" && !deleted {
-                let mut seq = self.seq.lock().unwrap_or_else(|p| p.into_inner());
-                if seq.is_none_or(|(_, known)| known < kv.mod_revision) {
-                    *seq = Some((seq_value(&kv.value), kv.mod_revision));
-                }
-            } else if !deleted {
-                let index = usize::from(event.starts_with("b/"));
-                self.estimate[index].fetch_add(1, Ordering::Relaxed);
+            let mut history = self.history();
+            match deleted {
+                true => history.delete(&kv.key, event),
+                false => history.put(&kv.key, event, &kv.value, kv.mod_revision),
             }
             return Ok(());
         }
@@ -411,7 +471,12 @@ impl Inner {
             if let Ok(host) = HostName::parse(host) {
                 let value = match deleted {
                     true => None,
-                    false => serde_json::from_slice(&kv.value).ok(),
+                    false => serde_json::from_slice::<Event>(&kv.value)
+                        .ok()
+                        .map(|mut e| {
+                            e.id = event_id(kv.mod_revision, e.id);
+                            e
+                        }),
                 };
                 newer(&self.last_boots, host, kv.mod_revision, value);
             }
@@ -419,16 +484,16 @@ impl Inner {
         Ok(())
     }
 
-    /// Reads the prefix (all but the events) and makes the mirror and the caches hold it (hosts without a
-    /// key boot the default); the revision it reached. `first`: at open, where an empty
+    /// Reads the prefix and makes the mirror, the caches and the events hold it (hosts
+    /// without a key boot the default); the revision it reached. `first`: at open, where an empty
     /// prefix over a TFTP root with entries is refused.
     fn read_all(&self, first: bool) -> Result<i64, StoreError> {
-        // Everything but the events, as of one revision.
+        // Everything, as of one revision.
         let (mut kvs, revision) = self
             .etcd
             .range_at(&self.key("entries/"), 0)
             .map_err(unavailable)?;
-        for part in ["once/", "lastboot/", "servers/"] {
+        for part in ["once/", "lastboot/", "servers/", "events/"] {
             let (more, _) = self
                 .etcd
                 .range_at(&self.key(part), revision)
@@ -443,8 +508,9 @@ impl Inner {
                 self.prefix
             )));
         }
-        let mut present = std::collections::HashSet::new();
+        let mut present = HashSet::new();
         let mut rewritten = Vec::new();
+        self.history().clear();
         for kv in &kvs {
             if !kv.key.starts_with(&entries_prefix) {
                 self.apply(kv, false)?;
@@ -569,228 +635,276 @@ impl Inner {
         }
     }
 
-    /// Publishes the boot events waiting, oldest first, a batch per transaction, until none
-    /// waits or etcd does not take them (they wait for the next call).
-    fn publish_buffered(&self) -> Result<(), EtcdError> {
-        let _one_at_a_time = self.publishing.lock().unwrap_or_else(|p| p.into_inner());
+    /// Publishes the events waiting in line now (and deletes the events past the bound),
+    /// until none waits or etcd does not take them (they wait for the next call).
+    fn publish(&self) -> Result<(), EtcdError> {
+        let mut line = self.line();
         // What is in line now, not what keeps coming: a caller is answered in bounded time.
-        let upto = self.buffered.lock().unwrap_or_else(|p| p.into_inner()).next;
+        let upto = line.next;
+        let failures = line.failures;
         loop {
-            let (batch, places): (Vec<NewEvent>, Vec<u64>) = {
-                let buffered = self.buffered.lock().unwrap_or_else(|p| p.into_inner());
-                buffered
-                    .events
-                    .iter()
-                    .take_while(|(place, _)| *place <= upto)
-                    .take(BATCH)
-                    .map(|(place, event)| (event.clone(), *place))
-                    .unzip()
-            };
-            let Some(&last) = places.last() else {
+            let waiting = line.events.front().is_some_and(|(at, _)| *at <= upto)
+                || self.history().has_dropped();
+            if !waiting {
                 return Ok(());
+            }
+            if line.failures > failures {
+                return Err(line.last_error.clone().unwrap_or_else(not_taken));
+            }
+            line = match line.committing {
+                true => self.wait(line),
+                false => self.commit_next(line),
             };
-            let events = self.commit_events(&batch)?;
-            for (index, class) in ["c", "b"].into_iter().enumerate() {
-                let near = self.estimate[index].load(Ordering::Relaxed) + BATCH > self.keep;
-                if near && events.iter().any(|e| (class == "b") == e.kind.is_boot()) {
-                    if let Err(error) = self.trim(class) {
-                        tracing::debug!(%error, "events not trimmed yet");
+        }
+    }
+
+    /// Waits in line until the switch or event at `place` is answered: one caller at a time
+    /// commits what waits, the others wait for its answer. An event is not answered when a
+    /// commit failed since it came (it stays in line).
+    fn answer(&self, place: u64) -> Result<Answer, EtcdError> {
+        let mut line = self.line();
+        let failures = line.failures;
+        loop {
+            if let Some(Some(_)) = line.answers.get(&place) {
+                return line.answers.remove(&place).flatten().ok_or_else(not_taken);
+            }
+            let is_event = line.events.iter().any(|(at, _)| *at == place);
+            if (is_event && line.failures > failures) || (!line.committing && !line.holds(place)) {
+                line.answers.remove(&place);
+                return Err(line.last_error.clone().unwrap_or_else(not_taken));
+            }
+            line = match line.committing {
+                true => self.wait(line),
+                false => self.commit_next(line),
+            };
+        }
+    }
+
+    /// Waits for the caller committing to be done (or a moment).
+    fn wait<'a>(&'a self, line: MutexGuard<'a, Line>) -> MutexGuard<'a, Line> {
+        self.answered
+            .wait_timeout(line, Duration::from_millis(100))
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+    }
+
+    /// Commits one transaction of what waits in line (the line is free meanwhile) and
+    /// answers its callers.
+    fn commit_next<'a>(&'a self, mut line: MutexGuard<'a, Line>) -> MutexGuard<'a, Line> {
+        line.committing = true;
+        let batch = self.take_batch(&mut line);
+        drop(line);
+        let result = self.commit(&batch);
+        let mut line = self.line();
+        line.committing = false;
+        match result {
+            Ok(Committed {
+                before,
+                events,
+                revision,
+            }) => {
+                self.committed.fetch_max(revision, Ordering::Relaxed);
+                for ((place, _), was) in batch.writes.iter().zip(before) {
+                    if let Some(answer) = line.answers.get_mut(place) {
+                        *answer = Some(Answer::Wrote(was, revision));
+                    }
+                }
+                if let Some((last, _)) = batch.events.last() {
+                    while line.events.front().is_some_and(|(at, _)| at <= last) {
+                        line.events.pop_front();
+                    }
+                }
+                for ((place, _), event) in batch.events.iter().zip(events) {
+                    if let Some(answer) = line.answers.get_mut(place) {
+                        *answer = Some(Answer::Published(event));
                     }
                 }
             }
-            let mut buffered = self.buffered.lock().unwrap_or_else(|p| p.into_inner());
-            while buffered
-                .events
-                .front()
-                .is_some_and(|(place, _)| *place <= last)
-            {
-                buffered.events.pop_front();
-            }
-            for (place, event) in places.into_iter().zip(events) {
-                if let Some(waiting) = buffered.waiting.get_mut(&place) {
-                    *waiting = Some(event);
+            Err(error) => {
+                // etcd is away: the switches waiting are answered now (none is written
+                // later, behind its caller's back); the events stay in line.
+                let waiting: Vec<u64> = line.writes.drain(..).map(|(place, _)| place).collect();
+                for place in batch.writes.iter().map(|(place, _)| *place).chain(waiting) {
+                    if let Some(answer) = line.answers.get_mut(&place) {
+                        *answer = Some(Answer::Failed(error.clone()));
+                    }
                 }
+                self.history().keep_dropped(batch.deletes);
+                line.failures += 1;
+                line.last_error = Some(error);
             }
+        }
+        self.answered.notify_all();
+        line
+    }
+
+    /// The next transaction's worth of the line: switches first, then events in order, and
+    /// deletes of events past the bound, within etcd's bound on a transaction.
+    fn take_batch(&self, line: &mut Line) -> Batch {
+        let mut budget = MAX_OPS;
+        let mut writes = Vec::new();
+        while writes.len() < MAX_WRITES {
+            let Some(write) = line.writes.pop_front() else {
+                break;
+            };
+            writes.push(write);
+            budget -= 1;
+        }
+        let mut events = Vec::new();
+        for (place, event) in &line.events {
+            // A counted boot also writes its host's last boot.
+            let cost = 1 + usize::from(event.kind == EventKind::Boot && event.counted);
+            if events.len() as u64 >= ID_SPAN || cost + TRIM_RESERVE > budget {
+                break;
+            }
+            budget -= cost;
+            events.push((*place, event.clone()));
+        }
+        let deletes = self.history().take_dropped(budget);
+        Batch {
+            writes,
+            events,
+            deletes,
         }
     }
 
-    /// Drops the oldest events of `class` (`c` changes, `b` boot fetches) past the bound: each
-    /// class is bounded on its own, so a flood of boots never pushes a change out.
-    fn trim(&self, class: &str) -> Result<(), EtcdError> {
-        let prefix = self.key(&format!("events/{class}/"));
-        let estimate = &self.estimate[usize::from(class == "b")];
-        let count = self.etcd.count(&prefix)?;
-        if count <= self.keep {
-            estimate.store(count, Ordering::Relaxed);
-            return Ok(());
+    /// The key of the event at `place` of this server's line.
+    fn event_key(&self, event: &NewEvent, place: u64) -> String {
+        let class = if event.kind.is_boot() { "b" } else { "c" };
+        self.key(&format!("events/{class}/{}-{place:012}", self.server))
+    }
+
+    /// Writes `batch` in one transaction: each switch's key as it was, the events with their
+    /// ids, and the revision committed. A counted boot is written as its host's last too.
+    fn commit(&self, batch: &Batch) -> Result<Committed, EtcdError> {
+        let mut ops = Vec::with_capacity(MAX_OPS);
+        for (_, write) in &batch.writes {
+            ops.push(match &write.value {
+                Some(value) => put_returning(&write.key, value),
+                None => delete_returning(&write.key),
+            });
         }
-        let end = client::prefix_end(&prefix);
-        let (oldest, _) = self
-            .etcd
-            .range_between(&prefix, Some(end), count - self.keep, false)?;
-        if let Some(last) = oldest.last() {
-            let through = format!("{}\u{0}", last.key);
-            self.etcd
-                .txn(Vec::new(), vec![delete_range(&prefix, &through)])?;
+        let now = SystemTime::now();
+        let mut events = Vec::with_capacity(batch.events.len());
+        let mut keys = HashSet::new();
+        // A host's last counted boot of the batch only: its key, its line and its event.
+        let mut last_boots: HashMap<HostName, (Vec<u8>, usize)> = HashMap::new();
+        for (index, (place, new)) in batch.events.iter().enumerate() {
+            let event = new.clone().stamped(index as u64, now);
+            let line = serde_json::to_vec(&event).map_err(|e| EtcdError(e.to_string()))?;
+            let key = self.event_key(new, *place);
+            ops.push(put(&key, &line));
+            keys.insert(key);
+            if let (EventKind::Boot, true, Some(host)) = (event.kind, event.counted, &event.host) {
+                last_boots.insert(host.clone(), (line, index));
+            }
+            events.push(event);
         }
-        estimate.store(self.keep, Ordering::Relaxed);
-        Ok(())
+        for (host, (line, _)) in &last_boots {
+            ops.push(put(&self.key(&format!("lastboot/{host}")), line));
+        }
+        // A key given twice fails the whole transaction: an event published again (its
+        // first commit unconfirmed) is never deleted in the same one.
+        for key in &batch.deletes {
+            if keys.insert(key.clone()) {
+                ops.push(delete(key));
+            }
+        }
+        if ops.is_empty() {
+            return Ok(Committed {
+                before: Vec::new(),
+                events,
+                revision: self.revision.load(Ordering::Relaxed),
+            });
+        }
+        let (mut before, revision) = self.etcd.write_all(ops)?;
+        before.truncate(batch.writes.len());
+        for event in &mut events {
+            event.id = event_id(revision, event.id);
+        }
+        for (host, (_, index)) in last_boots {
+            newer(
+                &self.last_boots,
+                host,
+                revision,
+                Some(events[index].clone()),
+            );
+        }
+        Ok(Committed {
+            before,
+            events,
+            revision,
+        })
     }
 
     /// Puts the change `event` in line and returns once it is published (by this caller, or
-    /// by another one that published the line meanwhile), with its id.
+    /// by another one that committed the line meanwhile), with its id.
     fn publish_change(&self, event: NewEvent) -> Result<Event, EtcdError> {
         let place = {
-            let mut buffered = self.buffered.lock().unwrap_or_else(|p| p.into_inner());
-            let place = buffered.push(event);
-            buffered.waiting.insert(place, None);
+            let mut line = self.line();
+            let place = line.push(event);
+            line.answers.insert(place, None);
             place
         };
-        let published = self.publish_buffered();
-        let mut buffered = self.buffered.lock().unwrap_or_else(|p| p.into_inner());
-        match buffered.waiting.remove(&place).flatten() {
-            Some(done) => Ok(done),
-            None => {
-                // The change itself is committed: its event stays in line, and the publisher
-                // sends it when etcd takes it (numbered then, as a boot's is).
-                if let Err(error) = published {
-                    tracing::warn!(%error, "a change's event waits for etcd; it is published when etcd answers");
-                }
-                let waiting = buffered
-                    .events
-                    .iter()
-                    .find(|(at, _)| *at == place)
-                    .map(|(_, event)| event.clone());
-                waiting
-                    .map(|event| event.stamped(0, SystemTime::now()))
-                    .ok_or_else(|| {
-                        EtcdError("etcd: the change's event was dropped from the line".into())
-                    })
+        let error = match self.answer(place) {
+            Ok(Answer::Published(event)) => return Ok(event),
+            Ok(Answer::Failed(error)) => error,
+            Ok(Answer::Wrote(..)) => not_taken(),
+            Err(error) => error,
+        };
+        // The change itself is committed: its event stays in line, and the publisher sends
+        // it when etcd takes it (numbered then, as a boot's is).
+        let line = self.line();
+        let waiting = line.events.iter().find(|(at, _)| *at == place);
+        match waiting {
+            Some((_, event)) => {
+                tracing::warn!(%error, "a change's event waits for etcd; it is published when etcd answers");
+                Ok(event.clone().stamped(0, SystemTime::now()))
             }
+            None => Err(EtcdError(format!(
+                "{error} (the change's event was dropped from the line)"
+            ))),
         }
     }
 
-    /// Gives `batch` the next fleet-wide ids and writes them (and each counted boot as its
-    /// host's last), dropping what is past the bound of each class, in one transaction.
-    fn commit_events(&self, batch: &[NewEvent]) -> Result<Vec<Event>, EtcdError> {
-        let seq = self.key("events/seq");
-        let started = Instant::now();
-        loop {
-            let cached = *self.seq.lock().unwrap_or_else(|p| p.into_inner());
-            let (last, revision) = match cached {
-                Some(known) => known,
-                None => match self.etcd.get(&seq)? {
-                    Some(kv) => (seq_value(&kv.value), kv.mod_revision),
-                    None => (0, 0),
-                },
-            };
-            let now = SystemTime::now();
-            let events: Vec<Event> = batch
-                .iter()
-                .zip(last + 1..)
-                .map(|(new, id)| new.clone().stamped(id, now))
-                .collect();
-            let next = last + events.len() as u64;
-            let mut ops = vec![put(&seq, next.to_string().as_bytes())];
-            // A host's last counted boot of the batch only: its line, and the event.
-            let mut last_boots: HashMap<HostName, (Vec<u8>, Event)> = HashMap::new();
-            for event in &events {
-                let class = if event.kind.is_boot() { "b" } else { "c" };
-                let line = serde_json::to_vec(event).map_err(|e| EtcdError(e.to_string()))?;
-                ops.push(put(
-                    &self.key(&format!("events/{class}/{:020}", event.id)),
-                    &line,
-                ));
-                if let (EventKind::Boot, true, Some(host)) =
-                    (event.kind, event.counted, &event.host)
-                {
-                    last_boots.insert(host.clone(), (line, event.clone()));
-                }
-            }
-            for (host, (line, _)) in &last_boots {
-                ops.push(put(&self.key(&format!("lastboot/{host}")), line));
-            }
-            let (done, committed, now) =
-                self.etcd
-                    .txn_or_read(vec![unchanged_since(&seq, revision)], ops, &seq)?;
-            // Lost the race to another server: its answer says where the ids are now.
-            *self.seq.lock().unwrap_or_else(|p| p.into_inner()) = match (done, now) {
-                (true, _) => Some((next, committed)),
-                (false, Some(kv)) => Some((seq_value(&kv.value), kv.mod_revision)),
-                (false, None) => Some((0, 0)),
-            };
-            if done {
-                for event in &events {
-                    self.estimate[usize::from(event.kind.is_boot())]
-                        .fetch_add(1, Ordering::Relaxed);
-                }
-                for (host, (_, event)) in last_boots {
-                    newer(&self.last_boots, host, committed, Some(event));
-                }
-                return Ok(events);
-            }
-            if started.elapsed() > CHANGE_DEADLINE {
-                return Err(EtcdError(
-                    "etcd: the event id kept changing under this server; try again".into(),
-                ));
-            }
+    /// Puts a host's entry `key` (`None`: deletes it) in line and returns once etcd committed
+    /// it: the key as it was, and the revision.
+    fn write(&self, key: &str, value: Option<Vec<u8>>) -> Result<(Option<Kv>, i64), EtcdError> {
+        let place = {
+            let mut line = self.line();
+            let place = line.place();
+            let key = key.to_owned();
+            line.writes.push_back((place, Write { key, value }));
+            line.answers.insert(place, None);
+            place
+        };
+        match self.answer(place)? {
+            Answer::Wrote(was, revision) => Ok((was, revision)),
+            Answer::Failed(error) => Err(error),
+            Answer::Published(_) => Err(not_taken()),
         }
     }
 
-    /// Whether the events can be read from etcd now: it answers, and what this server saw is
-    /// published (so a read finds this server's own events). While etcd is away the event
-    /// routes answer nothing at once rather than wait for it.
-    fn readable(&self) -> bool {
-        self.presence.reachable() && self.publish_buffered().is_ok()
-    }
-
-    /// The newest `limit` events of `class` of `host`, newest first, read backwards a page at
-    /// a time (never the whole class at once).
-    fn newest_of(&self, class: &str, host: &HostName, limit: usize) -> Vec<Event> {
-        const PAGE: usize = 500;
-        let start = self.key(&format!("events/{class}/"));
-        let mut end = client::prefix_end(&start);
-        let mut found = Vec::new();
-        while found.len() < limit {
-            let Ok((kvs, _)) = self
-                .etcd
-                .range_between(&start, Some(end.clone()), PAGE, true)
-            else {
-                break;
-            };
-            let Some(oldest) = kvs.last() else { break };
-            end = oldest.key.as_bytes().to_vec();
-            let full = kvs.len() == PAGE;
-            found.extend(
-                kvs.iter()
-                    .filter_map(|kv| serde_json::from_slice::<Event>(&kv.value).ok())
-                    .filter(|e| e.host.as_ref() == Some(host)),
-            );
-            if !full {
-                break;
+    /// The revision up to which the events can be read: what this server saw is published
+    /// when etcd answers, and the watch reached what this server published (waiting for it a
+    /// moment), so a read finds this server's own events. While etcd is away, the events
+    /// known so far.
+    fn readable(&self) -> i64 {
+        if self.presence.reachable() && self.publish().is_ok() {
+            let published = self.committed.load(Ordering::Relaxed);
+            let started = Instant::now();
+            while self.revision.load(Ordering::Relaxed) < published && started.elapsed() < READ_WAIT
+            {
+                std::thread::sleep(Duration::from_millis(1));
             }
         }
-        found.truncate(limit);
-        found
+        self.revision.load(Ordering::Relaxed)
     }
+}
 
-    /// The events of both classes with ids from `from` (included), oldest first.
-    fn events_from(&self, from: u64, limit: usize) -> Vec<Event> {
-        let mut found = Vec::new();
-        for class in ["c", "b"] {
-            let start = self.key(&format!("events/{class}/{from:020}"));
-            let end = client::prefix_end(&self.key(&format!("events/{class}/")));
-            if let Ok((kvs, _)) = self.etcd.range_between(&start, Some(end), limit, false) {
-                found.extend(
-                    kvs.iter()
-                        .filter_map(|kv| serde_json::from_slice(&kv.value).ok()),
-                );
-            }
-        }
-        found.sort_unstable_by_key(|e: &Event| e.id);
-        found.truncate(limit);
-        found
-    }
+/// The error of a caller whose switch or event etcd did not take.
+fn not_taken() -> EtcdError {
+    EtcdError("etcd: not taken; try again".into())
 }
 
 impl Store for EtcdStore {
@@ -824,12 +938,8 @@ impl Store for EtcdStore {
         if let Expect::Anything = expect {
             // One round trip: the write, and what it replaced. The key's mirror lock is held
             // so that the watch cannot show this write before `before` is read.
-            let op = match &value {
-                Some(value) => put_returning(&key, value),
-                None => delete_returning(&key),
-            };
             let _ordered = inner.shard(&key);
-            let (was, committed) = inner.etcd.swap(op).map_err(unavailable)?;
+            let (was, committed) = inner.write(&key, value).map_err(unavailable)?;
             let stored: Option<Desired> = was
                 .as_ref()
                 .and_then(|kv| serde_json::from_slice(&kv.value).ok());
@@ -945,11 +1055,7 @@ impl Store for EtcdStore {
                 let revision = known.max(inner.revision.load(Ordering::Relaxed));
                 last_boots.insert(host.clone(), (revision, Some(stamped.clone())));
             }
-            inner
-                .buffered
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(event);
+            inner.line().push(event);
             return Ok(stamped);
         }
         // A change goes into the same line, after the boots this server saw before it, and is
@@ -958,23 +1064,13 @@ impl Store for EtcdStore {
     }
 
     fn events_since(&self, after: u64, limit: usize) -> Vec<Event> {
-        if !self.inner.readable() {
-            return Vec::new();
-        }
-        self.inner.events_from(after.saturating_add(1), limit)
+        let revision = self.inner.readable();
+        self.inner.history().since(after, revision, limit)
     }
 
     fn events_for(&self, host: &HostName, limit: usize) -> Vec<Event> {
-        if !self.inner.readable() {
-            return Vec::new();
-        }
-        let mut found = Vec::new();
-        for class in ["c", "b"] {
-            found.extend(self.inner.newest_of(class, host, limit));
-        }
-        found.sort_unstable_by_key(|e: &Event| std::cmp::Reverse(e.id));
-        found.truncate(limit);
-        found
+        let revision = self.inner.readable();
+        self.inner.history().of_host(host, revision, limit)
     }
 
     fn last_boot(&self, host: &HostName) -> Option<Event> {
@@ -982,23 +1078,12 @@ impl Store for EtcdStore {
     }
 
     fn events_kept(&self) -> (usize, usize) {
-        let count = |class: &str| {
-            self.inner
-                .etcd
-                .count(&self.inner.key(&format!("events/{class}/")))
-                .unwrap_or(0)
-        };
-        (count("c"), count("b"))
+        self.inner.readable();
+        self.inner.history().kept()
     }
 
     fn status(&self) -> super::StoreStatus {
-        let buffered = self
-            .inner
-            .buffered
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .events
-            .len();
+        let buffered = self.inner.line().events.len();
         super::StoreStatus {
             kind: "etcd",
             shared: Some(

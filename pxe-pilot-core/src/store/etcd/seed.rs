@@ -62,8 +62,13 @@ pub fn write_seed(settings: &EtcdSettings, hosts: &[SeedHost]) -> Result<usize, 
             ));
         }
         if let Some(event) = &host.last_boot {
+            // Its id in etcd comes from the revision of its key (place 0).
+            let event = Event {
+                id: 0,
+                ..event.clone()
+            };
             let value =
-                serde_json::to_vec(event).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                serde_json::to_vec(&event).map_err(|e| StoreError::Invalid(e.to_string()))?;
             keys.push((format!("{prefix}lastboot/{}", host.name), value));
         }
     }
