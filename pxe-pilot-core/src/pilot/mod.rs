@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::bootloader::Bootloader;
 use crate::catalogue::{Catalogue, Configuration, Listing};
+use crate::events::NewEvent;
 use crate::inventory::Host;
 use crate::mac::MacAddress;
 use crate::names::HostName;
@@ -123,7 +124,14 @@ pub struct HostOutcome<'a> {
     /// `Ok` when it was switched; the store's error when its write failed; `Err(None)` when it
     /// was not tried because an earlier host's write failed.
     pub result: Result<(), Option<StoreError>>,
+    /// With [`Pilot::deploy_recording`], for a host switched: its event as recorded with the
+    /// switch, or why it was not recorded.
+    pub recorded: Option<Result<NewEvent, StoreError>>,
 }
+
+/// What makes a deploy's event for a host, from what it booted before and the configuration
+/// deployed.
+pub type MakeEvent<'e> = &'e dyn Fn(&Host, &Deployment, &Configuration) -> NewEvent;
 
 impl Deployed<'_> {
     /// True when every host was switched.
@@ -329,6 +337,26 @@ impl Pilot {
         name: &str,
         selectors: &[HostSelector],
     ) -> Result<Deployed<'_>, PilotError> {
+        self.deploy_with(name, selectors, None)
+    }
+
+    /// [`Pilot::deploy`], each host's event recorded with its switch (one transaction in a
+    /// shared store): `event` makes it from what the host booted before.
+    pub fn deploy_recording(
+        &self,
+        name: &str,
+        selectors: &[HostSelector],
+        event: MakeEvent<'_>,
+    ) -> Result<Deployed<'_>, PilotError> {
+        self.deploy_with(name, selectors, Some(event))
+    }
+
+    fn deploy_with(
+        &self,
+        name: &str,
+        selectors: &[HostSelector],
+        event: Option<MakeEvent<'_>>,
+    ) -> Result<Deployed<'_>, PilotError> {
         // One listing of the catalogue for the configuration and the previous deployments.
         let by_path = self.catalogue.listing()?;
         let configuration = by_path.pick(name)?;
@@ -341,21 +369,37 @@ impl Pilot {
                     host,
                     previous: Deployment::NotDeployed,
                     result: Err(None),
+                    recorded: None,
                 });
                 continue;
             }
-            let write = self
-                .store
-                .switch(&host.mac_addresses, Some(&configuration), &Expect::Anything)
-                .map(|swap| {
-                    let (Swap::Done(before) | Swap::Changed(before)) = swap;
-                    deployment_of(host, &before, &by_path, self.bootloaders())
-                });
+            let previous_of =
+                |before: &Entries| deployment_of(host, before, &by_path, self.bootloaders());
+            let write = match event {
+                None => self
+                    .store
+                    .switch(&host.mac_addresses, Some(&configuration), &Expect::Anything)
+                    .map(|swap| {
+                        let (Swap::Done(before) | Swap::Changed(before)) = swap;
+                        (previous_of(&before), None)
+                    }),
+                Some(event) => self
+                    .store
+                    .switch_recording(&host.mac_addresses, Some(&configuration), &|before| {
+                        event(host, &previous_of(before), &configuration)
+                    })
+                    .map(|(before, recorded)| {
+                        let previous = previous_of(&before);
+                        let recorded = recorded.map(|_| event(host, &previous, &configuration));
+                        (previous, Some(recorded))
+                    }),
+            };
             match write {
-                Ok(previous) => outcomes.push(HostOutcome {
+                Ok((previous, recorded)) => outcomes.push(HostOutcome {
                     host,
                     previous,
                     result: Ok(()),
+                    recorded,
                 }),
                 Err(error) if outcomes.is_empty() => return Err(error.into()),
                 Err(error) => {
@@ -364,6 +408,7 @@ impl Pilot {
                         host,
                         previous: Deployment::NotDeployed,
                         result: Err(Some(error)),
+                        recorded: None,
                     });
                 }
             }

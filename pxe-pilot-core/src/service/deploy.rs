@@ -87,12 +87,26 @@ impl Service {
             self.check_once(configuration)?;
         }
         let selectors: Vec<HostSelector> = hosts.iter().map(|h| h.selector.clone()).collect();
-        let deployed = self.pilot.deploy(configuration, &selectors)?;
-        let name = deployed.configuration.name.clone();
         let kind = match who {
             Who::SelfService => EventKind::SelfService,
             _ => EventKind::Deploy,
         };
+        let site = self.pilot.settings().site.clone();
+        // Each switched host's event is written with its switch (one transaction in etcd).
+        let switched = |host: &crate::Host,
+                        previous: &crate::Deployment,
+                        to: &crate::catalogue::Configuration| NewEvent {
+            host: Some(host.name.clone()),
+            from: Some(previous.label()),
+            to: Some(to.name.to_string()),
+            peer: Some(peer.clone()),
+            site: Some(site.clone()),
+            ..NewEvent::new(kind, who)
+        };
+        let deployed = self
+            .pilot
+            .deploy_recording(configuration, &selectors, &switched)?;
+        let name = deployed.configuration.name.clone();
         let mut report = DeployReport {
             configuration: name.clone(),
             hosts: Vec::with_capacity(deployed.hosts.len()),
@@ -121,7 +135,11 @@ impl Service {
                         change = %format_args!("{} -> {name}", outcome.previous.label()),
                         "configuration deployed"
                     );
-                    self.record(event(Outcome::Ok));
+                    match &outcome.recorded {
+                        Some(Ok(recorded)) => self.kept.observer.recorded(recorded),
+                        Some(Err(e)) => tracing::error!("event not recorded: {e}"),
+                        None => self.record(event(Outcome::Ok)),
+                    }
                     // A deploy replaces a pending `once`, or drops it.
                     let once = asked.once.then_some(&name);
                     if let Err(e) = self.store().set_once(&host.name, once) {

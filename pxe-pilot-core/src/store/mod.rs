@@ -99,6 +99,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         expect: &Expect,
     ) -> Result<Swap, StoreError>;
 
+    /// [`Store::switch`] whatever the entries are now, and the change's event recorded with
+    /// it: `event` makes it from the entries before (it may be called again when another
+    /// server changed the host meanwhile). The entries before, and the event recorded or why
+    /// it was not. A shared store writes both in one transaction; by default this switches,
+    /// then records.
+    fn switch_recording(
+        &self,
+        macs: &[MacAddress],
+        configuration: Option<&Configuration>,
+        event: &dyn Fn(&Entries) -> NewEvent,
+    ) -> Result<(Entries, Result<Event, StoreError>), StoreError> {
+        let (Swap::Done(before) | Swap::Changed(before)) =
+            self.switch(macs, configuration, &Expect::Anything)?;
+        let recorded = self.record(event(&before));
+        Ok((before, recorded))
+    }
+
     /// The configuration `host` was deployed `once` with and has not booted yet.
     fn once(&self, host: &HostName) -> Option<ConfigName>;
 

@@ -25,6 +25,9 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 /// member cut off silently is left within that time.
 pub const WATCH_SPAN: Duration = Duration::from_secs(20);
 
+/// How many connections to etcd are kept open for the next requests.
+const MAX_CONNECTIONS: usize = 64;
+
 /// etcd did not answer, or refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EtcdError(pub String);
@@ -140,6 +143,11 @@ pub fn delete(key: &str) -> Value {
     json!({"request_delete_range": {"key": b64(key.as_bytes())}})
 }
 
+/// A delete of the keys from `from` (included) to `to` (excluded), for [`Etcd::write_all`].
+pub fn delete_range(from: &str, to: &str) -> Value {
+    json!({"request_delete_range": {"key": b64(from.as_bytes()), "range_end": b64(to.as_bytes())}})
+}
+
 /// A put of `value` at `key` attached to lease `lease`: the key goes when the lease expires.
 pub fn put_leased(key: &str, value: &[u8], lease: i64) -> Value {
     json!({"request_put": {"key": b64(key.as_bytes()), "value": b64(value), "lease": lease.to_string()}})
@@ -219,6 +227,10 @@ impl Etcd {
         let agent = |timeout: Duration| -> Agent {
             Agent::config_builder()
                 .timeout_global(Some(timeout))
+                // Every concurrent change keeps its connection (ureq keeps 3 by default: the
+                // others were opened again for each request, a thread and a handshake each).
+                .max_idle_connections(MAX_CONNECTIONS)
+                .max_idle_connections_per_host(MAX_CONNECTIONS)
                 .http_status_as_error(false)
                 .tls_config(tls.clone())
                 .build()
@@ -383,6 +395,30 @@ impl Etcd {
             answer["succeeded"].as_bool().unwrap_or(false),
             revision(&answer["header"]["revision"]),
         ))
+    }
+
+    /// A transaction that, when `compare` fails, reads `keys` instead of writing: whether it
+    /// succeeded, the revision, and on failure each key as it is now (`None`: absent).
+    pub fn txn_or_read(
+        &self,
+        compare: Vec<Value>,
+        success: Vec<Value>,
+        keys: &[&str],
+    ) -> Result<(bool, i64, Vec<Option<Kv>>), EtcdError> {
+        let reads: Vec<Value> = keys
+            .iter()
+            .map(|key| json!({"request_range": {"key": b64(key.as_bytes())}}))
+            .collect();
+        let body = json!({"compare": compare, "success": success, "failure": reads});
+        let answer = self.call("/v3/kv/txn", &body)?;
+        let done = answer["succeeded"].as_bool().unwrap_or(false);
+        let now = match done {
+            true => Vec::new(),
+            false => (0..keys.len())
+                .map(|i| kv(&answer["responses"][i]["response_range"]["kvs"][0]))
+                .collect(),
+        };
+        Ok((done, revision(&answer["header"]["revision"]), now))
     }
 
     /// A new lease of `ttl` seconds; its id.

@@ -43,9 +43,15 @@ impl Class {
 pub(super) struct History {
     classes: [Class; 2],
     keep: usize,
-    /// Keys past the bound, for a next transaction to delete.
-    dropped: Vec<String>,
+    /// The keys past the bound, for a next transaction to delete: by stem (a key up to its
+    /// last `-`, one server process's keys of a class), the highest key dropped. The keys of
+    /// one stem are dropped in key order (one server's places follow its commits), so one
+    /// range deletes them all.
+    dropped: BTreeMap<String, String>,
 }
+
+/// A range of keys to delete: from (included) to (excluded).
+pub(super) type Range = (String, String);
 
 /// The class (0: changes, 1: boot fetches) of an event key's rest (`c/...`, `b/...`).
 fn class_of(rest: &str) -> Option<usize> {
@@ -62,7 +68,7 @@ impl History {
         History {
             classes: Default::default(),
             keep: keep.max(1),
-            dropped: Vec::new(),
+            dropped: BTreeMap::new(),
         }
     }
 
@@ -87,7 +93,14 @@ impl History {
         while class.by_id.len() > self.keep {
             if let Some((_, (oldest, _))) = class.by_id.pop_first() {
                 class.ids.remove(&oldest);
-                self.dropped.push(oldest);
+                let stem = match oldest.rfind('-') {
+                    Some(at) => oldest[..=at].to_owned(),
+                    None => oldest.clone(),
+                };
+                let highest = self.dropped.entry(stem).or_default();
+                if *highest < oldest {
+                    *highest = oldest;
+                }
             }
         }
     }
@@ -99,16 +112,28 @@ impl History {
         }
     }
 
-    /// Up to `most` keys dropped past the bound, for a transaction to delete (given back
-    /// with [`History::keep_dropped`] when it fails).
-    pub(super) fn take_dropped(&mut self, most: usize) -> Vec<String> {
-        let from = self.dropped.len().saturating_sub(most);
-        self.dropped.split_off(from)
+    /// Up to `most` ranges holding the keys dropped past the bound, for a transaction to
+    /// delete (given back with [`History::keep_dropped`] when it does not).
+    pub(super) fn take_dropped(&mut self, most: usize) -> Vec<Range> {
+        let mut ranges = Vec::new();
+        while ranges.len() < most {
+            let Some((stem, highest)) = self.dropped.pop_first() else {
+                break;
+            };
+            ranges.push((stem, format!("{highest}\u{0}")));
+        }
+        ranges
     }
 
-    /// Gives back keys [`History::take_dropped`] took, that were not deleted.
-    pub(super) fn keep_dropped(&mut self, keys: Vec<String>) {
-        self.dropped.extend(keys);
+    /// Gives back ranges [`History::take_dropped`] took, that were not deleted.
+    pub(super) fn keep_dropped(&mut self, ranges: Vec<Range>) {
+        for (stem, mut to) in ranges {
+            to.pop();
+            let highest = self.dropped.entry(stem).or_default();
+            if *highest < to {
+                *highest = to;
+            }
+        }
     }
 
     /// Whether keys past the bound wait to be deleted.
@@ -225,17 +250,20 @@ mod tests {
         let mut history = History::new(2);
         history.put("k/c/1", "c/1", &line(EventKind::Deploy, "h1", 0), 1);
         for revision in 2..10 {
-            let key = format!("b/{revision}");
+            let key = format!("b/s-{revision:012}");
             history.put(&key, &key, &line(EventKind::Boot, "h1", 0), revision);
         }
         assert_eq!(history.kept(), (1, 2), "boots never push a change out");
         history.put("k/c/1", "c/1", &line(EventKind::Deploy, "h1", 0), 11);
         assert_eq!(history.kept(), (1, 2));
-        let mut dropped = history.take_dropped(100);
-        dropped.sort();
-        assert_eq!(dropped.len(), 6);
+        // Places 2 to 7 dropped: one range of the stem `b/s-`.
+        let dropped = history.take_dropped(100);
+        let range = ("b/s-".to_owned(), "b/s-000000000007\u{0}".to_owned());
+        assert_eq!(dropped, [range]);
         assert!(!history.has_dropped());
-        history.delete("b/9", "b/9");
+        history.keep_dropped(dropped.clone());
+        assert_eq!(history.take_dropped(100), dropped);
+        history.delete("b/s-000000000009", "b/s-000000000009");
         assert_eq!(history.kept(), (1, 1));
     }
 

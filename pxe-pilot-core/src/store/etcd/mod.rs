@@ -17,12 +17,13 @@
 //! Each server keeps the fleet's events in memory from its watch and answers reads from
 //! there; the events past the bound of a class are deleted by the next transaction.
 //!
-//! Nothing secret: no BMC block, password or token is ever written. A deploy's switch is a
-//! put that returns the key as it was (a compare-and-swap, `Expect::Entries`, compares the
-//! host's key revision and is retried inside when another server won the race); it returns
-//! once etcd committed it and the mirror wrote the links. Switches and events wait in one
-//! line: one caller at a time commits what waits in one transaction (a group commit), so
-//! concurrent deploys share their round trips to etcd. Boots read
+//! Nothing secret: no BMC block, password or token is ever written. A deploy's switch and
+//! its event are one transaction ([`Store::switch_recording`]) that compares the host's key
+//! revision with the one the mirror holds (the entries before, which the event names), read
+//! again and retried inside when another server won the race; it returns once etcd committed
+//! it and the mirror wrote the links. Other switches and the boot events wait in one line,
+//! committed by the callers themselves, up to [`IN_FLIGHT`] transactions at once, each with
+//! all that waits (a group commit). Boots read
 //! the mirror and the caches a watch keeps (`once`, last boots), never etcd: when etcd is
 //! away, boots go on, and changes fail with [`StoreError::Unavailable`] (503).
 //!
@@ -50,9 +51,9 @@ use crate::names::{ConfigName, HostName};
 use crate::settings::{EtcdSettings, Settings};
 
 use super::{Entries, EntryFolders, Expect, Store, StoreError, Swap, SymlinkStore};
-use client::{delete, delete_returning, holds, put, put_returning, unchanged_since};
+use client::{delete, delete_range, delete_returning, holds, put, put_returning, unchanged_since};
 use client::{Etcd, EtcdError, Kv, Watched};
-use history::{event_id, History, ID_SPAN};
+use history::{event_id, History, Range, ID_SPAN};
 use presence::Presence;
 pub use seed::{write_seed, SeedHost};
 
@@ -70,6 +71,10 @@ const TRIM_RESERVE: usize = 16;
 const PUBLISH_EVERY: Duration = Duration::from_millis(20);
 /// How long a read of the events waits for the watch to show what this server published.
 const READ_WAIT: Duration = Duration::from_secs(1);
+/// How many transactions of one server may be in flight at once: concurrent switches go to
+/// etcd side by side (etcd batches them into its log), and what comes meanwhile waits to be
+/// committed together.
+const IN_FLIGHT: usize = 8;
 /// The shards of the mirror's writes (a host's is its key's).
 const SHARDS: usize = 64;
 
@@ -108,8 +113,11 @@ struct Line {
     next: u64,
     /// The places whose callers wait, and their answer once given.
     answers: HashMap<u64, Option<Answer>>,
-    /// Whether a caller is committing (one at a time: the others wait for its answer).
-    committing: bool,
+    /// How many callers are committing (at most [`IN_FLIGHT`]: the others wait for their
+    /// answers).
+    committing: usize,
+    /// The places of the events that transactions in flight hold.
+    in_flight: HashSet<u64>,
     /// How many commits failed, and the last failure: a caller waiting for its event sees
     /// whether one failed since it came.
     failures: u64,
@@ -132,12 +140,6 @@ impl Line {
         self.events.push_back((place, event));
         place
     }
-
-    /// Whether the event or switch at `place` still waits in line.
-    fn holds(&self, place: u64) -> bool {
-        self.events.iter().any(|(at, _)| *at == place)
-            || self.writes.iter().any(|(at, _)| *at == place)
-    }
 }
 
 /// What one transaction committed: each switch's key as it was, the events with their ids,
@@ -152,7 +154,8 @@ struct Committed {
 struct Batch {
     writes: Vec<(u64, Write)>,
     events: Vec<(u64, NewEvent)>,
-    deletes: Vec<String>,
+    /// Ranges of events past the bound.
+    deletes: Vec<Range>,
 }
 
 /// A value and the revision it was read or written at: a newer revision replaces it.
@@ -178,8 +181,8 @@ struct Inner {
     prefix: String,
     settings: RwLock<Arc<Settings>>,
     mirror: RwLock<Arc<SymlinkStore>>,
-    /// The revision each entry key's mirror was written at.
-    applied: Mutex<HashMap<String, i64>>,
+    /// The revision each entry key's mirror was written at, and whether the key existed then.
+    applied: Mutex<HashMap<String, (i64, bool)>>,
     shards: Vec<Mutex<()>>,
     once: RwLock<Versioned<ConfigName>>,
     last_boots: RwLock<Versioned<Event>>,
@@ -412,7 +415,7 @@ impl Inner {
             .unwrap_or_else(|p| p.into_inner())
             .get(key)
             .copied();
-        if known.is_some_and(|known| known >= revision) {
+        if known.is_some_and(|(known, _)| known >= revision) {
             return Ok(());
         }
         let mirror = self.mirror();
@@ -423,8 +426,24 @@ impl Inner {
         self.applied
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key.to_owned(), revision);
+            .insert(key.to_owned(), (revision, desired.is_some()));
         Ok(())
+    }
+
+    /// Makes the mirror hold entry `key` as etcd answered it (`found`; `None`: absent at
+    /// revision `read`), with `key`'s shard held by the caller; the key's revision (0:
+    /// absent), for a compare.
+    fn mirror_read(
+        &self,
+        key: &str,
+        found: Option<&Kv>,
+        read: i64,
+        macs: &[MacAddress],
+    ) -> Result<i64, StoreError> {
+        let stored: Option<Desired> = found.and_then(|kv| serde_json::from_slice(&kv.value).ok());
+        let seen = found.map_or(read, |kv| kv.mod_revision);
+        self.mirror_held(key, seen, stored.as_ref(), macs)?;
+        Ok(found.map_or(0, |kv| kv.mod_revision))
     }
 
     /// Applies one key of the prefix, as read or watched.
@@ -534,7 +553,7 @@ impl Inner {
             if let (Ok(macs), Some(before)) = (&macs, before) {
                 let after = self.mirror().entries_for(macs)?;
                 if before.pxelinux != after.pxelinux {
-                    if written.is_some_and(|at| at >= kv.mod_revision) {
+                    if written.is_some_and(|(at, _)| at >= kv.mod_revision) {
                         tracing::warn!(
                             key = %kv.key,
                             "an entry on this server's TFTP root was changed by hand: put back from etcd; deploy through any server instead"
@@ -642,25 +661,33 @@ impl Inner {
         // What is in line now, not what keeps coming: a caller is answered in bounded time.
         let upto = line.next;
         let failures = line.failures;
+        let mut trim = self.history().has_dropped();
         loop {
-            let waiting = line.events.front().is_some_and(|(at, _)| *at <= upto)
-                || self.history().has_dropped();
-            if !waiting {
+            let waiting = line.events.front().is_some_and(|(at, _)| *at <= upto);
+            let free = line
+                .events
+                .iter()
+                .take_while(|(at, _)| *at <= upto)
+                .any(|(at, _)| !line.in_flight.contains(at));
+            if !waiting && !trim {
                 return Ok(());
             }
             if line.failures > failures {
                 return Err(line.last_error.clone().unwrap_or_else(not_taken));
             }
-            line = match line.committing {
-                true => self.wait(line),
-                false => self.commit_next(line),
+            line = match (free || trim) && line.committing < IN_FLIGHT {
+                true => {
+                    trim = false;
+                    self.commit_next(line)
+                }
+                false => self.wait(line),
             };
         }
     }
 
-    /// Waits in line until the switch or event at `place` is answered: one caller at a time
-    /// commits what waits, the others wait for its answer. An event is not answered when a
-    /// commit failed since it came (it stays in line).
+    /// Waits in line until the switch or event at `place` is answered: a caller commits
+    /// what waits when fewer than [`IN_FLIGHT`] transactions are, else waits for its answer.
+    /// An event is not answered when a commit failed since it came (it stays in line).
     fn answer(&self, place: u64) -> Result<Answer, EtcdError> {
         let mut line = self.line();
         let failures = line.failures;
@@ -669,13 +696,18 @@ impl Inner {
                 return line.answers.remove(&place).flatten().ok_or_else(not_taken);
             }
             let is_event = line.events.iter().any(|(at, _)| *at == place);
-            if (is_event && line.failures > failures) || (!line.committing && !line.holds(place)) {
+            let is_write = line.writes.iter().any(|(at, _)| *at == place);
+            if (is_event && line.failures > failures)
+                || (line.committing == 0 && !is_event && !is_write)
+            {
                 line.answers.remove(&place);
                 return Err(line.last_error.clone().unwrap_or_else(not_taken));
             }
-            line = match line.committing {
-                true => self.wait(line),
-                false => self.commit_next(line),
+            let can_take = (is_write || (is_event && !line.in_flight.contains(&place)))
+                && line.committing < IN_FLIGHT;
+            line = match can_take {
+                true => self.commit_next(line),
+                false => self.wait(line),
             };
         }
     }
@@ -691,12 +723,15 @@ impl Inner {
     /// Commits one transaction of what waits in line (the line is free meanwhile) and
     /// answers its callers.
     fn commit_next<'a>(&'a self, mut line: MutexGuard<'a, Line>) -> MutexGuard<'a, Line> {
-        line.committing = true;
+        line.committing += 1;
         let batch = self.take_batch(&mut line);
         drop(line);
         let result = self.commit(&batch);
         let mut line = self.line();
-        line.committing = false;
+        line.committing -= 1;
+        for (place, _) in &batch.events {
+            line.in_flight.remove(place);
+        }
         match result {
             Ok(Committed {
                 before,
@@ -709,10 +744,9 @@ impl Inner {
                         *answer = Some(Answer::Wrote(was, revision));
                     }
                 }
-                if let Some((last, _)) = batch.events.last() {
-                    while line.events.front().is_some_and(|(at, _)| at <= last) {
-                        line.events.pop_front();
-                    }
+                if !batch.events.is_empty() {
+                    let published: HashSet<u64> = batch.events.iter().map(|(at, _)| *at).collect();
+                    line.events.retain(|(at, _)| !published.contains(at));
                 }
                 for ((place, _), event) in batch.events.iter().zip(events) {
                     if let Some(answer) = line.answers.get_mut(place) {
@@ -752,6 +786,9 @@ impl Inner {
         }
         let mut events = Vec::new();
         for (place, event) in &line.events {
+            if line.in_flight.contains(place) {
+                continue;
+            }
             // A counted boot also writes its host's last boot.
             let cost = 1 + usize::from(event.kind == EventKind::Boot && event.counted);
             if events.len() as u64 >= ID_SPAN || cost + TRIM_RESERVE > budget {
@@ -760,6 +797,8 @@ impl Inner {
             budget -= cost;
             events.push((*place, event.clone()));
         }
+        line.in_flight
+            .extend(events.iter().map(|(place, _)| *place));
         let deletes = self.history().take_dropped(budget);
         Batch {
             writes,
@@ -803,13 +842,16 @@ impl Inner {
         for (host, (line, _)) in &last_boots {
             ops.push(put(&self.key(&format!("lastboot/{host}")), line));
         }
-        // A key given twice fails the whole transaction: an event published again (its
-        // first commit unconfirmed) is never deleted in the same one.
-        for key in &batch.deletes {
-            if keys.insert(key.clone()) {
-                ops.push(delete(key));
+        // A key given twice fails the whole transaction: a range holding an event published
+        // here again (its first commit unconfirmed) waits for another one.
+        let mut later = Vec::new();
+        for (from, to) in &batch.deletes {
+            match keys.iter().any(|key| from <= key && key < to) {
+                true => later.push((from.clone(), to.clone())),
+                false => ops.push(delete_range(from, to)),
             }
         }
+        self.history().keep_dropped(later);
         if ops.is_empty() {
             return Ok(Committed {
                 before: Vec::new(),
@@ -902,6 +944,25 @@ impl Inner {
     }
 }
 
+/// What a host whose MAC addresses are `macs` boots with `configuration`, as etcd keeps it,
+/// and as its key's value (`None`: no key).
+fn desired(
+    macs: &[MacAddress],
+    configuration: Option<&Configuration>,
+) -> Result<(Option<Desired>, Option<Vec<u8>>), StoreError> {
+    let wanted = configuration.map(|c| Desired {
+        macs: macs.to_vec(),
+        name: c.name.clone(),
+        bootloader: c.bootloader.as_ref().map(|b| b.name.clone()),
+        path: c.path.clone(),
+    });
+    let value = wanted
+        .as_ref()
+        .map(|w| serde_json::to_vec(w).map_err(|e| StoreError::Invalid(e.to_string())))
+        .transpose()?;
+    Ok((wanted, value))
+}
+
 /// The error of a caller whose switch or event etcd did not take.
 fn not_taken() -> EtcdError {
     EtcdError("etcd: not taken; try again".into())
@@ -925,16 +986,7 @@ impl Store for EtcdStore {
         let inner = &self.inner;
         let first = macs.first().ok_or(StoreError::NoMacAddress)?;
         let key = inner.entry_key(first);
-        let wanted = configuration.map(|c| Desired {
-            macs: macs.to_vec(),
-            name: c.name.clone(),
-            bootloader: c.bootloader.as_ref().map(|b| b.name.clone()),
-            path: c.path.clone(),
-        });
-        let value = wanted
-            .as_ref()
-            .map(|w| serde_json::to_vec(w).map_err(|e| StoreError::Invalid(e.to_string())))
-            .transpose()?;
+        let (wanted, value) = desired(macs, configuration)?;
         if let Expect::Anything = expect {
             // One round trip: the write, and what it replaced. The key's mirror lock is held
             // so that the watch cannot show this write before `before` is read.
@@ -978,6 +1030,90 @@ impl Store for EtcdStore {
                 inner.mirror_to(&key, committed, wanted.as_ref(), macs)?;
                 return Ok(Swap::Done(before));
             }
+            if started.elapsed() > CHANGE_DEADLINE {
+                return Err(StoreError::Unavailable(format!(
+                    "etcd: the host of {first} kept changing under this server for {}s; try again",
+                    CHANGE_DEADLINE.as_secs()
+                )));
+            }
+        }
+    }
+
+    fn switch_recording(
+        &self,
+        macs: &[MacAddress],
+        configuration: Option<&Configuration>,
+        event: &dyn Fn(&Entries) -> NewEvent,
+    ) -> Result<(Entries, Result<Event, StoreError>), StoreError> {
+        let inner = &self.inner;
+        let first = macs.first().ok_or(StoreError::NoMacAddress)?;
+        let key = inner.entry_key(first);
+        let (wanted, value) = desired(macs, configuration)?;
+        // The switch and its event in one transaction, comparing the key's revision with the
+        // one the mirror holds (the entries before, that the event names); when another
+        // server changed the host meanwhile, the mirror takes what etcd holds, and again.
+        let _ordered = inner.shard(&key);
+        let mut expected = inner
+            .applied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .map(|(revision, exists)| if *exists { *revision } else { 0 });
+        // One event key for every try: a commit etcd made without confirming it (a leader
+        // lost) and the try after it are one event.
+        let place = inner.line().place();
+        let mut tried: Option<Entries> = None;
+        let started = Instant::now();
+        loop {
+            let revision = match expected {
+                Some(revision) => revision,
+                None => {
+                    let (found, read) = inner
+                        .etcd
+                        .range(&key, false, 1, false)
+                        .map_err(unavailable)?;
+                    inner.mirror_read(&key, found.first(), read, macs)?
+                }
+            };
+            let before = inner.mirror().entries_for(macs)?;
+            let new = event(&before);
+            let mut recorded = new.clone().stamped(0, SystemTime::now());
+            let line =
+                serde_json::to_vec(&recorded).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let event_key = inner.event_key(&new, place);
+            let ops = vec![
+                match &value {
+                    Some(value) => put(&key, value),
+                    None => delete(&key),
+                },
+                put(&event_key, &line),
+            ];
+            let compare = vec![unchanged_since(&key, revision)];
+            let (done, committed, now) = inner
+                .etcd
+                .txn_or_read(compare, ops, &[&key, &event_key])
+                .map_err(unavailable)?;
+            // The event's key exists: this is the try after a commit of this switch that etcd
+            // made without confirming it (a leader lost); that commit stands.
+            let landed = now.get(1).cloned().flatten().and_then(|kv| {
+                let event: Event = serde_json::from_slice(&kv.value).ok()?;
+                Some((kv.mod_revision, event))
+            });
+            if done || landed.is_some() {
+                let (at, event) = landed.unwrap_or((committed, recorded));
+                inner.committed.fetch_max(at, Ordering::Relaxed);
+                inner.mirror_held(&key, at, wanted.as_ref(), macs)?;
+                recorded = event;
+                recorded.id = event_id(at, 0);
+                let before = match done {
+                    true => before,
+                    false => tried.unwrap_or(before),
+                };
+                return Ok((before, Ok(recorded)));
+            }
+            tried = Some(before);
+            let now = now.into_iter().next().flatten();
+            expected = Some(inner.mirror_read(&key, now.as_ref(), committed, macs)?);
             if started.elapsed() > CHANGE_DEADLINE {
                 return Err(StoreError::Unavailable(format!(
                     "etcd: the host of {first} kept changing under this server for {}s; try again",
@@ -1103,5 +1239,139 @@ impl Store for EtcdStore {
             .write()
             .unwrap_or_else(|p| p.into_inner()) = Arc::new(settings.clone());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::events::Who;
+    use crate::store::conformance::test_etcd;
+
+    const YAML: &str = "
+hosts:
+  - name: h1
+    mac_addresses: ['52:54:00:c0:00:01']
+tftp:
+  root: tftp
+configuration:
+  directory: tftp/conf
+";
+
+    fn event(kind: EventKind) -> NewEvent {
+        NewEvent {
+            host: Some(HostName::parse("h1").unwrap()),
+            ..NewEvent::new(kind, Who::Open)
+        }
+    }
+
+    /// How many keys etcd holds under `part` of the store's prefix, once it is at most
+    /// `bound` (or after five seconds).
+    fn held_within(store: &EtcdStore, part: &str, bound: usize) -> usize {
+        let started = Instant::now();
+        loop {
+            let held = store.inner.etcd.count(&store.inner.key(part)).unwrap();
+            if held <= bound || started.elapsed() > Duration::from_secs(5) {
+                return held;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A store over its own TFTP root (with the catalogue of `YAML`) on `etcd`'s prefix.
+    fn server(etcd: &EtcdSettings) -> (tempfile::TempDir, Settings, EtcdStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("tftp/conf/pxelinux");
+        std::fs::create_dir_all(&conf).unwrap();
+        for name in ["local", "installer"] {
+            std::fs::write(conf.join(name), "DEFAULT x\n").unwrap();
+        }
+        let (settings, _) = Settings::from_yaml(YAML, Path::new("t.yml"), dir.path()).unwrap();
+        let store = EtcdStore::open_keeping(&settings, etcd, 50).unwrap();
+        (dir, settings, store)
+    }
+
+    fn configuration(name: &str) -> Configuration {
+        Configuration {
+            name: ConfigName::parse(name).unwrap(),
+            bootloader: None,
+            path: Path::new("pxelinux").join(name),
+        }
+    }
+
+    #[test]
+    fn a_switch_and_its_event_are_one_transaction_made_from_what_etcd_holds() {
+        let Some(etcd) = test_etcd::fresh_prefix() else {
+            return;
+        };
+        let (_a_dir, settings, a) = server(&etcd);
+        let (_b_dir, _, b) = server(&etcd);
+        let macs = settings.inventory.hosts()[0].mac_addresses.clone();
+        let from = |before: &Entries| {
+            let label = match before.pxelinux.resolve(&macs[0]) {
+                super::super::Resolved::Configuration(path) => path.display().to_string(),
+                _ => "nothing".to_owned(),
+            };
+            NewEvent {
+                from: Some(label),
+                ..event(EventKind::Deploy)
+            }
+        };
+        let (_, first) = a
+            .switch_recording(&macs, Some(&configuration("local")), &from)
+            .unwrap();
+        let first = first.unwrap();
+        assert_eq!(first.from.as_deref(), Some("nothing"));
+        // B at once, before its watch may have shown A's switch: its compare fails, it reads
+        // etcd, and its event names what A deployed.
+        let (before, second) = b
+            .switch_recording(&macs, Some(&configuration("installer")), &from)
+            .unwrap();
+        let second = second.unwrap();
+        assert_eq!(second.from.as_deref(), Some("pxelinux/local"), "{before:?}");
+        assert!(first.id < second.id);
+        for store in [&a, &b] {
+            let seen: Vec<(u64, Option<String>)> = store
+                .events_since(0, 10)
+                .into_iter()
+                .map(|e| (e.id, e.from))
+                .collect();
+            assert_eq!(
+                seen,
+                [
+                    (first.id, first.from.clone()),
+                    (second.id, second.from.clone())
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn etcd_itself_holds_at_most_the_bound_and_a_boot_flood_pushes_no_change_out() {
+        let Some(etcd) = test_etcd::fresh_prefix() else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("tftp/conf")).unwrap();
+        let (settings, _) = Settings::from_yaml(YAML, Path::new("t.yml"), dir.path()).unwrap();
+        let store = EtcdStore::open_keeping(&settings, &etcd, 5).unwrap();
+        let first = store.record(event(EventKind::Deploy)).unwrap();
+        store.record(event(EventKind::Undeploy)).unwrap();
+        for _ in 0..300 {
+            store.record(event(EventKind::Boot)).unwrap();
+        }
+        assert_eq!(store.events_kept(), (2, 5));
+        assert_eq!(
+            held_within(&store, "events/b/", 5),
+            5,
+            "boots past the bound"
+        );
+        assert_eq!(held_within(&store, "events/c/", 2), 2, "the changes stay");
+        let ids: Vec<u64> = store.events_since(0, 10).iter().map(|e| e.id).collect();
+        assert_eq!(ids.len(), 7);
+        assert_eq!(ids[0], first.id, "{ids:?}");
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     }
 }
