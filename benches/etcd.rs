@@ -20,7 +20,8 @@
 //!
 //! Needs `etcd` on the PATH (Debian `etcd-server`). Settings from the environment:
 //! `PXE_PILOT_ETCD_HOSTS` (1000), `PXE_PILOT_ETCD_SECONDS` (5 per throughput phase),
-//! `PXE_PILOT_ETCD_CLIENTS` (8). Run by `cargo test` it does nothing.
+//! `PXE_PILOT_ETCD_CLIENTS` (8), `PXE_PILOT_BENCH_DIR` (where etcd's data and the TFTP
+//! roots go; the target folder by default). Run by `cargo test` it does nothing.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -339,9 +340,10 @@ fn run() -> Result<(), String> {
             binary.display()
         ));
     }
+    let place = std::env::var_os("PXE_PILOT_BENCH_DIR").map_or(target.clone(), PathBuf::from);
     let dir = tempfile::Builder::new()
         .prefix("pxe-pilot-bench-etcd-")
-        .tempdir_in(&target)
+        .tempdir_in(&place)
         .map_err(|e| e.to_string())?;
     let cluster = Cluster::start(&dir.path().join("etcd"))?;
     let serve = |config: &Path| -> Result<TestServer, String> {

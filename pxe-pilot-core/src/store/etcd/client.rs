@@ -49,6 +49,17 @@ pub struct Kv {
     pub mod_revision: i64,
 }
 
+/// What [`Etcd::transact`] answered.
+#[derive(Debug, Clone)]
+pub struct Transacted {
+    /// Whether every compare held (and the ops were made).
+    pub succeeded: bool,
+    /// The revision etcd answered at (the one committed, on success).
+    pub revision: i64,
+    /// On success, each op's key as it was before (when asked); else each read key.
+    pub keys: Vec<Option<Kv>>,
+}
+
 /// One change a watch reports.
 #[derive(Debug, Clone)]
 pub struct Change {
@@ -128,12 +139,12 @@ pub fn put(key: &str, value: &[u8]) -> Value {
 }
 
 /// A put of `value` at `key` whose answer carries the key as it was, for
-/// [`Etcd::write_all`].
+/// [`Etcd::transact`].
 pub fn put_returning(key: &str, value: &[u8]) -> Value {
     json!({"request_put": {"key": b64(key.as_bytes()), "value": b64(value), "prev_kv": true}})
 }
 
-/// A delete of `key` whose answer carries the key as it was, for [`Etcd::write_all`].
+/// A delete of `key` whose answer carries the key as it was, for [`Etcd::transact`].
 pub fn delete_returning(key: &str) -> Value {
     json!({"request_delete_range": {"key": b64(key.as_bytes()), "prev_kv": true}})
 }
@@ -143,7 +154,7 @@ pub fn delete(key: &str) -> Value {
     json!({"request_delete_range": {"key": b64(key.as_bytes())}})
 }
 
-/// A delete of the keys from `from` (included) to `to` (excluded), for [`Etcd::write_all`].
+/// A delete of the keys from `from` (included) to `to` (excluded), for [`Etcd::transact`].
 pub fn delete_range(from: &str, to: &str) -> Value {
     json!({"request_delete_range": {"key": b64(from.as_bytes()), "range_end": b64(to.as_bytes())}})
 }
@@ -397,30 +408,6 @@ impl Etcd {
         ))
     }
 
-    /// A transaction that, when `compare` fails, reads `keys` instead of writing: whether it
-    /// succeeded, the revision, and on failure each key as it is now (`None`: absent).
-    pub fn txn_or_read(
-        &self,
-        compare: Vec<Value>,
-        success: Vec<Value>,
-        keys: &[&str],
-    ) -> Result<(bool, i64, Vec<Option<Kv>>), EtcdError> {
-        let reads: Vec<Value> = keys
-            .iter()
-            .map(|key| json!({"request_range": {"key": b64(key.as_bytes())}}))
-            .collect();
-        let body = json!({"compare": compare, "success": success, "failure": reads});
-        let answer = self.call("/v3/kv/txn", &body)?;
-        let done = answer["succeeded"].as_bool().unwrap_or(false);
-        let now = match done {
-            true => Vec::new(),
-            false => (0..keys.len())
-                .map(|i| kv(&answer["responses"][i]["response_range"]["kvs"][0]))
-                .collect(),
-        };
-        Ok((done, revision(&answer["header"]["revision"]), now))
-    }
-
     /// A new lease of `ttl` seconds; its id.
     pub fn grant_lease(&self, ttl: i64) -> Result<i64, EtcdError> {
         let answer = self.call(
@@ -442,24 +429,43 @@ impl Etcd {
             .map(|_| ())
     }
 
-    /// Writes `ops` (puts and deletes) in one transaction, in one round trip: for each, the
-    /// key as it was before when the op asked for it ([`put_returning`],
-    /// [`delete_returning`]; `None`: it did not exist, or was not asked for), and the revision
-    /// committed.
-    pub fn write_all(&self, ops: Vec<Value>) -> Result<(Vec<Option<Kv>>, i64), EtcdError> {
+    /// One transaction in one round trip: when every `compare` holds, `ops` (puts and
+    /// deletes), else reads of `reads`. On success, each op's key as it was before when the
+    /// op asked for it ([`put_returning`], [`delete_returning`]; `None`: it did not exist,
+    /// or was not asked for); on failure, each read key as it is (`None`: absent).
+    pub fn transact(
+        &self,
+        compare: Vec<Value>,
+        ops: Vec<Value>,
+        reads: &[&str],
+    ) -> Result<Transacted, EtcdError> {
         let count = ops.len();
-        let body = json!({"compare": [], "success": ops, "failure": []});
-        let answer = self.call("/v3/kv/txn", &body)?;
-        let before = (0..count)
-            .map(|i| {
-                let response = &answer["responses"][i];
-                match &response["response_put"]["prev_kv"] {
-                    Value::Null => kv(&response["response_delete_range"]["prev_kvs"][0]),
-                    found => kv(found),
-                }
-            })
+        let failure: Vec<Value> = reads
+            .iter()
+            .map(|key| json!({"request_range": {"key": b64(key.as_bytes())}}))
             .collect();
-        Ok((before, revision(&answer["header"]["revision"])))
+        let body = json!({"compare": compare, "success": ops, "failure": failure});
+        let answer = self.call("/v3/kv/txn", &body)?;
+        let succeeded = answer["succeeded"].as_bool().unwrap_or(false);
+        let keys = match succeeded {
+            true => (0..count)
+                .map(|i| {
+                    let response = &answer["responses"][i];
+                    match &response["response_put"]["prev_kv"] {
+                        Value::Null => kv(&response["response_delete_range"]["prev_kvs"][0]),
+                        found => kv(found),
+                    }
+                })
+                .collect(),
+            false => (0..reads.len())
+                .map(|i| kv(&answer["responses"][i]["response_range"]["kvs"][0]))
+                .collect(),
+        };
+        Ok(Transacted {
+            succeeded,
+            revision: revision(&answer["header"]["revision"]),
+            keys,
+        })
     }
 
     /// Watches every key starting with `prefix` from revision `from`, handing each batch to

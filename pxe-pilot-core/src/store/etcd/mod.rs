@@ -18,12 +18,14 @@
 //! there; the events past the bound of a class are deleted by the next transaction.
 //!
 //! Nothing secret: no BMC block, password or token is ever written. A deploy's switch and
-//! its event are one transaction ([`Store::switch_recording`]) that compares the host's key
-//! revision with the one the mirror holds (the entries before, which the event names), read
-//! again and retried inside when another server won the race; it returns once etcd committed
-//! it and the mirror wrote the links. Other switches and the boot events wait in one line,
-//! committed by the callers themselves, up to [`IN_FLIGHT`] transactions at once, each with
-//! all that waits (a group commit). Boots read
+//! its event are written together ([`Store::switch_recording`]), on the condition that the
+//! host's key revision is the one the mirror holds (the entries before, which the event
+//! names); when another server won the race the mirror reads the key and the deploy goes
+//! again; it returns once etcd committed it and the mirror wrote the links. Every switch and
+//! the boot events wait in one line, committed by the callers themselves, up to
+//! [`IN_FLIGHT`] transactions at once, each with all that waits (a group commit): a
+//! transaction whose condition fails is made by none of its deploys; those whose host
+//! changed read it again, the others go again as they were. Boots read
 //! the mirror and the caches a watch keeps (`once`, last boots), never etcd: when etcd is
 //! away, boots go on, and changes fail with [`StoreError::Unavailable`] (503).
 //!
@@ -50,6 +52,7 @@ use crate::mac::MacAddress;
 use crate::names::{ConfigName, HostName};
 use crate::settings::{EtcdSettings, Settings};
 
+use super::symlink::DeferredSyncs;
 use super::{Entries, EntryFolders, Expect, Store, StoreError, Swap, SymlinkStore};
 use client::{delete, delete_range, delete_returning, holds, put, put_returning, unchanged_since};
 use client::{Etcd, EtcdError, Kv, Watched};
@@ -71,10 +74,10 @@ const TRIM_RESERVE: usize = 16;
 const PUBLISH_EVERY: Duration = Duration::from_millis(20);
 /// How long a read of the events waits for the watch to show what this server published.
 const READ_WAIT: Duration = Duration::from_secs(1);
-/// How many transactions of one server may be in flight at once: concurrent switches go to
-/// etcd side by side (etcd batches them into its log), and what comes meanwhile waits to be
-/// committed together.
-const IN_FLIGHT: usize = 8;
+/// How many transactions of one server may be in flight at once: one, and what comes
+/// meanwhile is committed together in the next (a group commit; with 8 in flight, fewer
+/// deploys per second went through two servers, BENCHMARKS.md).
+const IN_FLIGHT: usize = 1;
 /// The shards of the mirror's writes (a host's is its key's).
 const SHARDS: usize = 64;
 
@@ -88,16 +91,32 @@ struct Desired {
     path: PathBuf,
 }
 
-/// A switch waiting in line: the host's entry key and its new value (`None`: deleted).
+/// A switch waiting in line: the host's entry key and its new value (`None`: deleted); a
+/// deploy's has its condition and its event.
 struct Write {
     key: String,
     value: Option<Vec<u8>>,
+    recording: Option<Recording>,
+}
+
+/// A deploy's switch ([`Store::switch_recording`]): made only while the host's key is at
+/// `revision` (0: absent), together with its event, stored at `event_key`.
+struct Recording {
+    revision: i64,
+    event_key: String,
+    event: NewEvent,
 }
 
 /// What a caller waiting in line is answered.
 enum Answer {
     /// Its switch is committed: the key as it was before, and the revision.
     Wrote(Option<Kv>, i64),
+    /// Its deploy's switch and event are committed: the revision, the event with its id, and
+    /// whether that was an earlier try's commit etcd made without confirming it.
+    Recorded(i64, Event, bool),
+    /// Its deploy's switch was not made: the host's key changed since; the key as it is,
+    /// and the revision read.
+    Stale(Option<Kv>, i64),
     /// Its switch failed: etcd did not confirm it.
     Failed(EtcdError),
     /// Its event is published, with its id.
@@ -142,12 +161,22 @@ impl Line {
     }
 }
 
-/// What one transaction committed: each switch's key as it was, the events with their ids,
-/// and the revision.
-struct Committed {
-    before: Vec<Option<Kv>>,
-    events: Vec<Event>,
-    revision: i64,
+/// What one transaction did.
+enum Committed {
+    /// Everything made: each switch's key as it was (of a plain one), the deploys' events
+    /// and the other events with their ids, and the revision.
+    Made {
+        before: Vec<Option<Kv>>,
+        recorded: Vec<Event>,
+        events: Vec<Event>,
+        revision: i64,
+    },
+    /// Nothing made, a deploy's host having changed: each deploy's entry key and event key
+    /// as they are, at the revision read.
+    Refused {
+        now: Vec<(Option<Kv>, Option<Kv>)>,
+        revision: i64,
+    },
 }
 
 /// One transaction's worth of the line.
@@ -530,6 +559,8 @@ impl Inner {
         let mut present = HashSet::new();
         let mut rewritten = Vec::new();
         self.history().clear();
+        // Every entry written, then each folder synced once (before the server answers).
+        let syncs = DeferredSyncs::begin();
         for kv in &kvs {
             if !kv.key.starts_with(&entries_prefix) {
                 self.apply(kv, false)?;
@@ -578,6 +609,7 @@ impl Inner {
                 self.mirror_to(&key, revision, None, &host.mac_addresses)?;
             }
         }
+        syncs.finish()?;
         self.revision.fetch_max(revision, Ordering::Relaxed);
         self.presence.answered(revision);
         Ok(revision)
@@ -617,10 +649,15 @@ impl Inner {
                 Watched::Changes(changes, reached) => {
                     away = false;
                     self.presence.in_step();
+                    // Nobody waits on these writes: one sync per folder for the batch.
+                    let syncs = DeferredSyncs::begin();
                     for change in &changes {
                         if let Err(error) = self.apply(&change.kv, change.deleted) {
                             tracing::warn!(%error, key = %change.kv.key, "the mirror could not apply a change");
                         }
+                    }
+                    if let Err(error) = syncs.finish() {
+                        tracing::warn!(%error, "the mirror could not sync its changes");
                     }
                     revision = revision.max(reached + 1);
                     self.revision.fetch_max(reached, Ordering::Relaxed);
@@ -733,15 +770,24 @@ impl Inner {
             line.in_flight.remove(place);
         }
         match result {
-            Ok(Committed {
+            Ok(Committed::Made {
                 before,
+                recorded,
                 events,
                 revision,
             }) => {
                 self.committed.fetch_max(revision, Ordering::Relaxed);
-                for ((place, _), was) in batch.writes.iter().zip(before) {
-                    if let Some(answer) = line.answers.get_mut(place) {
-                        *answer = Some(Answer::Wrote(was, revision));
+                let mut recorded = recorded.into_iter();
+                for ((place, write), was) in batch.writes.iter().zip(before) {
+                    let answer = match write.recording {
+                        Some(_) => match recorded.next() {
+                            Some(event) => Answer::Recorded(revision, event, false),
+                            None => Answer::Failed(not_taken()),
+                        },
+                        None => Answer::Wrote(was, revision),
+                    };
+                    if let Some(waiting) = line.answers.get_mut(place) {
+                        *waiting = Some(answer);
                     }
                 }
                 if !batch.events.is_empty() {
@@ -751,6 +797,49 @@ impl Inner {
                 for ((place, _), event) in batch.events.iter().zip(events) {
                     if let Some(answer) = line.answers.get_mut(place) {
                         *answer = Some(Answer::Published(event));
+                    }
+                }
+            }
+            Ok(Committed::Refused { now, revision }) => {
+                // A deploy whose host changed is answered with the key as it is (or as
+                // landed, when its event is there); the others go back to the front of the
+                // line, in order, and the events stay in line.
+                self.history().keep_dropped(batch.deletes);
+                let mut now = now.into_iter();
+                let mut again = Vec::new();
+                let mut answered = false;
+                for (place, write) in batch.writes {
+                    let Some(recording) = &write.recording else {
+                        again.push((place, write));
+                        continue;
+                    };
+                    let (entry, event) = now.next().unwrap_or((None, None));
+                    let answer = match landed(event) {
+                        Some((at, event)) => Answer::Recorded(at, event, true),
+                        None if entry.as_ref().map_or(0, |kv| kv.mod_revision)
+                            != recording.revision =>
+                        {
+                            Answer::Stale(entry, revision)
+                        }
+                        None => {
+                            again.push((place, write));
+                            continue;
+                        }
+                    };
+                    answered = true;
+                    if let Some(waiting) = line.answers.get_mut(&place) {
+                        *waiting = Some(answer);
+                    }
+                }
+                for (place, write) in again.into_iter().rev() {
+                    match (answered, &write.recording) {
+                        // etcd refused what held: never loop on it.
+                        (false, Some(_)) => {
+                            if let Some(waiting) = line.answers.get_mut(&place) {
+                                *waiting = Some(Answer::Stale(None, revision));
+                            }
+                        }
+                        _ => line.writes.push_front((place, write)),
                     }
                 }
             }
@@ -776,13 +865,17 @@ impl Inner {
     /// deletes of events past the bound, within etcd's bound on a transaction.
     fn take_batch(&self, line: &mut Line) -> Batch {
         let mut budget = MAX_OPS;
+        // The deploys' events take places of the transaction first.
+        let mut places = 0;
         let mut writes = Vec::new();
         while writes.len() < MAX_WRITES {
-            let Some(write) = line.writes.pop_front() else {
+            let Some((place, write)) = line.writes.pop_front() else {
                 break;
             };
-            writes.push(write);
-            budget -= 1;
+            let recording = usize::from(write.recording.is_some());
+            places += recording as u64;
+            budget -= 1 + recording;
+            writes.push((place, write));
         }
         let mut events = Vec::new();
         for (place, event) in &line.events {
@@ -791,7 +884,7 @@ impl Inner {
             }
             // A counted boot also writes its host's last boot.
             let cost = 1 + usize::from(event.kind == EventKind::Boot && event.counted);
-            if events.len() as u64 >= ID_SPAN || cost + TRIM_RESERVE > budget {
+            if places + events.len() as u64 >= ID_SPAN || cost + TRIM_RESERVE > budget {
                 break;
             }
             budget -= cost;
@@ -813,24 +906,44 @@ impl Inner {
         self.key(&format!("events/{class}/{}-{place:012}", self.server))
     }
 
-    /// Writes `batch` in one transaction: each switch's key as it was, the events with their
-    /// ids, and the revision committed. A counted boot is written as its host's last too.
+    /// Writes `batch` in one transaction, made only while every deploy's host is at the
+    /// revision it was read at. A counted boot is written as its host's last too.
     fn commit(&self, batch: &Batch) -> Result<Committed, EtcdError> {
+        let encode =
+            |event: &Event| serde_json::to_vec(event).map_err(|e| EtcdError(e.to_string()));
         let mut ops = Vec::with_capacity(MAX_OPS);
-        for (_, write) in &batch.writes {
-            ops.push(match &write.value {
-                Some(value) => put_returning(&write.key, value),
-                None => delete_returning(&write.key),
-            });
-        }
-        let now = SystemTime::now();
-        let mut events = Vec::with_capacity(batch.events.len());
+        let mut compares = Vec::new();
+        let mut reads: Vec<&str> = Vec::new();
         let mut keys = HashSet::new();
+        let now = SystemTime::now();
+        // Each switch's op, then a deploy's event; the deploys' events take the first places.
+        let mut switch_ops = Vec::with_capacity(batch.writes.len());
+        let mut recorded = Vec::new();
+        for (_, write) in &batch.writes {
+            switch_ops.push(ops.len());
+            let recording = write.recording.as_ref();
+            ops.push(match (&write.value, recording) {
+                (Some(value), None) => put_returning(&write.key, value),
+                (None, None) => delete_returning(&write.key),
+                (Some(value), Some(_)) => put(&write.key, value),
+                (None, Some(_)) => delete(&write.key),
+            });
+            if let Some(recording) = recording {
+                let event = recording.event.clone().stamped(recorded.len() as u64, now);
+                ops.push(put(&recording.event_key, &encode(&event)?));
+                compares.push(unchanged_since(&write.key, recording.revision));
+                reads.extend([write.key.as_str(), recording.event_key.as_str()]);
+                keys.insert(recording.event_key.clone());
+                recorded.push(event);
+            }
+        }
+        let first = recorded.len() as u64;
+        let mut events = Vec::with_capacity(batch.events.len());
         // A host's last counted boot of the batch only: its key, its line and its event.
         let mut last_boots: HashMap<HostName, (Vec<u8>, usize)> = HashMap::new();
         for (index, (place, new)) in batch.events.iter().enumerate() {
-            let event = new.clone().stamped(index as u64, now);
-            let line = serde_json::to_vec(&event).map_err(|e| EtcdError(e.to_string()))?;
+            let event = new.clone().stamped(first + index as u64, now);
+            let line = encode(&event)?;
             let key = self.event_key(new, *place);
             ops.push(put(&key, &line));
             keys.insert(key);
@@ -853,15 +966,25 @@ impl Inner {
         }
         self.history().keep_dropped(later);
         if ops.is_empty() {
-            return Ok(Committed {
+            return Ok(Committed::Made {
                 before: Vec::new(),
+                recorded,
                 events,
                 revision: self.revision.load(Ordering::Relaxed),
             });
         }
-        let (mut before, revision) = self.etcd.write_all(ops)?;
-        before.truncate(batch.writes.len());
-        for event in &mut events {
+        let answer = self.etcd.transact(compares, ops, &reads)?;
+        let revision = answer.revision;
+        if !answer.succeeded {
+            let mut read = answer.keys.into_iter();
+            let now = std::iter::from_fn(|| Some((read.next()?, read.next().flatten()))).collect();
+            return Ok(Committed::Refused { now, revision });
+        }
+        let before = switch_ops
+            .iter()
+            .map(|at| answer.keys.get(*at).cloned().flatten())
+            .collect();
+        for event in recorded.iter_mut().chain(&mut events) {
             event.id = event_id(revision, event.id);
         }
         for (host, (_, index)) in last_boots {
@@ -872,8 +995,9 @@ impl Inner {
                 Some(events[index].clone()),
             );
         }
-        Ok(Committed {
+        Ok(Committed::Made {
             before,
+            recorded,
             events,
             revision,
         })
@@ -890,9 +1014,8 @@ impl Inner {
         };
         let error = match self.answer(place) {
             Ok(Answer::Published(event)) => return Ok(event),
-            Ok(Answer::Failed(error)) => error,
-            Ok(Answer::Wrote(..)) => not_taken(),
-            Err(error) => error,
+            Ok(Answer::Failed(error)) | Err(error) => error,
+            Ok(_) => not_taken(),
         };
         // The change itself is committed: its event stays in line, and the publisher sends
         // it when etcd takes it (numbered then, as a boot's is).
@@ -912,19 +1035,35 @@ impl Inner {
     /// Puts a host's entry `key` (`None`: deletes it) in line and returns once etcd committed
     /// it: the key as it was, and the revision.
     fn write(&self, key: &str, value: Option<Vec<u8>>) -> Result<(Option<Kv>, i64), EtcdError> {
+        match self.switch_in_line(key, value, None)? {
+            Answer::Wrote(was, revision) => Ok((was, revision)),
+            Answer::Failed(error) => Err(error),
+            _ => Err(not_taken()),
+        }
+    }
+
+    /// Puts a switch in line (a deploy's with its `recording`) and returns its answer once
+    /// etcd answered the transaction that carried it.
+    fn switch_in_line(
+        &self,
+        key: &str,
+        value: Option<Vec<u8>>,
+        recording: Option<Recording>,
+    ) -> Result<Answer, EtcdError> {
         let place = {
             let mut line = self.line();
             let place = line.place();
             let key = key.to_owned();
-            line.writes.push_back((place, Write { key, value }));
+            let write = Write {
+                key,
+                value,
+                recording,
+            };
+            line.writes.push_back((place, write));
             line.answers.insert(place, None);
             place
         };
-        match self.answer(place)? {
-            Answer::Wrote(was, revision) => Ok((was, revision)),
-            Answer::Failed(error) => Err(error),
-            Answer::Published(_) => Err(not_taken()),
-        }
+        self.answer(place)
     }
 
     /// The revision up to which the events can be read: what this server saw is published
@@ -961,6 +1100,15 @@ fn desired(
         .map(|w| serde_json::to_vec(w).map_err(|e| StoreError::Invalid(e.to_string())))
         .transpose()?;
     Ok((wanted, value))
+}
+
+/// An event key as read back (`None`: absent): the revision it was committed at, and its
+/// event with its id.
+fn landed(kv: Option<Kv>) -> Option<(i64, Event)> {
+    let kv = kv?;
+    let mut event: Event = serde_json::from_slice(&kv.value).ok()?;
+    event.id = event_id(kv.mod_revision, event.id);
+    Some((kv.mod_revision, event))
 }
 
 /// The error of a caller whose switch or event etcd did not take.
@@ -1077,43 +1225,33 @@ impl Store for EtcdStore {
             };
             let before = inner.mirror().entries_for(macs)?;
             let new = event(&before);
-            let mut recorded = new.clone().stamped(0, SystemTime::now());
-            let line =
-                serde_json::to_vec(&recorded).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            let event_key = inner.event_key(&new, place);
-            let ops = vec![
-                match &value {
-                    Some(value) => put(&key, value),
-                    None => delete(&key),
-                },
-                put(&event_key, &line),
-            ];
-            let compare = vec![unchanged_since(&key, revision)];
-            let (done, committed, now) = inner
-                .etcd
-                .txn_or_read(compare, ops, &[&key, &event_key])
+            let recording = Recording {
+                revision,
+                event_key: inner.event_key(&new, place),
+                event: new,
+            };
+            let answer = inner
+                .switch_in_line(&key, value.clone(), Some(recording))
                 .map_err(unavailable)?;
-            // The event's key exists: this is the try after a commit of this switch that etcd
-            // made without confirming it (a leader lost); that commit stands.
-            let landed = now.get(1).cloned().flatten().and_then(|kv| {
-                let event: Event = serde_json::from_slice(&kv.value).ok()?;
-                Some((kv.mod_revision, event))
-            });
-            if done || landed.is_some() {
-                let (at, event) = landed.unwrap_or((committed, recorded));
-                inner.committed.fetch_max(at, Ordering::Relaxed);
-                inner.mirror_held(&key, at, wanted.as_ref(), macs)?;
-                recorded = event;
-                recorded.id = event_id(at, 0);
-                let before = match done {
-                    true => before,
-                    false => tried.unwrap_or(before),
-                };
-                return Ok((before, Ok(recorded)));
-            }
+
+            let (now, read) = match answer {
+                // Committed, by this try or (`landed`) by an earlier one whose commit etcd
+                // made without confirming it (a leader lost): that commit stands.
+                Answer::Recorded(at, recorded, landed) => {
+                    inner.committed.fetch_max(at, Ordering::Relaxed);
+                    inner.mirror_held(&key, at, wanted.as_ref(), macs)?;
+                    let before = match landed {
+                        true => tried.unwrap_or(before),
+                        false => before,
+                    };
+                    return Ok((before, Ok(recorded)));
+                }
+                Answer::Stale(now, read) => (now, read),
+                Answer::Failed(error) => return Err(unavailable(error)),
+                Answer::Wrote(..) | Answer::Published(_) => return Err(unavailable(not_taken())),
+            };
             tried = Some(before);
-            let now = now.into_iter().next().flatten();
-            expected = Some(inner.mirror_read(&key, now.as_ref(), committed, macs)?);
+            expected = Some(inner.mirror_read(&key, now.as_ref(), read, macs)?);
             if started.elapsed() > CHANGE_DEADLINE {
                 return Err(StoreError::Unavailable(format!(
                     "etcd: the host of {first} kept changing under this server for {}s; try again",
@@ -1333,11 +1471,19 @@ configuration:
         assert_eq!(second.from.as_deref(), Some("pxelinux/local"), "{before:?}");
         assert!(first.id < second.id);
         for store in [&a, &b] {
-            let seen: Vec<(u64, Option<String>)> = store
-                .events_since(0, 10)
-                .into_iter()
-                .map(|e| (e.id, e.from))
-                .collect();
+            // A shows B's event once its watch did (within a second).
+            let started = Instant::now();
+            let seen = loop {
+                let seen: Vec<(u64, Option<String>)> = store
+                    .events_since(0, 10)
+                    .into_iter()
+                    .map(|e| (e.id, e.from))
+                    .collect();
+                if seen.len() >= 2 || started.elapsed() > Duration::from_secs(2) {
+                    break seen;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            };
             assert_eq!(
                 seen,
                 [
@@ -1346,6 +1492,65 @@ configuration:
                 ]
             );
         }
+    }
+
+    #[test]
+    fn a_transaction_whose_condition_fails_answers_the_stale_deploy_and_makes_the_other_next() {
+        let Some(etcd) = test_etcd::fresh_prefix() else {
+            return;
+        };
+        let (_dir, _, store) = server(&etcd);
+        let inner = &store.inner;
+        let (fresh, changed) = (
+            inner.key("entries/52:54:00:c0:00:0a"),
+            inner.key("entries/52:54:00:c0:00:0b"),
+        );
+        // Another server wrote `changed` since this one read it (absent).
+        let written = inner
+            .etcd
+            .transact(Vec::new(), vec![put(&changed, b"{}")], &[])
+            .unwrap();
+        let places = {
+            let mut line = inner.line();
+            [&fresh, &changed].map(|key| {
+                let place = line.place();
+                let recording = Recording {
+                    revision: 0,
+                    event_key: inner.event_key(&event(EventKind::Deploy), place),
+                    event: event(EventKind::Deploy),
+                };
+                let write = Write {
+                    key: key.clone(),
+                    value: Some(b"{}".to_vec()),
+                    recording: Some(recording),
+                };
+                line.writes.push_back((place, write));
+                line.answers.insert(place, None);
+                place
+            })
+        };
+        // One transaction carries both and is refused: the stale deploy is answered with
+        // the key as it is, the other goes again, alone, and is made.
+        match inner.answer(places[1]).unwrap() {
+            Answer::Stale(Some(kv), _) => {
+                assert_eq!((kv.key, kv.mod_revision), (changed, written.revision))
+            }
+            _ => panic!("the deploy of a changed host is not answered stale"),
+        }
+        match inner.answer(places[0]).unwrap() {
+            Answer::Recorded(revision, recorded, false) => {
+                assert!(revision > written.revision);
+                assert_eq!(recorded.id, event_id(revision, 0));
+            }
+            _ => panic!("the other deploy is not made"),
+        }
+        let (found, _) = inner.etcd.range(&fresh, false, 1, false).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            held_within(&store, "events/c/", 1),
+            1,
+            "one event, the made deploy's"
+        );
     }
 
     #[test]

@@ -268,11 +268,15 @@ impl EntryFolder {
 
     /// Makes every write made to the folder before this call durable. Concurrent callers
     /// share one `fsync` (group commit): each returns after a sync that started after its call.
+    /// Inside a batch of [`super::DeferredSyncs`], the sync is left to the batch's end.
     /// The last listing, stale after a write, is let go at once rather than held until the
     /// next listing replaces it.
     pub(super) fn sync(&self, dir: &OwnedFd) -> Result<(), StoreError> {
         if let Some(cache) = &self.cache {
             cache.forget();
+        }
+        if super::deferred::defer(&self.path(), dir) {
+            return Ok(());
         }
         self.sync
             .commit(|| super::write::sync(dir))

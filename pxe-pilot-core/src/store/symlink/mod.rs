@@ -9,9 +9,11 @@
 //!   with its listing reused while it has not changed;
 //! - [`classify`]: what a link's text leads to;
 //! - [`write`]: the write protocol (temporary link renamed over the entry, then a sync);
-//! - [`recover`]: removing what an interrupted write left.
+//! - [`recover`]: removing what an interrupted write left;
+//! - [`deferred`]: syncs left to the end of a batch of writes no caller waits on.
 
 mod classify;
+mod deferred;
 mod folder;
 mod recover;
 mod write;
@@ -27,6 +29,7 @@ use crate::store::{Entries, EntryFolders, StoreError};
 use classify::{relative_path, Classifier};
 use folder::EntryFolder;
 
+pub use deferred::DeferredSyncs;
 pub use write::TEMP_PREFIX;
 
 /// The per-MAC symlink store of a TFTP root.
