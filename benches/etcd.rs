@@ -4,6 +4,7 @@
 //!
 //! - etcd's own floor: the same number of clients writing the same keys (a put of each host's
 //!   entry, under another prefix) straight to the same member, through the same JSON gateway;
+//!   and the same writing what a deploy writes (the entry and an event, one transaction);
 //! - deploys through the two servers (half the clients on each, each client on its own hosts):
 //!   per second, latency, errors; then both disks agree with every last acknowledged deploy;
 //! - propagation: from a deploy's 200 on one server to the link on the other's disk (median,
@@ -355,26 +356,49 @@ fn run() -> Result<(), String> {
     };
 
     // etcd's floor: the same clients putting the same keys straight to the member the
-    // servers use first.
+    // servers use first; then the same writing what a deploy writes: its entry and its event
+    // (a new key), in one transaction.
+    let floor_write = |client: usize, i: usize| {
+        let h = client + clients * (i % (hosts / clients));
+        let label = if i.is_multiple_of(2) {
+            "installer"
+        } else {
+            "local"
+        };
+        let value = format!(
+            r#"{{"macs":["{}"],"name":"{label}","bootloader":"pxelinux","path":"pxelinux/{label}"}}"#,
+            mac(h)
+        );
+        (h, label, value)
+    };
     let floor = drive(
         clients,
         seconds,
         |_| cluster.addr(0),
         |client, i| {
-            let h = client + clients * (i % (hosts / clients));
-            let label = if i % 2 == 0 { "installer" } else { "local" };
-            let value = format!(
-                r#"{{"macs":["{}"],"name":"{label}","bootloader":"pxelinux","path":"pxelinux/{label}"}}"#,
-                mac(h)
+            let (h, _, value) = floor_write(client, i);
+            let body = put_body(&format!("/floor/entries/{}", mac(h)), &value);
+            ("/v3/kv/put".into(), "POST", Some(body), h, "")
+        },
+    );
+    let floor_two = drive(
+        clients,
+        seconds,
+        |_| cluster.addr(0),
+        |client, i| {
+            let (h, label, value) = floor_write(client, i);
+            let event = format!(
+                r#"{{"id":0,"time":"2026-12-07T02:03:38.123Z","kind":"deploy","host":"{}","from":"local","to":"{label}","who":"open","peer":"127.0.0.1:40000","site":"rack-a","result":"ok"}}"#,
+                host_name(h)
             );
-            let key = format!("/floor/entries/{}", mac(h));
-            (
-                "/v3/kv/put".into(),
-                "POST",
-                Some(put_body(&key, &value)),
-                h,
-                "",
-            )
+            let put =
+                |key: &str, value: &str| format!(r#"{{"request_put":{}}}"#, put_body(key, value));
+            let body = format!(
+                r#"{{"success":[{},{}]}}"#,
+                put(&format!("/floor2/entries/{}", mac(h)), &value),
+                put(&format!("/floor2/events/c/{client}-{i:012}"), &event)
+            );
+            ("/v3/kv/txn".into(), "POST", Some(body), h, "")
         },
     );
 
@@ -518,6 +542,7 @@ fn run() -> Result<(), String> {
 
     let deploy_spread = spread(deploys.latencies.clone());
     let floor_spread = spread(floor.latencies.clone());
+    let floor_two_spread = spread(floor_two.latencies.clone());
     let etcd_spread = spread(boots_etcd.latencies.clone());
     let files_spread = spread(boots_files.latencies.clone());
     let ratio = deploys.per_second() / floor.per_second().max(1e-9);
@@ -533,6 +558,13 @@ fn run() -> Result<(), String> {
         ms(floor_spread.median),
         ms(floor_spread.p99),
         floor.errors
+    );
+    println!(
+        "| etcd's floor for a deploy's two keys (entry and event, one transaction), straight | {:.0}/s, median {}, p99 {}, {} errors | | |",
+        floor_two.per_second(),
+        ms(floor_two_spread.median),
+        ms(floor_two_spread.p99),
+        floor_two.errors
     );
     println!(
         "| deploys through two servers | {:.0}/s ({:.2} of the floor), median {}, p95 {}, p99 {}, {} errors{} | at least half the floor, 0 errors | {} |",
