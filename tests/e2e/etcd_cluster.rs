@@ -11,8 +11,9 @@
 //!   each host boots its last acknowledged change (none lost); every acknowledged change is
 //!   in the fleet's events;
 //! - quorum lost (two members killed): boots and reads go on, a change answers 503 naming
-//!   etcd within 10 s and writes nothing; the members back, the servers converge and the boots
-//!   seen meanwhile are published;
+//!   etcd within 10 s and writes nothing; the real `pxe-pilot` client's deploy started then
+//!   (an installer's callback) retries the 503s and exits 0 once the members are back; the
+//!   servers converge and the boots seen meanwhile are published;
 //! - one server cut off alone: its changes 503, the other's go through; restored, it converges;
 //!   cut off again while the other changes things and etcd is compacted (and defragmented): its
 //!   watch's revision is gone, it reads the prefix again and converges;
@@ -1390,12 +1391,46 @@ pub fn quorum_lost_boots_go_on_and_changes_503_then_converge() {
         assert_eq!(site.disk.all(), before, "{} changed its disk", site.name);
     }
 
-    // The members back: a change succeeds, the servers converge, the boots seen meanwhile
-    // are published.
+    // An installer's callback (the real client, as an installer runs it) started while etcd
+    // has no quorum: it retries the 503s and goes through once the members are back.
+    let callback = Command::new(crate::common::binary("pxe-pilot"))
+        .args(["-s", &a.base(), "--token", TOKEN, "--retry-for", "60"])
+        .args(["config", "deploy", "local", "h1"])
+        .env_remove("PXE_PILOT_TOKEN")
+        .env_remove("PXE_PILOT_TOKEN_FILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run pxe-pilot");
+    // Long enough for at least one 503 and a retry (a change answers 503 within ~3 s).
+    thread::sleep(Duration::from_secs(5));
+
+    // The members back: the callback exits 0, the servers converge, the boots seen
+    // meanwhile are published.
     cluster.restart(leader);
     cluster.restart(other);
     let healthy = cluster.healthy_within(Duration::from_secs(30));
     let back = Instant::now();
+    let callback = callback.wait_with_output().expect("wait for pxe-pilot");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&callback.stdout),
+        String::from_utf8_lossy(&callback.stderr),
+    );
+    assert_eq!(
+        callback.status.code(),
+        Some(0),
+        "the callback did not ride out the outage: {stderr}"
+    );
+    assert!(
+        stderr.contains("(HTTP 503); retry"),
+        "the callback never met a 503: {stderr}"
+    );
+    assert!(stdout.contains("| h1   | local"), "{stdout}");
+    eprintln!(
+        "[etcd_cluster] quorum lost: the client's deploy exited 0 at most {:?} after the cluster was healthy, after these retries:\n{stderr}",
+        back.elapsed()
+    );
     let through = deploy_within(&a, "local", "h1", Duration::from_secs(20));
     let (_, converged) = converged_within(&cluster, &prefix, &[&a, &b], CONVERGE);
     on_disk_within(&b, SEED_MAC, "pxelinux/local", Duration::from_secs(1));
