@@ -30,5 +30,11 @@ fn main() -> std::process::ExitCode {
         test!(the_token_is_asked_for_and_kept_for_the_tab),
         test!(a_thousand_hosts_are_listed),
         test!(unknown_machines_are_listed),
+        Test::new(
+            "page::the_top_bar_names_the_fleet_and_warns_while_etcd_is_away",
+            page::the_top_bar_names_the_fleet_and_warns_while_etcd_is_away,
+        )
+        .needs(page::etcd_needs)
+        .alone(),
     ])
 }

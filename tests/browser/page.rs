@@ -3,7 +3,8 @@
 //! a temporary world. What a person does on the page is done with clicks and keys, and what
 //! it changed is read back from the disk (the per-MAC links) and from the fake BMC
 //! (`tests/fake-tools/ipmitool`): listing and filtering, a deploy, a power action behind the
-//! in-page confirmation, the token prompt, 1,000 hosts.
+//! in-page confirmation, the token prompt, 1,000 hosts; with an etcd store (a real etcd
+//! member), the top bar naming the servers that share it and warning while etcd is away.
 //!
 //! Needs `apt-get install chromium chromium-driver`. Without them, with `CI` unset, each
 //! browser test is reported `ignored` (counted); with `CI` set it fails. The browser tests run
@@ -962,5 +963,113 @@ pub fn unknown_machines_are_listed() {
         screenshot(&c, "page-unknown-machines.png").await;
         click(&c, "#unknown-close").await;
         wait_until(&c, "!document.getElementById('unknown').open", "the dialog closed").await;
+    });
+}
+
+// ---- With etcd ------------------------------------------------------------------------------
+
+/// [`needs`], and etcd (Debian `etcd-server`).
+pub fn etcd_needs() -> Vec<Need> {
+    let mut all = needs();
+    all.push(Need::Command("etcd", "etcd-server"));
+    all
+}
+
+/// One etcd member on loopback, its data in `dir`: killed on drop or by [`Etcd::kill`].
+struct Etcd {
+    child: Child,
+    client: u16,
+}
+
+impl Etcd {
+    fn start(dir: &Path) -> Etcd {
+        let (client, peer) = (free_port(), free_port());
+        let peer_url = format!("http://127.0.0.1:{peer}");
+        let client_url = format!("http://127.0.0.1:{client}");
+        let child = Command::new("setpriv")
+            .args(["--pdeathsig", "KILL", "etcd", "--data-dir"])
+            .arg(dir)
+            .args(["--listen-client-urls", &client_url])
+            .args(["--advertise-client-urls", &client_url])
+            .args(["--listen-peer-urls", &peer_url])
+            .args(["--initial-advertise-peer-urls", &peer_url])
+            .args(["--initial-cluster", &format!("default={peer_url}")])
+            .args(["--logger", "zap", "--log-level", "error"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start etcd");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", client)).is_err() {
+            assert!(started.elapsed() < WAIT, "etcd does not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Etcd { child, client }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.client)
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The top bar's part that names the shared store (hidden without one).
+const STORE: &str = "document.getElementById('store')";
+
+pub fn the_top_bar_names_the_fleet_and_warns_while_etcd_is_away() {
+    let tools = tools();
+    let _one = one_at_a_time();
+    let data = tempfile::tempdir().expect("a temporary folder");
+    let mut etcd = Etcd::start(data.path());
+    let prefix = format!("/browser-{}/", std::process::id());
+    let world = |site: &str| {
+        Fixture::new()
+            .yaml(&format!(
+                "store:\n  etcd:\n    endpoints: [{}]\n    prefix: {prefix}\nsite: {site}",
+                etcd.url()
+            ))
+            .build()
+    };
+    let (world_a, world_b) = (world("rack-a"), world("rack-b"));
+    let (a, _b) = (world_a.serve(), world_b.serve());
+
+    let browser = Browser::start("etcd_top_bar", &tools, 1280, 800);
+    let c = browser.client();
+    browser.run(async {
+        open(&c, &a.base).await;
+        // The page asks for the status every 10 s: both servers' presence shows within it.
+        wait_until(
+            &c,
+            &format!(
+                "!{STORE}.hidden && {STORE}.textContent === 'etcd: 2 servers (rack-a, rack-b)' && !{STORE}.classList.contains('warn')"
+            ),
+            "the top bar naming both servers",
+        )
+        .await;
+        screenshot(&c, "page-etcd-fleet.png").await;
+
+        // etcd away: the next status the page asks for says so, as a warning.
+        etcd.kill();
+        wait_until(
+            &c,
+            &format!(
+                "{STORE}.textContent === 'etcd away: changes refused, list may be stale' && {STORE}.classList.contains('warn')"
+            ),
+            "the top bar's warning that etcd is away",
+        )
+        .await;
+        let rows = shown_rows(&c).await;
+        assert!(!rows.is_empty(), "the hosts stay listed from the mirror");
+        screenshot(&c, "page-etcd-away.png").await;
     });
 }
