@@ -810,7 +810,7 @@ impl Inner {
                 let mut answered = false;
                 for (place, write) in batch.writes {
                     let Some(recording) = &write.recording else {
-                        again.push((place, write));
+                        again.push((place, write, None));
                         continue;
                     };
                     let (entry, event) = now.next().unwrap_or((None, None));
@@ -822,7 +822,7 @@ impl Inner {
                             Answer::Stale(entry, revision)
                         }
                         None => {
-                            again.push((place, write));
+                            again.push((place, write, entry));
                             continue;
                         }
                     };
@@ -831,12 +831,13 @@ impl Inner {
                         *waiting = Some(answer);
                     }
                 }
-                for (place, write) in again.into_iter().rev() {
+                for (place, write, entry) in again.into_iter().rev() {
                     match (answered, &write.recording) {
-                        // etcd refused what held: never loop on it.
+                        // etcd refused what seems to hold: never loop on it, the deploy
+                        // reads its key again.
                         (false, Some(_)) => {
                             if let Some(waiting) = line.answers.get_mut(&place) {
-                                *waiting = Some(Answer::Stale(None, revision));
+                                *waiting = Some(Answer::Stale(entry, revision));
                             }
                         }
                         _ => line.writes.push_front((place, write)),
