@@ -163,11 +163,10 @@ impl Line {
 
 /// What one transaction did.
 enum Committed {
-    /// Everything made: each switch's key as it was (of a plain one), the deploys' events
-    /// and the other events with their ids, and the revision.
+    /// Everything made: each switch's answer ([`Answer::Wrote`] with the key as it was, or a
+    /// deploy's [`Answer::Recorded`]), the other events with their ids, and the revision.
     Made {
-        before: Vec<Option<Kv>>,
-        recorded: Vec<Event>,
+        switched: Vec<Answer>,
         events: Vec<Event>,
         revision: i64,
     },
@@ -771,21 +770,12 @@ impl Inner {
         }
         match result {
             Ok(Committed::Made {
-                before,
-                recorded,
+                switched,
                 events,
                 revision,
             }) => {
                 self.committed.fetch_max(revision, Ordering::Relaxed);
-                let mut recorded = recorded.into_iter();
-                for ((place, write), was) in batch.writes.iter().zip(before) {
-                    let answer = match write.recording {
-                        Some(_) => match recorded.next() {
-                            Some(event) => Answer::Recorded(revision, event, false),
-                            None => Answer::Failed(not_taken()),
-                        },
-                        None => Answer::Wrote(was, revision),
-                    };
+                for ((place, _), answer) in batch.writes.iter().zip(switched) {
                     if let Some(waiting) = line.answers.get_mut(place) {
                         *waiting = Some(answer);
                     }
@@ -919,7 +909,9 @@ impl Inner {
         let now = SystemTime::now();
         // Each switch's op, then a deploy's event; the deploys' events take the first places.
         let mut switch_ops = Vec::with_capacity(batch.writes.len());
-        let mut recorded = Vec::new();
+        // A deploy's event, by switch.
+        let mut recorded = Vec::with_capacity(batch.writes.len());
+        let mut first = 0;
         for (_, write) in &batch.writes {
             switch_ops.push(ops.len());
             let recording = write.recording.as_ref();
@@ -929,16 +921,20 @@ impl Inner {
                 (Some(value), Some(_)) => put(&write.key, value),
                 (None, Some(_)) => delete(&write.key),
             });
-            if let Some(recording) = recording {
-                let event = recording.event.clone().stamped(recorded.len() as u64, now);
-                ops.push(put(&recording.event_key, &encode(&event)?));
-                compares.push(unchanged_since(&write.key, recording.revision));
-                reads.extend([write.key.as_str(), recording.event_key.as_str()]);
-                keys.insert(recording.event_key.clone());
-                recorded.push(event);
-            }
+            let event = match recording {
+                Some(recording) => {
+                    let event = recording.event.clone().stamped(first, now);
+                    first += 1;
+                    ops.push(put(&recording.event_key, &encode(&event)?));
+                    compares.push(unchanged_since(&write.key, recording.revision));
+                    reads.extend([write.key.as_str(), recording.event_key.as_str()]);
+                    keys.insert(recording.event_key.clone());
+                    Some(event)
+                }
+                None => None,
+            };
+            recorded.push(event);
         }
-        let first = recorded.len() as u64;
         let mut events = Vec::with_capacity(batch.events.len());
         // A host's last counted boot of the batch only: its key, its line and its event.
         let mut last_boots: HashMap<HostName, (Vec<u8>, usize)> = HashMap::new();
@@ -968,8 +964,7 @@ impl Inner {
         self.history().keep_dropped(later);
         if ops.is_empty() {
             return Ok(Committed::Made {
-                before: Vec::new(),
-                recorded,
+                switched: Vec::new(),
                 events,
                 revision: self.revision.load(Ordering::Relaxed),
             });
@@ -981,11 +976,18 @@ impl Inner {
             let now = std::iter::from_fn(|| Some((read.next()?, read.next().flatten()))).collect();
             return Ok(Committed::Refused { now, revision });
         }
-        let before = switch_ops
+        let switched = switch_ops
             .iter()
-            .map(|at| answer.keys.get(*at).cloned().flatten())
+            .zip(recorded)
+            .map(|(at, event)| match event {
+                Some(mut event) => {
+                    event.id = event_id(revision, event.id);
+                    Answer::Recorded(revision, event, false)
+                }
+                None => Answer::Wrote(answer.keys.get(*at).cloned().flatten(), revision),
+            })
             .collect();
-        for event in recorded.iter_mut().chain(&mut events) {
+        for event in &mut events {
             event.id = event_id(revision, event.id);
         }
         for (host, (_, index)) in last_boots {
@@ -997,8 +999,7 @@ impl Inner {
             );
         }
         Ok(Committed::Made {
-            before,
-            recorded,
+            switched,
             events,
             revision,
         })
@@ -1234,7 +1235,6 @@ impl Store for EtcdStore {
             let answer = inner
                 .switch_in_line(&key, value.clone(), Some(recording))
                 .map_err(unavailable)?;
-
             let (now, read) = match answer {
                 // Committed, by this try or (`landed`) by an earlier one whose commit etcd
                 // made without confirming it (a leader lost): that commit stands.
@@ -1552,6 +1552,49 @@ configuration:
             1,
             "one event, the made deploy's"
         );
+    }
+
+    #[test]
+    fn a_deploy_whose_earlier_commit_landed_unconfirmed_is_that_commit_and_one_event() {
+        let Some(etcd) = test_etcd::fresh_prefix() else {
+            return;
+        };
+        let (_dir, _, store) = server(&etcd);
+        let inner = &store.inner;
+        let key = inner.key("entries/52:54:00:c0:00:0a");
+        let place = inner.line().place();
+        let event_key = inner.event_key(&event(EventKind::Deploy), place);
+        // The first try's transaction, committed by etcd while its answer was lost (a leader
+        // lost, the call failed over to another member).
+        let landed = event(EventKind::Deploy).stamped(0, SystemTime::now());
+        let first = inner
+            .etcd
+            .transact(
+                Vec::new(),
+                vec![
+                    put(&key, b"{}"),
+                    put(&event_key, &serde_json::to_vec(&landed).unwrap()),
+                ],
+                &[],
+            )
+            .unwrap();
+        // The same deploy again, with the same event key and the key's revision before it.
+        let recording = Recording {
+            revision: 0,
+            event_key,
+            event: event(EventKind::Deploy),
+        };
+        match inner
+            .switch_in_line(&key, Some(b"{}".to_vec()), Some(recording))
+            .unwrap()
+        {
+            Answer::Recorded(at, recorded, true) => {
+                assert_eq!(at, first.revision);
+                assert_eq!(recorded.id, event_id(first.revision, 0));
+            }
+            _ => panic!("the landed commit is not taken for this deploy's"),
+        }
+        assert_eq!(held_within(&store, "events/c/", 1), 1, "one event, not two");
     }
 
     #[test]
