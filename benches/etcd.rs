@@ -123,6 +123,41 @@ impl Cluster {
         SocketAddr::from(([127, 0, 0, 1], self.clients[member]))
     }
 
+    /// What the members spent so far: CPU seconds (all three), and the leader's committed
+    /// proposals (Raft entries).
+    fn spent(&self) -> Spent {
+        let mut spent = Spent {
+            at: Some(Instant::now()),
+            clients: cpu_seconds("self"),
+            ..Spent::default()
+        };
+        for member in 0..self.clients.len() {
+            let Ok((200, metrics)) = Connection::open(self.addr(member))
+                .and_then(|mut c| c.request("GET", "/metrics", None))
+            else {
+                continue;
+            };
+            let metrics = String::from_utf8_lossy(&metrics);
+            let value = |name: &str| {
+                metrics
+                    .lines()
+                    .find_map(|l| {
+                        l.strip_prefix(name)?
+                            .strip_prefix(' ')?
+                            .trim()
+                            .parse::<f64>()
+                            .ok()
+                    })
+                    .unwrap_or(0.0)
+            };
+            spent.cpu += value("process_cpu_seconds_total");
+            if value("etcd_server_is_leader") == 1.0 {
+                spent.proposals = value("etcd_server_proposals_committed_total");
+            }
+        }
+        spent
+    }
+
     fn endpoints(&self) -> String {
         self.clients
             .iter()
@@ -138,6 +173,63 @@ impl Drop for Cluster {
             let _ = member.kill();
             let _ = member.wait();
         }
+    }
+}
+
+/// What etcd's members spent, as [`Cluster::spent`] reads it, and what this process and the
+/// servers given to [`Spent::with`] spent.
+#[derive(Default, Clone, Copy)]
+struct Spent {
+    cpu: f64,
+    proposals: f64,
+    servers: f64,
+    clients: f64,
+    at: Option<Instant>,
+}
+
+/// The CPU seconds process `pid` (`self`: this one) spent so far.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command's name in parentheses: utime and stime are the 12th and 13th fields.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: f64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
+}
+
+impl Spent {
+    /// The same, with what the servers `pids` spent so far.
+    fn with(mut self, pids: &[u32]) -> Spent {
+        self.servers = pids.iter().map(|pid| cpu_seconds(&pid.to_string())).sum();
+        self.clients = cpu_seconds("self");
+        self.at = Some(Instant::now());
+        self
+    }
+
+    /// What was spent since `before`: CPU milliseconds per `writes` (etcd's, the servers',
+    /// the clients'), the machine's idle share, and Raft entries.
+    fn per(self, before: Spent, writes: usize) -> String {
+        let per = |now: f64, then: f64| (now - then) * 1000.0 / (writes.max(1) as f64);
+        let wall = match (self.at, before.at) {
+            (Some(now), Some(then)) => now.duration_since(then).as_secs_f64(),
+            _ => 0.0,
+        };
+        let busy = (self.cpu - before.cpu)
+            + (self.servers - before.servers)
+            + (self.clients - before.clients);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        format!(
+            "CPU per write: etcd {:.2} ms, servers {:.2} ms, clients {:.2} ms ({:.0} % of the cores idle); {:.0} Raft entries",
+            per(self.cpu, before.cpu),
+            per(self.servers, before.servers),
+            per(self.clients, before.clients),
+            (100.0 * (1.0 - busy / (wall * cores).max(1e-9))).max(0.0),
+            self.proposals - before.proposals
+        )
     }
 }
 
@@ -371,6 +463,7 @@ fn run() -> Result<(), String> {
         );
         (h, label, value)
     };
+    let spent_floor = cluster.spent();
     let floor = drive(
         clients,
         seconds,
@@ -381,6 +474,8 @@ fn run() -> Result<(), String> {
             ("/v3/kv/put".into(), "POST", Some(body), h, "")
         },
     );
+    let spent_floor_two = cluster.spent();
+    let spent_floor = spent_floor_two.per(spent_floor, floor.done);
     let floor_two = drive(
         clients,
         seconds,
@@ -401,6 +496,8 @@ fn run() -> Result<(), String> {
             ("/v3/kv/txn".into(), "POST", Some(body), h, "")
         },
     );
+
+    let spent_floor_two = cluster.spent().per(spent_floor_two, floor_two.done);
 
     // Two servers on one prefix, each over its own root.
     let (dir_a, dir_b) = (dir.path().join("a"), dir.path().join("b"));
@@ -426,6 +523,8 @@ fn run() -> Result<(), String> {
             label,
         )
     };
+    let servers = [a.pid(), b.pid()];
+    let spent_deploys = cluster.spent().with(&servers);
     let deploys = drive(
         clients,
         seconds,
@@ -435,6 +534,10 @@ fn run() -> Result<(), String> {
             deploy(h, if i % 2 == 0 { "installer" } else { "local" })
         },
     );
+    let spent_deploys = cluster
+        .spent()
+        .with(&servers)
+        .per(spent_deploys, deploys.done);
     // Both disks agree with every last acknowledged deploy, within a second.
     std::thread::sleep(Duration::from_secs(1));
     let mut disagreeing = 0;
@@ -498,7 +601,12 @@ fn run() -> Result<(), String> {
         let h = (client * 7919 + i) % hosts;
         (format!("/v1/boot/ipxe/{}", mac(h)), "GET", None, h, "")
     };
+    let spent_boots = cluster.spent().with(&servers);
     let boots_etcd = drive(clients, seconds, |_| addr_a, fetch);
+    let spent_boots = cluster
+        .spent()
+        .with(&servers)
+        .per(spent_boots, boots_etcd.done);
     let boots_files = drive(clients, seconds, |_| addr_f, fetch);
     drop(files);
 
@@ -553,21 +661,21 @@ fn run() -> Result<(), String> {
     println!("| figure | value | target | verdict |");
     println!("| --- | --- | --- | --- |");
     println!(
-        "| etcd's floor: puts of the same keys, straight | {:.0}/s, median {}, p99 {}, {} errors | | |",
+        "| etcd's floor: puts of the same keys, straight | {:.0}/s, median {}, p99 {}, {} errors; {spent_floor} | | |",
         floor.per_second(),
         ms(floor_spread.median),
         ms(floor_spread.p99),
         floor.errors
     );
     println!(
-        "| etcd's floor for a deploy's two keys (entry and event, one transaction), straight | {:.0}/s, median {}, p99 {}, {} errors | | |",
+        "| etcd's floor for a deploy's two keys (entry and event, one transaction), straight | {:.0}/s, median {}, p99 {}, {} errors; {spent_floor_two} | | |",
         floor_two.per_second(),
         ms(floor_two_spread.median),
         ms(floor_two_spread.p99),
         floor_two.errors
     );
     println!(
-        "| deploys through two servers | {:.0}/s ({:.2} of the floor), median {}, p95 {}, p99 {}, {} errors{} | at least half the floor, 0 errors | {} |",
+        "| deploys through two servers | {:.0}/s ({:.2} of the floor), median {}, p95 {}, p99 {}, {} errors{}; {spent_deploys} | at least half the floor, 0 errors | {} |",
         deploys.per_second(),
         ratio,
         ms(deploy_spread.median),
@@ -590,7 +698,7 @@ fn run() -> Result<(), String> {
         verdict(propagation.p99 < Duration::from_millis(200))
     );
     println!(
-        "| boot fetches, etcd store | {:.0}/s, p99 {}, {} errors | 10,000/s, p99 10 ms | {} |",
+        "| boot fetches, etcd store | {:.0}/s, p99 {}, {} errors; {spent_boots} | 10,000/s, p99 10 ms | {} |",
         boots_etcd.per_second(),
         ms(etcd_spread.p99),
         boots_etcd.errors,

@@ -6,7 +6,6 @@
 //! Each call tries the configured endpoints in turn, from the last one that answered, each
 //! within [`CALL_TIMEOUT`]; when none answers the error names etcd and every endpoint.
 
-use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -496,9 +495,10 @@ impl Etcd {
         if answer.status().as_u16() != 200 {
             return Err(fail(format!("HTTP {}", answer.status())));
         }
-        let reader = answer.into_body().into_reader();
-        let stream =
-            serde_json::Deserializer::from_reader(reader.take(u64::MAX)).into_iter::<Value>();
+        // Buffered: serde_json reads a stream byte by byte, and each read of ureq's body
+        // reader is a call through its protocol state (a tenth of a server's CPU in deploys).
+        let reader = std::io::BufReader::with_capacity(64 * 1024, answer.into_body().into_reader());
+        let stream = serde_json::Deserializer::from_reader(reader).into_iter::<Value>();
         for item in stream {
             let Ok(item) = item else {
                 // The stream ended (its span) or broke: the caller opens it again.
