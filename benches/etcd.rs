@@ -127,9 +127,11 @@ impl Cluster {
     /// proposals (Raft entries).
     fn spent(&self) -> Spent {
         let mut spent = Spent {
-            at: Some(Instant::now()),
+            cpu: 0.0,
+            proposals: 0.0,
+            servers: None,
             clients: cpu_seconds("self"),
-            ..Spent::default()
+            at: Instant::now(),
         };
         for member in 0..self.clients.len() {
             let Ok((200, metrics)) = Connection::open(self.addr(member))
@@ -178,13 +180,14 @@ impl Drop for Cluster {
 
 /// What etcd's members spent, as [`Cluster::spent`] reads it, and what this process and the
 /// servers given to [`Spent::with`] spent.
-#[derive(Default, Clone, Copy)]
+#[derive(Clone, Copy)]
 struct Spent {
     cpu: f64,
     proposals: f64,
-    servers: f64,
+    /// The servers' CPU seconds, when the phase has servers.
+    servers: Option<f64>,
     clients: f64,
-    at: Option<Instant>,
+    at: Instant,
 }
 
 /// The CPU seconds process `pid` (`self`: this one) spent so far.
@@ -204,9 +207,7 @@ fn cpu_seconds(pid: &str) -> f64 {
 impl Spent {
     /// The same, with what the servers `pids` spent so far.
     fn with(mut self, pids: &[u32]) -> Spent {
-        self.servers = pids.iter().map(|pid| cpu_seconds(&pid.to_string())).sum();
-        self.clients = cpu_seconds("self");
-        self.at = Some(Instant::now());
+        self.servers = Some(pids.iter().map(|pid| cpu_seconds(&pid.to_string())).sum());
         self
     }
 
@@ -214,18 +215,20 @@ impl Spent {
     /// the clients'), the machine's idle share, and Raft entries.
     fn per(self, before: Spent, writes: usize) -> String {
         let per = |now: f64, then: f64| (now - then) * 1000.0 / (writes.max(1) as f64);
-        let wall = match (self.at, before.at) {
-            (Some(now), Some(then)) => now.duration_since(then).as_secs_f64(),
-            _ => 0.0,
+        let wall = self.at.duration_since(before.at).as_secs_f64();
+        let servers = match (self.servers, before.servers) {
+            (Some(now), Some(then)) => Some(now - then),
+            _ => None,
         };
-        let busy = (self.cpu - before.cpu)
-            + (self.servers - before.servers)
-            + (self.clients - before.clients);
+        let busy =
+            (self.cpu - before.cpu) + servers.unwrap_or(0.0) + (self.clients - before.clients);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let servers = servers
+            .map(|spent| format!(", servers {:.2} ms", per(spent, 0.0)))
+            .unwrap_or_default();
         format!(
-            "CPU per write: etcd {:.2} ms, servers {:.2} ms, clients {:.2} ms ({:.0} % of the cores idle); {:.0} Raft entries",
+            "CPU per write: etcd {:.2} ms{servers}, clients {:.2} ms ({:.0} % of the cores idle); {:.0} Raft entries",
             per(self.cpu, before.cpu),
-            per(self.servers, before.servers),
             per(self.clients, before.clients),
             (100.0 * (1.0 - busy / (wall * cores).max(1e-9))).max(0.0),
             self.proposals - before.proposals

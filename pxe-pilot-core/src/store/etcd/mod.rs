@@ -1419,6 +1419,15 @@ configuration:
         }
     }
 
+    /// A deploy's recording at `place` of `inner`'s line, for a host whose key is absent.
+    fn new_host_deploy(inner: &Inner, place: u64) -> Recording {
+        Recording {
+            revision: 0,
+            event_key: inner.event_key(&event(EventKind::Deploy), place),
+            event: event(EventKind::Deploy),
+        }
+    }
+
     /// A store over its own TFTP root (with the catalogue of `YAML`) on `etcd`'s prefix.
     fn server(etcd: &EtcdSettings) -> (tempfile::TempDir, Settings, EtcdStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -1515,15 +1524,10 @@ configuration:
             let mut line = inner.line();
             [&fresh, &changed].map(|key| {
                 let place = line.place();
-                let recording = Recording {
-                    revision: 0,
-                    event_key: inner.event_key(&event(EventKind::Deploy), place),
-                    event: event(EventKind::Deploy),
-                };
                 let write = Write {
                     key: key.clone(),
                     value: Some(b"{}".to_vec()),
-                    recording: Some(recording),
+                    recording: Some(new_host_deploy(inner, place)),
                 };
                 line.writes.push_back((place, write));
                 line.answers.insert(place, None);
@@ -1562,8 +1566,7 @@ configuration:
         let (_dir, _, store) = server(&etcd);
         let inner = &store.inner;
         let key = inner.key("entries/52:54:00:c0:00:0a");
-        let place = inner.line().place();
-        let event_key = inner.event_key(&event(EventKind::Deploy), place);
+        let recording = new_host_deploy(inner, inner.line().place());
         // The first try's transaction, committed by etcd while its answer was lost (a leader
         // lost, the call failed over to another member).
         let landed = event(EventKind::Deploy).stamped(0, SystemTime::now());
@@ -1573,17 +1576,12 @@ configuration:
                 Vec::new(),
                 vec![
                     put(&key, b"{}"),
-                    put(&event_key, &serde_json::to_vec(&landed).unwrap()),
+                    put(&recording.event_key, &serde_json::to_vec(&landed).unwrap()),
                 ],
                 &[],
             )
             .unwrap();
         // The same deploy again, with the same event key and the key's revision before it.
-        let recording = Recording {
-            revision: 0,
-            event_key,
-            event: event(EventKind::Deploy),
-        };
         match inner
             .switch_in_line(&key, Some(b"{}".to_vec()), Some(recording))
             .unwrap()
