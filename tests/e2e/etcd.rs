@@ -585,9 +585,14 @@ pub fn etcd_over_tls_with_a_client_certificate_and_a_user() {
     // The right certificate and password: changes go through etcd, the links follow.
     let world = configuration(&cert, &key, "etcd-password");
     let server = world.serve();
+    // A second server's watch (gRPC, over the same TLS and user) applies the first one's
+    // deploy to its own disk.
+    let other = configuration(&cert, &key, "etcd-password");
+    let _other_server = other.serve();
     let (status, body, _) = deploy(&server, "ubuntu-16.04", "h1");
     assert_eq!(status, 200, "{body}");
     assert_eq!(world.deployed(SEED_MAC).as_deref(), Some("ubuntu-16.04"));
+    on_disk_within(&other, SEED_MAC, "ubuntu-16.04", Duration::from_secs(5));
     let keys = etcdctl_ok(
         member.etcdctl(Some(&admin)),
         &["--user", "root:root-password", "get", "--prefix", &prefix],

@@ -1,7 +1,7 @@
-//! A client of etcd's v3 JSON gateway (`/v3/kv/range`, `/v3/kv/txn`, `/v3/watch`,
-//! `/v3/auth/authenticate`), over the core's blocking `ureq`: no gRPC stack, no `protoc` at
-//! build time, and the same TLS (rustls) as the Redfish client. Keys and values travel in
-//! base64, revisions as decimal strings.
+//! A client of etcd's v3 JSON gateway (`/v3/kv/range`, `/v3/kv/txn`, `/v3/lease/...`,
+//! `/v3/auth/authenticate`), over the core's blocking `ureq` with the same TLS (rustls) as the
+//! Redfish client; keys and values travel in base64, revisions as decimal strings. The watch
+//! alone goes over etcd's gRPC API (the module `grpc`; no `protoc` at build time either).
 //!
 //! Each call tries the configured endpoints in turn, from the last one that answered, each
 //! within [`CALL_TIMEOUT`]; when none answers the error names etcd and every endpoint.
@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
 use ureq::Agent;
 
+use super::grpc;
 use crate::settings::EtcdSettings;
 
 /// How long one request to one member may take.
@@ -81,7 +82,7 @@ pub enum Watched {
 pub struct Etcd {
     endpoints: Vec<String>,
     agent: Agent,
-    watch_agent: Agent,
+    tls: grpc::Tls,
     credentials: Option<(String, String)>,
     token: Mutex<Option<String>>,
     current: AtomicUsize,
@@ -203,6 +204,7 @@ impl Etcd {
     /// A client of the members `settings` names (nothing is sent yet).
     pub fn new(settings: &EtcdSettings) -> Result<Etcd, EtcdError> {
         let mut tls = TlsConfig::builder();
+        let mut grpc_tls = grpc::Tls::default();
         if let Some(ca) = &settings.ca_file {
             let pem = std::fs::read(ca)
                 .map_err(|e| EtcdError(format!("cannot read ca_file {}: {e}", ca.display())))?;
@@ -213,25 +215,28 @@ impl Etcd {
                 ))
             })?;
             tls = tls.root_certs(RootCerts::Specific(std::sync::Arc::new(vec![certificate])));
+            grpc_tls.ca = Some(pem);
         }
         if let Some((cert, key)) = &settings.client_cert {
             let read = |path: &std::path::Path| {
                 std::fs::read(path)
                     .map_err(|e| EtcdError(format!("cannot read {}: {e}", path.display())))
             };
-            let certificate = Certificate::from_pem(&read(cert)?).map_err(|e| {
+            let (cert_pem, key_pem) = (read(cert)?, read(key)?);
+            let certificate = Certificate::from_pem(&cert_pem).map_err(|e| {
                 EtcdError(format!(
                     "cert_file {} is not a PEM certificate: {e}",
                     cert.display()
                 ))
             })?;
-            let private = PrivateKey::from_pem(&read(key)?).map_err(|e| {
+            let private = PrivateKey::from_pem(&key_pem).map_err(|e| {
                 EtcdError(format!(
                     "key_file {} is not a PEM private key: {e}",
                     key.display()
                 ))
             })?;
             tls = tls.client_cert(Some(ClientCert::new_with_certs(&[certificate], private)));
+            grpc_tls.identity = Some((cert_pem, key_pem));
         }
         let tls = tls.build();
         let agent = |timeout: Duration| -> Agent {
@@ -249,7 +254,7 @@ impl Etcd {
         Ok(Etcd {
             endpoints: settings.endpoints.clone(),
             agent: agent(CALL_TIMEOUT),
-            watch_agent: agent(WATCH_SPAN),
+            tls: grpc_tls,
             credentials: settings.credentials.clone(),
             token: Mutex::new(None),
             current: AtomicUsize::new(0),
@@ -468,7 +473,8 @@ impl Etcd {
     }
 
     /// Watches every key starting with `prefix` from revision `from`, handing each batch to
-    /// `each` until it returns `false`, the stream ends ([`WATCH_SPAN`]) or fails.
+    /// `each` until it returns `false`, the stream ends ([`WATCH_SPAN`]) or fails. The watch
+    /// goes over etcd's gRPC API (the module `grpc`), the rest over its JSON gateway.
     pub fn watch(
         &self,
         prefix: &str,
@@ -482,61 +488,60 @@ impl Etcd {
                 .store((index + 1) % self.endpoints.len().max(1), Ordering::Relaxed);
             EtcdError(format!("the etcd watch through {endpoint} stopped: {why}"))
         };
-        let body = json!({"create_request": {
-            "key": b64(prefix.as_bytes()),
-            "range_end": b64(&prefix_end(prefix)),
-            "start_revision": from.to_string(),
-        }});
-        let mut request = self.watch_agent.post(format!("{endpoint}/v3/watch"));
-        if let Some(token) = self.token(endpoint, false).map_err(&fail)? {
-            request = request.header("Authorization", token);
-        }
-        let answer = request.send_json(&body).map_err(|e| fail(e.to_string()))?;
-        if answer.status().as_u16() != 200 {
-            return Err(fail(format!("HTTP {}", answer.status())));
-        }
-        // Buffered: serde_json reads a stream byte by byte, and each read of ureq's body
-        // reader is a call through its protocol state (a tenth of a server's CPU in deploys).
-        let reader = std::io::BufReader::with_capacity(64 * 1024, answer.into_body().into_reader());
-        let stream = serde_json::Deserializer::from_reader(reader).into_iter::<Value>();
-        for item in stream {
-            let Ok(item) = item else {
-                // The stream ended (its span) or broke: the caller opens it again.
-                return Ok(());
-            };
-            let result = &item["result"];
-            if revision(&result["compact_revision"]) > 0 {
-                each(Watched::Compacted);
-                return Ok(());
-            }
-            if result["canceled"] == true {
-                // A member without a leader cancels its watches: try again, from where it was.
-                return Err(fail(format!(
-                    "etcd cancelled it ({})",
-                    result["cancel_reason"]
-                        .as_str()
-                        .unwrap_or("no reason given")
-                )));
-            }
-            let reached = revision(&result["header"]["revision"]);
-            let changes: Vec<Change> = result["events"]
-                .as_array()
-                .map(|events| {
-                    events
-                        .iter()
-                        .filter_map(|event| {
-                            Some(Change {
-                                kv: kv(&event["kv"])?,
-                                deleted: event["type"] == "DELETE",
-                            })
+        let token = self.token(endpoint, false).map_err(&fail)?;
+        let mut cancelled = None;
+        let ended = grpc::watch(
+            endpoint,
+            &self.tls,
+            token.as_deref(),
+            prefix.as_bytes(),
+            &prefix_end(prefix),
+            from,
+            CALL_TIMEOUT,
+            WATCH_SPAN,
+            |message| {
+                if message.compact_revision > 0 {
+                    each(Watched::Compacted);
+                    return false;
+                }
+                if message.canceled {
+                    // A member without a leader cancels its watches: try again, from where
+                    // it was.
+                    cancelled = Some(match message.cancel_reason.is_empty() {
+                        true => "no reason given".to_owned(),
+                        false => message.cancel_reason,
+                    });
+                    return false;
+                }
+                let reached = message.header.map_or(0, |header| header.revision);
+                let changes = message
+                    .events
+                    .into_iter()
+                    .filter_map(|event| {
+                        let kv = event.kv?;
+                        Some(Change {
+                            kv: Kv {
+                                key: String::from_utf8(kv.key).ok()?,
+                                value: kv.value,
+                                mod_revision: kv.mod_revision,
+                            },
+                            deleted: event.kind == 1,
                         })
-                        .collect()
-                })
-                .unwrap_or_default();
-            if !each(Watched::Changes(changes, reached)) {
-                return Ok(());
+                    })
+                    .collect();
+                each(Watched::Changes(changes, reached))
+            },
+        );
+        if let Some(reason) = cancelled {
+            if self.credentials.is_some() && reason.contains("permission denied") {
+                // etcd answers an expired token so: the next attempt asks for a new one.
+                let _ = self.token(endpoint, true);
             }
+            return Err(fail(format!("etcd cancelled it ({reason})")));
         }
-        Ok(())
+        match ended {
+            grpc::Ended::Done => Ok(()),
+            grpc::Ended::Failed(why) => Err(fail(why)),
+        }
     }
 }

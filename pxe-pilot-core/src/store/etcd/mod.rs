@@ -34,6 +34,7 @@
 //! next full read (a restart, a compaction).
 
 mod client;
+mod grpc;
 mod history;
 mod presence;
 mod seed;
