@@ -1393,12 +1393,9 @@ pub fn quorum_lost_boots_go_on_and_changes_503_then_converge() {
 
     // An installer's callback (the real client, as an installer runs it) started while etcd
     // has no quorum: it retries the 503s and goes through once the members are back.
-    let callback = Command::new(crate::common::binary("pxe-pilot"))
+    let callback = crate::cli::pxe_pilot()
         .args(["-s", &a.base(), "--token", TOKEN, "--retry-for", "60"])
         .args(["config", "deploy", "local", "h1"])
-        .env_remove("PXE_PILOT_TOKEN")
-        .env_remove("PXE_PILOT_TOKEN_FILE")
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -9,6 +9,8 @@
 
 #[path = "harness/bmc/mod.rs"]
 mod bmc;
+#[path = "../common/cli.rs"]
+mod cli;
 #[path = "../common/mod.rs"]
 mod common;
 #[path = "harness/mod.rs"]
