@@ -238,22 +238,19 @@ impl Etcd {
             tls = tls.client_cert(Some(ClientCert::new_with_certs(&[certificate], private)));
             grpc_tls.identity = Some((cert_pem, key_pem));
         }
-        let tls = tls.build();
-        let agent = |timeout: Duration| -> Agent {
-            Agent::config_builder()
-                .timeout_global(Some(timeout))
-                // Every concurrent change keeps its connection (ureq keeps 3 by default: the
-                // others were opened again for each request, a thread and a handshake each).
-                .max_idle_connections(MAX_CONNECTIONS)
-                .max_idle_connections_per_host(MAX_CONNECTIONS)
-                .http_status_as_error(false)
-                .tls_config(tls.clone())
-                .build()
-                .into()
-        };
+        let agent: Agent = Agent::config_builder()
+            .timeout_global(Some(CALL_TIMEOUT))
+            // Every concurrent change keeps its connection (ureq keeps 3 by default: the
+            // others were opened again for each request, a thread and a handshake each).
+            .max_idle_connections(MAX_CONNECTIONS)
+            .max_idle_connections_per_host(MAX_CONNECTIONS)
+            .http_status_as_error(false)
+            .tls_config(tls.build())
+            .build()
+            .into();
         Ok(Etcd {
             endpoints: settings.endpoints.clone(),
-            agent: agent(CALL_TIMEOUT),
+            agent,
             tls: grpc_tls,
             credentials: settings.credentials.clone(),
             token: Mutex::new(None),
@@ -490,14 +487,16 @@ impl Etcd {
         };
         let token = self.token(endpoint, false).map_err(&fail)?;
         let mut cancelled = None;
+        let create = grpc::WatchCreateRequest {
+            key: prefix.as_bytes().to_vec(),
+            range_end: prefix_end(prefix),
+            start_revision: from,
+        };
         let ended = grpc::watch(
             endpoint,
             &self.tls,
             token.as_deref(),
-            prefix.as_bytes(),
-            &prefix_end(prefix),
-            from,
-            CALL_TIMEOUT,
+            create,
             WATCH_SPAN,
             |message| {
                 if message.compact_revision > 0 {
@@ -525,7 +524,7 @@ impl Etcd {
                                 value: kv.value,
                                 mod_revision: kv.mod_revision,
                             },
-                            deleted: event.kind == 1,
+                            deleted: event.kind == grpc::DELETE,
                         })
                     })
                     .collect();
@@ -533,10 +532,6 @@ impl Etcd {
             },
         );
         if let Some(reason) = cancelled {
-            if self.credentials.is_some() && reason.contains("permission denied") {
-                // etcd answers an expired token so: the next attempt asks for a new one.
-                let _ = self.token(endpoint, true);
-            }
             return Err(fail(format!("etcd cancelled it ({reason})")));
         }
         match ended {

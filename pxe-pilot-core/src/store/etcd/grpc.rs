@@ -11,6 +11,10 @@ use std::time::Duration;
 
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
+use super::client::CALL_TIMEOUT;
+
+/// [`Event::kind`] of a delete (0 is a put).
+pub const DELETE: i32 = 1;
 /// The path of etcd's watch call.
 const WATCH_PATH: &str = "/etcdserverpb.Watch/Watch";
 /// How often the stream's connection is pinged, and how long a ping may go unanswered.
@@ -129,52 +133,32 @@ pub enum Ended {
     Failed(String),
 }
 
-/// Watches `[key, range_end)` from `from` through `endpoint` (`http://` or `https://`) for at
-/// most `span`, handing each message to `each` until it returns `false`. `token` is etcd's
-/// authentication token, when it has users.
-#[allow(clippy::too_many_arguments)]
+/// Watches what `create` names through `endpoint` (`http://` or `https://`) for at most
+/// `span`, handing each message to `each` until it returns `false`. `token` is etcd's
+/// authentication token, when it has users; connecting and the call's answer each take at
+/// most [`CALL_TIMEOUT`].
 pub fn watch(
     endpoint: &str,
     tls: &Tls,
     token: Option<&str>,
-    key: &[u8],
-    range_end: &[u8],
-    from: i64,
-    connect_within: Duration,
+    create: WatchCreateRequest,
     span: Duration,
     each: impl FnMut(WatchResponse) -> bool,
 ) -> Ended {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime,
-        Err(e) => return Ended::Failed(format!("cannot start the watch's runtime: {e}")),
-    };
-    let create = WatchRequest {
-        create_request: Some(WatchCreateRequest {
-            key: key.to_vec(),
-            range_end: range_end.to_vec(),
-            start_revision: from,
-        }),
-    };
-    runtime.block_on(stream(
-        endpoint,
-        tls,
-        token,
-        create,
-        connect_within,
-        span,
-        each,
-    ))
+        Ok(runtime) => runtime.block_on(stream(endpoint, tls, token, create, span, each)),
+        Err(e) => Ended::Failed(format!("cannot start the watch's runtime: {e}")),
+    }
 }
 
 async fn stream(
     endpoint: &str,
     tls: &Tls,
     token: Option<&str>,
-    create: WatchRequest,
-    connect_within: Duration,
+    create: WatchCreateRequest,
     span: Duration,
     mut each: impl FnMut(WatchResponse) -> bool,
 ) -> Ended {
@@ -184,7 +168,7 @@ async fn stream(
     let deadline = Instant::now() + span;
     let mut target = match Endpoint::from_shared(endpoint.to_owned()) {
         Ok(target) => target
-            .connect_timeout(connect_within)
+            .connect_timeout(CALL_TIMEOUT)
             .tcp_nodelay(true)
             .http2_keep_alive_interval(PING_EVERY)
             .keep_alive_timeout(PING_TIMEOUT),
@@ -196,18 +180,18 @@ async fn stream(
             Err(e) => return Ended::Failed(format!("TLS to {endpoint}: {e}")),
         };
     }
-    let channel = match timeout(connect_within, target.connect()).await {
+    let channel = match timeout(CALL_TIMEOUT, target.connect()).await {
         Ok(Ok(channel)) => channel,
         Ok(Err(e)) => return Ended::Failed(describe(&e)),
         Err(_) => {
-            return Ended::Failed(format!(
-                "no connection within {}s",
-                connect_within.as_secs()
-            ))
+            return Ended::Failed(format!("no connection within {}s", CALL_TIMEOUT.as_secs()))
         }
     };
     let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(MAX_MESSAGE);
     // The request side stays open: etcd keeps the watch while it is.
+    let create = WatchRequest {
+        create_request: Some(create),
+    };
     let requests = tokio_stream::once(create).chain(tokio_stream::pending());
     let mut request = tonic::Request::new(requests);
     if let Some(token) = token {
@@ -230,13 +214,13 @@ async fn stream(
         .await
         .map_err(|status| status.message().to_owned())
     };
-    let mut messages = match timeout(connect_within, call).await {
+    let mut messages = match timeout(CALL_TIMEOUT, call).await {
         Ok(Ok(response)) => response.into_inner(),
         Ok(Err(why)) => return Ended::Failed(why),
         Err(_) => {
             return Ended::Failed(format!(
                 "no answer within {}s (a member without quorum?)",
-                connect_within.as_secs()
+                CALL_TIMEOUT.as_secs()
             ))
         }
     };
