@@ -317,6 +317,10 @@ pub struct MirrorView {
     pub lag_seconds: f64,
     /// Boot events seen while etcd was away, waiting to be published.
     pub buffered_events: usize,
+    /// Boot events dropped since this server started, the buffer being full (etcd away, or
+    /// slower than the fetches).
+    #[serde(default)]
+    pub dropped_events: u64,
 }
 
 /// A server of the fleet.

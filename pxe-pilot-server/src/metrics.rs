@@ -206,7 +206,7 @@ fn store_families(store: &StoreStatus) -> Result<Vec<prometheus::proto::MetricFa
     let Some(shared) = &store.shared else {
         return Ok(families);
     };
-    let gauges: [(&str, &str, f64); 6] = [
+    let gauges: [(&str, &str, f64); 7] = [
         (
             "pxe_pilot_etcd_reachable",
             "1 when etcd answered within the last seconds, else 0.",
@@ -231,6 +231,11 @@ fn store_families(store: &StoreStatus) -> Result<Vec<prometheus::proto::MetricFa
             "pxe_pilot_buffered_boot_events",
             "Boot events waiting for etcd.",
             shared.buffered_events as f64,
+        ),
+        (
+            "pxe_pilot_dropped_boot_events",
+            "Boot events dropped since the start: the buffer for etcd was full.",
+            shared.dropped_events as f64,
         ),
         (
             "pxe_pilot_servers_seen",

@@ -62,6 +62,7 @@ pub fn status(status: &StoreStatus, site: &str) -> StatusView {
             revision: shared.mirror_revision,
             lag_seconds: shared.lag_seconds,
             buffered_events: shared.buffered_events,
+            dropped_events: shared.dropped_events,
         }),
         stale: status
             .shared

@@ -405,6 +405,67 @@ pub fn the_status_names_the_store_the_servers_seen_and_etcd_away() {
     assert_eq!(status, 200, "{body}");
 }
 
+pub fn boot_events_wait_for_etcd_in_a_bounded_line_and_the_ones_dropped_are_counted() {
+    let data = tempfile::tempdir().expect("a temporary folder");
+    let mut member = Member::start(data.path());
+    let prefix = format!("/e2e-dropped-{}/", std::process::id());
+    let world = seed_world(&format!(
+        "store:\n  etcd:\n    endpoints: [{}]\n    prefix: {prefix}\nsite: rack-a\n",
+        member.url()
+    ));
+    let server = world.serve();
+    deploy_body(
+        &server,
+        "installer",
+        serde_json::json!({"hosts": [{"name": "h2"}]}),
+    );
+    let status = get_json(&server, "/v1/status");
+    assert_eq!(status["mirror"]["buffered_events"], 0, "{status}");
+    assert_eq!(status["mirror"]["dropped_events"], 0, "{status}");
+
+    // etcd away: 1,010 fetches are served; 1,000 events wait, the 10 oldest are dropped, and
+    // the status, the metrics and the log say so.
+    member.kill();
+    status_within(&server, Duration::from_secs(10), "unreachable", |s| {
+        s["etcd"]["reachable"] == false
+    });
+    let client = reqwest::blocking::Client::new();
+    for _ in 0..1_010 {
+        let boot = client
+            .get(server.url(&format!("/v1/boot/ipxe/{H2_MAC}")))
+            .send()
+            .expect("an answer");
+        assert_eq!(boot.status().as_u16(), 200);
+    }
+    let status = get_json(&server, "/v1/status");
+    assert_eq!(status["mirror"]["buffered_events"], 1_000, "{status}");
+    assert_eq!(status["mirror"]["dropped_events"], 10, "{status}");
+    let metrics = reqwest::blocking::get(server.url("/metrics"))
+        .expect("an answer")
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("pxe_pilot_dropped_boot_events 10"),
+        "{metrics}"
+    );
+    let started = Instant::now();
+    while !server.logs().contains("boot events dropped") {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{}",
+            server.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Back: the 1,000 waiting are published (within 10 s of etcd's return); the count stays.
+    member.restart();
+    let status = status_within(&server, Duration::from_secs(20), "published", |s| {
+        s["etcd"]["reachable"] == true && s["mirror"]["buffered_events"] == 0
+    });
+    assert_eq!(status["mirror"]["dropped_events"], 10, "{status}");
+}
+
 /// A world of the seed test: an iPXE installer served over HTTP and a PXELINUX `local`,
 /// `state_dir` in `state`, and `extra` configuration.
 fn seed_world(extra: &str) -> World {

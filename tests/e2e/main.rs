@@ -69,6 +69,8 @@ fn main() -> std::process::ExitCode {
             .needs(etcd::needs),
         test!(etcd::the_status_names_the_store_the_servers_seen_and_etcd_away).needs(etcd::needs),
         test!(etcd::one_server_becomes_several_through_the_seed_command).needs(etcd::needs),
+        test!(etcd::boot_events_wait_for_etcd_in_a_bounded_line_and_the_ones_dropped_are_counted)
+            .needs(etcd::needs),
         test!(etcd::etcd_over_tls_with_a_client_certificate_and_a_user).needs(etcd::tls_needs),
         test!(etcd_cluster::a_storm_through_two_servers_loses_no_acknowledged_change_through_a_leader_kill)
             .needs(etcd::needs)

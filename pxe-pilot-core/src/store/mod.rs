@@ -177,6 +177,8 @@ pub struct SharedStatus {
     pub lag_seconds: f64,
     /// Boot events waiting for etcd.
     pub buffered_events: usize,
+    /// Boot events dropped since the start: more came than etcd took while the line was full.
+    pub dropped_events: u64,
     /// The servers sharing the store that announced themselves lately, this one included.
     pub servers: Vec<ServerSeen>,
 }

@@ -71,6 +71,8 @@ const MAX_OPS: usize = 120;
 const MAX_WRITES: usize = 32;
 /// Operations of a transaction left for deleting events past the bound.
 const TRIM_RESERVE: usize = 16;
+/// How often the log says that boot events were dropped, at most.
+const DROPS_TOLD_EVERY: Duration = Duration::from_secs(10);
 /// How often waiting boot events are published.
 const PUBLISH_EVERY: Duration = Duration::from_millis(20);
 /// How long a read of the events waits for the watch to show what this server published.
@@ -142,6 +144,8 @@ struct Line {
     /// whether one failed since it came.
     failures: u64,
     last_error: Option<EtcdError>,
+    /// Boot events dropped since the start, the line holding [`BUFFERED`] already.
+    dropped: u64,
 }
 
 impl Line {
@@ -151,10 +155,17 @@ impl Line {
         self.next
     }
 
-    /// Adds `event` at the end of the line (the oldest goes past [`BUFFERED`]); its place.
+    /// Adds `event` at the end of the line; its place. Past [`BUFFERED`], the oldest event
+    /// that no transaction in flight holds is dropped, and counted in `dropped`.
     fn push(&mut self, event: NewEvent) -> u64 {
         if self.events.len() >= BUFFERED {
-            self.events.pop_front();
+            let oldest = self
+                .events
+                .iter()
+                .position(|(at, _)| !self.in_flight.contains(at))
+                .unwrap_or(0);
+            self.events.remove(oldest);
+            self.dropped += 1;
         }
         let place = self.place();
         self.events.push_back((place, event));
@@ -230,6 +241,8 @@ struct Inner {
     server: String,
     stop: AtomicBool,
     presence: Presence,
+    /// The dropped boot events the log told of, and when.
+    drops_told: Mutex<(u64, Option<Instant>)>,
 }
 
 /// The `etcd` store: a fleet's state in etcd, this server's TFTP root its mirror.
@@ -292,6 +305,7 @@ impl EtcdStore {
             server: server_token(),
             stop: AtomicBool::new(false),
             presence: Presence::new(&etcd.prefix, &settings.site),
+            drops_told: Mutex::new((0, None)),
         });
         let revision = match inner.read_all(true) {
             Ok(revision) => Some(revision),
@@ -322,6 +336,7 @@ impl EtcdStore {
             if let Err(error) = inner.publish() {
                 tracing::debug!(%error, "boot events wait for etcd");
             }
+            inner.tell_dropped();
         })?;
         inner.every("etcd-presence", presence::BEAT, |inner| {
             inner.presence.beat(&inner.etcd)
@@ -688,6 +703,22 @@ impl Inner {
                     pause = (pause * 2).min(Duration::from_secs(2));
                 }
             }
+        }
+    }
+
+    /// Says in the log, at most every [`DROPS_TOLD_EVERY`], how many boot events were
+    /// dropped since it last said so.
+    fn tell_dropped(&self) {
+        let dropped = self.line().dropped;
+        let mut told = self.drops_told.lock().unwrap_or_else(|p| p.into_inner());
+        let (count, at) = *told;
+        if dropped > count && at.is_none_or(|at| at.elapsed() >= DROPS_TOLD_EVERY) {
+            tracing::warn!(
+                dropped = dropped - count,
+                total = dropped,
+                "boot events dropped: more came than etcd took, and at most {BUFFERED} wait; the fetches were served, their events are lost"
+            );
+            *told = (dropped, Some(Instant::now()));
         }
     }
 
@@ -1359,14 +1390,14 @@ impl Store for EtcdStore {
     }
 
     fn status(&self) -> super::StoreStatus {
-        let buffered = self.inner.line().events.len();
+        let (buffered, dropped) = {
+            let line = self.inner.line();
+            (line.events.len(), line.dropped)
+        };
+        let revision = self.inner.revision.load(Ordering::Relaxed);
         super::StoreStatus {
             kind: "etcd",
-            shared: Some(
-                self.inner
-                    .presence
-                    .status(self.inner.revision.load(Ordering::Relaxed), buffered),
-            ),
+            shared: Some(self.inner.presence.status(revision, buffered, dropped)),
         }
     }
 
@@ -1405,6 +1436,28 @@ configuration:
             host: Some(HostName::parse("h1").unwrap()),
             ..NewEvent::new(kind, Who::Open)
         }
+    }
+
+    #[test]
+    fn a_full_line_drops_its_oldest_waiting_boot_event_and_counts_it() {
+        let mut line = Line::default();
+        for _ in 0..BUFFERED + 3 {
+            line.push(event(EventKind::Boot));
+        }
+        assert_eq!(line.events.len(), BUFFERED);
+        assert_eq!(line.dropped, 3);
+        assert_eq!(
+            line.events.front().map(|(at, _)| *at),
+            Some(4),
+            "the oldest went"
+        );
+
+        // The events a transaction in flight holds stay (they are being published).
+        line.in_flight.extend([4, 5]);
+        line.push(event(EventKind::Boot));
+        let front: Vec<u64> = line.events.iter().take(3).map(|(at, _)| *at).collect();
+        assert_eq!(front, [4, 5, 7], "6, the oldest waiting, went");
+        assert_eq!((line.events.len(), line.dropped), (BUFFERED, 4));
     }
 
     /// How many keys etcd holds under `part` of the store's prefix, once it is at most

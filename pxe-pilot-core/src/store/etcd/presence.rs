@@ -160,7 +160,12 @@ impl Presence {
 
     /// What `GET /v1/status` shows, with the mirror at `mirror_revision` and `buffered` boot
     /// events waiting.
-    pub(super) fn status(&self, mirror_revision: i64, buffered: usize) -> SharedStatus {
+    pub(super) fn status(
+        &self,
+        mirror_revision: i64,
+        buffered: usize,
+        dropped: u64,
+    ) -> SharedStatus {
         let reachable = self.reachable();
         let watching = self.watching.load(Ordering::Relaxed);
         let lag = match reachable && watching {
@@ -193,6 +198,7 @@ impl Presence {
             mirror_revision,
             lag_seconds: lag,
             buffered_events: buffered,
+            dropped_events: dropped,
             servers,
         }
     }
