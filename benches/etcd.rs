@@ -631,10 +631,13 @@ fn run() -> Result<(), String> {
     std::thread::sleep(Duration::from_secs(1));
     let (_, status) = Connection::open(addr_a)?.request("GET", "/v1/status", None)?;
     let status: serde_json::Value = serde_json::from_slice(&status).map_err(|e| e.to_string())?;
-    let not_published = ["dropped_events", "buffered_events"]
-        .iter()
-        .map(|field| status["mirror"][field].as_u64().unwrap_or(0) as usize)
-        .sum::<usize>();
+    let mut not_published = 0;
+    for field in ["dropped_events", "buffered_events"] {
+        not_published += status["mirror"][field]
+            .as_u64()
+            .ok_or(format!("A's status has no mirror.{field}: {status}"))?
+            as usize;
+    }
     let boots_published = boots_etcd.done.saturating_sub(not_published);
     let boots_files = drive(clients, seconds, |_| addr_f, fetch);
     drop(files);

@@ -190,7 +190,8 @@ impl Metrics {
 }
 
 /// The store's gauges of one scrape: its kind, and with etcd whether it answers, the
-/// revisions, the mirror's lag, the buffered boot events and the servers seen.
+/// revisions, the mirror's lag, the buffered boot events and the servers seen; and the
+/// count of dropped boot events.
 fn store_families(store: &StoreStatus) -> Result<Vec<prometheus::proto::MetricFamily>, String> {
     let fail = |e: prometheus::Error| e.to_string();
     let kind = IntGaugeVec::new(
@@ -206,7 +207,7 @@ fn store_families(store: &StoreStatus) -> Result<Vec<prometheus::proto::MetricFa
     let Some(shared) = &store.shared else {
         return Ok(families);
     };
-    let gauges: [(&str, &str, f64); 7] = [
+    let gauges: [(&str, &str, f64); 6] = [
         (
             "pxe_pilot_etcd_reachable",
             "1 when etcd answered within the last seconds, else 0.",
@@ -233,11 +234,6 @@ fn store_families(store: &StoreStatus) -> Result<Vec<prometheus::proto::MetricFa
             shared.buffered_events as f64,
         ),
         (
-            "pxe_pilot_dropped_boot_events",
-            "Boot events dropped since the start: the buffer for etcd was full.",
-            shared.dropped_events as f64,
-        ),
-        (
             "pxe_pilot_servers_seen",
             "Servers sharing the store that announced themselves lately, this one included.",
             shared.servers.len() as f64,
@@ -248,6 +244,13 @@ fn store_families(store: &StoreStatus) -> Result<Vec<prometheus::proto::MetricFa
         gauge.set(value);
         families.extend(prometheus::core::Collector::collect(&gauge));
     }
+    let dropped = prometheus::IntCounter::new(
+        "pxe_pilot_dropped_boot_events_total",
+        "Boot events dropped since the start: the buffer for etcd was full.",
+    )
+    .map_err(fail)?;
+    dropped.inc_by(shared.dropped_events);
+    families.extend(prometheus::core::Collector::collect(&dropped));
     Ok(families)
 }
 

@@ -445,7 +445,7 @@ pub fn boot_events_wait_for_etcd_in_a_bounded_line_and_the_ones_dropped_are_coun
         .text()
         .unwrap();
     assert!(
-        metrics.contains("pxe_pilot_dropped_boot_events 10"),
+        metrics.contains("pxe_pilot_dropped_boot_events_total 10"),
         "{metrics}"
     );
     let started = Instant::now();

@@ -146,6 +146,8 @@ struct Line {
     last_error: Option<EtcdError>,
     /// Boot events dropped since the start, the line holding [`BUFFERED`] already.
     dropped: u64,
+    /// How many of them the log told of, and when it last did.
+    told: (u64, Option<Instant>),
 }
 
 impl Line {
@@ -241,8 +243,6 @@ struct Inner {
     server: String,
     stop: AtomicBool,
     presence: Presence,
-    /// The dropped boot events the log told of, and when.
-    drops_told: Mutex<(u64, Option<Instant>)>,
 }
 
 /// The `etcd` store: a fleet's state in etcd, this server's TFTP root its mirror.
@@ -305,7 +305,6 @@ impl EtcdStore {
             server: server_token(),
             stop: AtomicBool::new(false),
             presence: Presence::new(&etcd.prefix, &settings.site),
-            drops_told: Mutex::new((0, None)),
         });
         let revision = match inner.read_all(true) {
             Ok(revision) => Some(revision),
@@ -709,16 +708,15 @@ impl Inner {
     /// Says in the log, at most every [`DROPS_TOLD_EVERY`], how many boot events were
     /// dropped since it last said so.
     fn tell_dropped(&self) {
-        let dropped = self.line().dropped;
-        let mut told = self.drops_told.lock().unwrap_or_else(|p| p.into_inner());
-        let (count, at) = *told;
-        if dropped > count && at.is_none_or(|at| at.elapsed() >= DROPS_TOLD_EVERY) {
+        let mut line = self.line();
+        let (count, at) = line.told;
+        if line.dropped > count && at.is_none_or(|at| at.elapsed() >= DROPS_TOLD_EVERY) {
             tracing::warn!(
-                dropped = dropped - count,
-                total = dropped,
+                dropped = line.dropped - count,
+                total = line.dropped,
                 "boot events dropped: more came than etcd took, and at most {BUFFERED} wait; the fetches were served, their events are lost"
             );
-            *told = (dropped, Some(Instant::now()));
+            line.told = (line.dropped, Some(Instant::now()));
         }
     }
 
