@@ -562,7 +562,9 @@ pub fn one_server_becomes_several_through_the_seed_command() {
     assert!(err.contains("h3 left out"), "{err}");
     let keys = member.dump(&prefix);
     assert!(
-        keys.contains("once/h1") && keys.contains("lastboot/h2"),
+        keys.contains("once/h1")
+            && keys.contains("events/b/seed-000000000000")
+            && keys.contains(r#""host":"h2""#),
         "{keys}"
     );
     // A second seed finds the prefix full and writes nothing.

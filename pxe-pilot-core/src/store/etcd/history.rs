@@ -1,14 +1,17 @@
 //! The fleet's events as this server's watch shows them: every server's changes and boot
 //! fetches, each class bounded on its own, answered from memory (never a range of etcd per
-//! read). What goes past the bound is remembered for the next transaction to delete.
+//! read), with each host's last counted boot among them. What goes past the bound is
+//! remembered for the next transaction to delete.
 //!
-//! An event's id is `mod_revision × ID_SPAN + place`, its place in the transaction that
-//! published it (the `id` its stored JSON holds): increasing in commit order, fleet-wide,
-//! with no counter in etcd for the servers to contend on.
+//! A change's key holds one event; a boot key holds the boot fetches one transaction
+//! published (a JSON array: one key for up to [`ID_SPAN`] of them, not one each). An event's
+//! id is `mod_revision × ID_SPAN + place`, its place in the transaction that published it
+//! (the `id` its stored JSON holds): increasing in commit order, fleet-wide, with no counter
+//! in etcd for the servers to contend on.
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::names::HostName;
 
 /// How many events one transaction may publish: an id is `revision × ID_SPAN + place`.
@@ -24,25 +27,49 @@ fn past(revision: i64) -> u64 {
     event_id(revision.saturating_add(1), 0)
 }
 
-/// One class of events (changes, or boot fetches), by id and by key.
+/// The events a key's value holds: one event, or an array of them (boot fetches), each
+/// with its id; none when it is not events.
+pub(super) fn events_of(value: &[u8], revision: i64) -> Vec<Event> {
+    let mut events = match value.first() {
+        Some(b'[') => serde_json::from_slice::<Vec<Event>>(value).unwrap_or_default(),
+        _ => serde_json::from_slice::<Event>(value)
+            .map(|event| vec![event])
+            .unwrap_or_default(),
+    };
+    for event in &mut events {
+        event.id = event_id(revision, event.id);
+    }
+    events
+}
+
+/// One class of events (changes, or boot fetches): by id, and the ids each key holds.
 #[derive(Default)]
 struct Class {
     by_id: BTreeMap<u64, (String, Event)>,
-    ids: HashMap<String, u64>,
+    ids: HashMap<String, Vec<u64>>,
 }
 
 impl Class {
     fn remove(&mut self, key: &str) {
-        if let Some(id) = self.ids.remove(key) {
+        for id in self.ids.remove(key).unwrap_or_default() {
             self.by_id.remove(&id);
         }
     }
+
+    /// The id of the oldest event kept (`u64::MAX` when none is).
+    fn oldest(&self) -> u64 {
+        self.by_id.keys().next().copied().unwrap_or(u64::MAX)
+    }
 }
 
-/// The events of both classes, and the keys dropped past the bound that etcd still holds.
+/// The events of both classes, each host's last counted boot, and the keys dropped past
+/// the bound that etcd still holds.
 pub(super) struct History {
     classes: [Class; 2],
     keep: usize,
+    /// Each host's newest counted boot seen; one older than the oldest boot kept is not
+    /// answered (at most one per host).
+    last_boots: HashMap<HostName, Event>,
     /// The keys past the bound, for a next transaction to delete: by stem (a key up to its
     /// last `-`, one server process's keys of a class), the highest key dropped. The keys of
     /// one stem are dropped in key order (one server's places follow its commits), so one
@@ -68,6 +95,7 @@ impl History {
         History {
             classes: Default::default(),
             keep: keep.max(1),
+            last_boots: HashMap::new(),
             dropped: BTreeMap::new(),
         }
     }
@@ -75,37 +103,59 @@ impl History {
     /// Forgets every event (before a full read puts them back).
     pub(super) fn clear(&mut self) {
         self.classes = Default::default();
+        self.last_boots.clear();
         self.dropped.clear();
     }
 
-    /// Takes in the event stored at `key` (`rest`: the key past `events/`), written at
-    /// `revision`; a key written again replaces its event. Ignores what is not an event.
+    /// Takes in the events stored at `key` (`rest`: the key past `events/`), written at
+    /// `revision`; a key written again replaces its events. Ignores what is not events.
     pub(super) fn put(&mut self, key: &str, rest: &str, value: &[u8], revision: i64) {
-        let (Some(index), Ok(mut event)) = (class_of(rest), serde_json::from_slice::<Event>(value))
-        else {
+        let Some(index) = class_of(rest) else {
             return;
         };
-        event.id = event_id(revision, event.id);
+        let events = events_of(value, revision);
         let class = &mut self.classes[index];
         class.remove(key);
-        class.ids.insert(key.to_owned(), event.id);
-        class.by_id.insert(event.id, (key.to_owned(), event));
-        while class.by_id.len() > self.keep {
-            if let Some((_, (oldest, _))) = class.by_id.pop_first() {
-                class.ids.remove(&oldest);
-                let stem = match oldest.rfind('-') {
-                    Some(at) => oldest[..=at].to_owned(),
-                    None => oldest.clone(),
-                };
-                let highest = self.dropped.entry(stem).or_default();
-                if *highest < oldest {
-                    *highest = oldest;
+        if events.is_empty() {
+            return;
+        }
+        for event in &events {
+            if let (EventKind::Boot, true, Some(host)) = (event.kind, event.counted, &event.host) {
+                let newest = self.last_boots.get(host).is_none_or(|e| e.id < event.id);
+                if newest {
+                    self.last_boots.insert(host.clone(), event.clone());
                 }
+            }
+        }
+        class
+            .ids
+            .insert(key.to_owned(), events.iter().map(|e| e.id).collect());
+        for event in events {
+            class.by_id.insert(event.id, (key.to_owned(), event));
+        }
+        // Past the bound the oldest events go; a key goes once none of its events is kept.
+        while class.by_id.len() > self.keep {
+            let Some((id, (oldest, _))) = class.by_id.pop_first() else {
+                break;
+            };
+            let ids = class.ids.entry(oldest.clone()).or_default();
+            ids.retain(|kept| *kept != id);
+            if !ids.is_empty() {
+                continue;
+            }
+            class.ids.remove(&oldest);
+            let stem = match oldest.rfind('-') {
+                Some(at) => oldest[..=at].to_owned(),
+                None => oldest.clone(),
+            };
+            let highest = self.dropped.entry(stem).or_default();
+            if *highest < oldest {
+                *highest = oldest;
             }
         }
     }
 
-    /// Forgets the event at `key` (deleted in etcd).
+    /// Forgets the events at `key` (deleted in etcd).
     pub(super) fn delete(&mut self, key: &str, rest: &str) {
         if let Some(index) = class_of(rest) {
             self.classes[index].remove(key);
@@ -184,6 +234,26 @@ impl History {
             .iter()
             .flat_map(|class| pick(class).take(limit).map(|(_, (_, e))| e.clone()))
             .collect()
+    }
+
+    /// The newest counted boot of `host` among the boot fetches kept, or `served`, this
+    /// server's last one of the host, when it is newer: waiting to be published (id 0), or
+    /// published and not yet seen here.
+    pub(super) fn last_boot(&self, host: &HostName, served: Option<Event>) -> Option<Event> {
+        let boots = &self.classes[1];
+        let oldest = boots.oldest();
+        let newest = boots.by_id.keys().next_back().copied().unwrap_or(0);
+        let known = self.last_boots.get(host).filter(|event| event.id >= oldest);
+        match served {
+            Some(served)
+                if served.id == 0
+                    || (served.id > newest
+                        || served.id >= oldest && known.is_none_or(|k| k.id < served.id)) =>
+            {
+                Some(served)
+            }
+            _ => known.cloned(),
+        }
     }
 
     /// How many changes and boot fetches are kept.
@@ -267,11 +337,87 @@ mod tests {
         assert_eq!(history.kept(), (1, 1));
     }
 
+    /// The boot fetches `hosts` as one transaction publishes them: one array.
+    fn pack(hosts: &[(&str, bool)]) -> Vec<u8> {
+        let events: Vec<Event> = hosts
+            .iter()
+            .enumerate()
+            .map(|(place, (host, counted))| {
+                NewEvent {
+                    host: Some(HostName::parse(host).unwrap()),
+                    counted: *counted,
+                    ..NewEvent::new(EventKind::Boot, Who::Open)
+                }
+                .stamped(place as u64, SystemTime::now())
+            })
+            .collect();
+        serde_json::to_vec(&events).unwrap()
+    }
+
+    #[test]
+    fn a_key_of_boot_fetches_holds_many_and_goes_once_none_of_them_is_kept() {
+        let mut history = History::new(4);
+        let one = pack(&[("h1", true), ("h2", true), ("h1", false)]);
+        history.put("b/s-000000000001", "b/s-000000000001", &one, 5);
+        let ids: Vec<u64> = history.since(0, 5, 10).iter().map(|e| e.id).collect();
+        assert_eq!(ids, [5 * ID_SPAN, 5 * ID_SPAN + 1, 5 * ID_SPAN + 2]);
+        let h1 = HostName::parse("h1").unwrap();
+        let last = history.last_boot(&h1, None).unwrap();
+        assert_eq!(last.id, 5 * ID_SPAN, "the counted one, not the newest");
+
+        // Two more: the oldest event goes from memory, its key stays in etcd (two are kept).
+        let two = pack(&[("h3", true), ("h3", true)]);
+        history.put("b/s-000000000004", "b/s-000000000004", &two, 6);
+        assert_eq!(history.kept(), (0, 4));
+        assert!(!history.has_dropped());
+        assert_eq!(
+            history.last_boot(&h1, None),
+            None,
+            "h1's counted boot is gone"
+        );
+
+        // Past the two others, the first key holds none kept: it goes.
+        history.put("b/t-000000000001", "b/t-000000000001", &two, 7);
+        assert_eq!(history.kept(), (0, 4));
+        let range = ("b/s-".to_owned(), "b/s-000000000001\u{0}".to_owned());
+        assert_eq!(history.take_dropped(10), [range]);
+        // A key deleted takes its events with it.
+        history.delete("b/s-000000000004", "b/s-000000000004");
+        assert_eq!(history.kept(), (0, 2));
+    }
+
+    #[test]
+    fn this_server_s_last_boot_of_a_host_is_answered_until_the_history_has_a_newer_one() {
+        let mut history = History::new(10);
+        let h1 = HostName::parse("h1").unwrap();
+        let served = |id: u64| {
+            let mut event = NewEvent {
+                host: Some(h1.clone()),
+                ..NewEvent::new(EventKind::Boot, Who::Open)
+            }
+            .stamped(0, SystemTime::now());
+            event.id = id;
+            event
+        };
+        // Waiting to be published.
+        assert_eq!(history.last_boot(&h1, Some(served(0))).unwrap().id, 0);
+        // Published, not yet watched.
+        let published = event_id(3, 0);
+        let last = history.last_boot(&h1, Some(served(published)));
+        assert_eq!(last.unwrap().id, published);
+        // Watched, then a newer one of another server.
+        history.put("b/s-1", "b/s-1", &pack(&[("h1", true)]), 3);
+        history.put("b/t-1", "b/t-1", &pack(&[("h1", true)]), 4);
+        let last = history.last_boot(&h1, Some(served(published)));
+        assert_eq!(last.unwrap().id, event_id(4, 0));
+    }
+
     #[test]
     fn what_is_not_an_event_is_ignored() {
         let mut history = History::new(2);
         history.put("x", "seq", b"12", 1);
         history.put("y", "c/1", b"not json", 1);
+        history.put("z", "b/1", b"[1, 2]", 1);
         assert_eq!(history.kept(), (0, 0));
     }
 }

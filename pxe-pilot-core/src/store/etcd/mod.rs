@@ -7,15 +7,16 @@
 //! | --- | --- |
 //! | `entries/<first MAC>` | what a host boots: `{"macs", "name", "bootloader", "path"}` |
 //! | `once/<host>` | the configuration it boots once |
-//! | `events/c/<server>-<n>`, `events/b/<server>-<n>` | an event (a change, a boot fetch), as in the journal |
-//! | `lastboot/<host>` | its last counted boot |
+//! | `events/c/<server>-<n>` | a change's event, as in the journal |
+//! | `events/b/<server>-<n>` | the boot fetches' events one transaction published, a JSON array |
 //! | `servers/<site>/<machine>:<pid>` | a server's presence, bound to its lease |
 //!
 //! An event's id is not stored: it is `mod_revision × 128 + place`, its place in the
 //! transaction that published it (the `id` its stored JSON holds), so ids follow commit
-//! order fleet-wide with no counter for the servers to contend on; the same for a last boot.
-//! Each server keeps the fleet's events in memory from its watch and answers reads from
-//! there; the events past the bound of a class are deleted by the next transaction.
+//! order fleet-wide with no counter for the servers to contend on. Each server keeps the
+//! fleet's events in memory from its watch and answers reads from there, a host's last boot
+//! too (its newest counted boot among them, as with files); the events past the bound of a
+//! class are deleted by the next transaction.
 //!
 //! Nothing secret: no BMC block, password or token is ever written. A deploy's switch and
 //! its event are written together ([`Store::switch_recording`]), on the condition that the
@@ -127,11 +128,12 @@ enum Answer {
 }
 
 /// What waits to be written to etcd: switches whose callers wait, and events (boot
-/// fetches, and changes whose callers wait), each with its place in line.
+/// fetches, and changes whose callers wait), each with its place in line; an event has the
+/// time it was recorded, and its id (its place in a transaction) when it is published.
 #[derive(Default)]
 struct Line {
     writes: VecDeque<(u64, Write)>,
-    events: VecDeque<(u64, NewEvent)>,
+    events: VecDeque<(u64, Event)>,
     next: u64,
     /// The places whose callers wait, and their answer once given.
     answers: HashMap<u64, Option<Answer>>,
@@ -157,21 +159,24 @@ impl Line {
         self.next
     }
 
-    /// Adds `event` at the end of the line; its place. Past [`BUFFERED`], the oldest event
-    /// that no transaction in flight holds is dropped, and counted in `dropped`.
-    fn push(&mut self, event: NewEvent) -> u64 {
+    /// Adds `event`, recorded now, at the end of the line: it as it waits (id 0), its place,
+    /// and the place of the event dropped for it. Past [`BUFFERED`], the oldest event that no
+    /// transaction in flight holds is dropped, and counted in `dropped`.
+    fn push(&mut self, event: NewEvent) -> (Event, u64, Option<u64>) {
+        let mut dropped = None;
         if self.events.len() >= BUFFERED {
             let oldest = self
                 .events
                 .iter()
                 .position(|(at, _)| !self.in_flight.contains(at))
                 .unwrap_or(0);
-            self.events.remove(oldest);
+            dropped = self.events.remove(oldest).map(|(at, _)| at);
             self.dropped += 1;
         }
         let place = self.place();
-        self.events.push_back((place, event));
-        place
+        let event = event.stamped(0, SystemTime::now());
+        self.events.push_back((place, event.clone()));
+        (event, place, dropped)
     }
 }
 
@@ -195,7 +200,7 @@ enum Committed {
 /// One transaction's worth of the line.
 struct Batch {
     writes: Vec<(u64, Write)>,
-    events: Vec<(u64, NewEvent)>,
+    events: Vec<(u64, Event)>,
     /// Ranges of events past the bound.
     deletes: Vec<Range>,
 }
@@ -227,7 +232,9 @@ struct Inner {
     applied: Mutex<HashMap<String, (i64, bool)>>,
     shards: Vec<Mutex<()>>,
     once: RwLock<Versioned<ConfigName>>,
-    last_boots: RwLock<Versioned<Event>>,
+    /// Each host's last counted boot this server served, by its place in line: its id is 0
+    /// until it is published, then the one etcd gave it.
+    served_boots: Mutex<HashMap<HostName, (u64, Event)>>,
     /// The revision the mirror has reached.
     revision: AtomicI64,
     /// The switches and events waiting for etcd.
@@ -296,7 +303,7 @@ impl EtcdStore {
             applied: Mutex::new(HashMap::new()),
             shards: (0..SHARDS).map(|_| Mutex::new(())).collect(),
             once: RwLock::new(HashMap::new()),
-            last_boots: RwLock::new(HashMap::new()),
+            served_boots: Mutex::new(HashMap::new()),
             revision: AtomicI64::new(0),
             line: Mutex::new(Line::default()),
             answered: Condvar::new(),
@@ -388,6 +395,10 @@ impl Inner {
 
     fn history(&self) -> MutexGuard<'_, History> {
         self.history.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn served(&self) -> MutexGuard<'_, HashMap<HostName, (u64, Event)>> {
+        self.served_boots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn line(&self) -> MutexGuard<'_, Line> {
@@ -529,19 +540,6 @@ impl Inner {
                 };
                 newer(&self.once, host, kv.mod_revision, value);
             }
-        } else if let Some(host) = rest.strip_prefix("lastboot/") {
-            if let Ok(host) = HostName::parse(host) {
-                let value = match deleted {
-                    true => None,
-                    false => serde_json::from_slice::<Event>(&kv.value)
-                        .ok()
-                        .map(|mut e| {
-                            e.id = event_id(kv.mod_revision, e.id);
-                            e
-                        }),
-                };
-                newer(&self.last_boots, host, kv.mod_revision, value);
-            }
         }
         Ok(())
     }
@@ -555,7 +553,7 @@ impl Inner {
             .etcd
             .range_at(&self.key("entries/"), 0)
             .map_err(unavailable)?;
-        for part in ["once/", "lastboot/", "servers/", "events/"] {
+        for part in ["once/", "servers/", "events/"] {
             let (more, _) = self
                 .etcd
                 .range_at(&self.key(part), revision)
@@ -899,16 +897,21 @@ impl Inner {
             writes.push((place, write));
         }
         let mut events = Vec::new();
+        let mut boots = false;
         for (place, event) in &line.events {
             if line.in_flight.contains(place) {
                 continue;
             }
-            // A counted boot also writes its host's last boot.
-            let cost = 1 + usize::from(event.kind == EventKind::Boot && event.counted);
+            // A change is a key of its own; the boot fetches share one.
+            let cost = match event.kind.is_boot() {
+                true => usize::from(!boots),
+                false => 1,
+            };
             if places + events.len() as u64 >= ID_SPAN || cost + TRIM_RESERVE > budget {
                 break;
             }
             budget -= cost;
+            boots |= event.kind.is_boot();
             events.push((*place, event.clone()));
         }
         line.in_flight
@@ -921,9 +924,10 @@ impl Inner {
         }
     }
 
-    /// The key of the event at `place` of this server's line.
-    fn event_key(&self, event: &NewEvent, place: u64) -> String {
-        let class = if event.kind.is_boot() { "b" } else { "c" };
+    /// The key of the change's event at `place` of this server's line (`boots`: of the boot
+    /// fetches' events from that place on, published together).
+    fn event_key(&self, boots: bool, place: u64) -> String {
+        let class = if boots { "b" } else { "c" };
         self.key(&format!("events/{class}/{}-{place:012}", self.server))
     }
 
@@ -966,21 +970,28 @@ impl Inner {
             recorded.push(event);
         }
         let mut events = Vec::with_capacity(batch.events.len());
-        // A host's last counted boot of the batch only: its key, its line and its event.
-        let mut last_boots: HashMap<HostName, (Vec<u8>, usize)> = HashMap::new();
-        for (index, (place, new)) in batch.events.iter().enumerate() {
-            let event = new.clone().stamped(first + index as u64, now);
-            let line = encode(&event)?;
-            let key = self.event_key(new, *place);
-            ops.push(put(&key, &line));
-            keys.insert(key);
-            if let (EventKind::Boot, true, Some(host)) = (event.kind, event.counted, &event.host) {
-                last_boots.insert(host.clone(), (line, index));
-            }
+        // The boot fetches' events go in one key, named after the first one's place.
+        let mut boots: Option<(String, Vec<&Event>)> = None;
+        for (index, (_, waiting)) in batch.events.iter().enumerate() {
+            let mut event = waiting.clone();
+            event.id = first + index as u64;
             events.push(event);
         }
-        for (host, (line, _)) in &last_boots {
-            ops.push(put(&self.key(&format!("lastboot/{host}")), line));
+        for ((place, _), event) in batch.events.iter().zip(&events) {
+            if event.kind.is_boot() {
+                let (_, pack) =
+                    boots.get_or_insert_with(|| (self.event_key(true, *place), Vec::new()));
+                pack.push(event);
+            } else {
+                let key = self.event_key(false, *place);
+                ops.push(put(&key, &encode(event)?));
+                keys.insert(key);
+            }
+        }
+        if let Some((key, pack)) = boots {
+            let value = serde_json::to_vec(&pack).map_err(|e| EtcdError(e.to_string()))?;
+            ops.push(put(&key, &value));
+            keys.insert(key);
         }
         // A key given twice fails the whole transaction: a range holding an event published
         // here again (its first commit unconfirmed) waits for another one.
@@ -1020,14 +1031,17 @@ impl Inner {
         for event in &mut events {
             event.id = event_id(revision, event.id);
         }
-        for (host, (_, index)) in last_boots {
-            newer(
-                &self.last_boots,
-                host,
-                revision,
-                Some(events[index].clone()),
-            );
+        let mut served = self.served();
+        for ((place, _), event) in batch.events.iter().zip(&events) {
+            if let Some(host) = &event.host {
+                if let Some((at, known)) = served.get_mut(host) {
+                    if at == place {
+                        known.id = event.id;
+                    }
+                }
+            }
         }
+        drop(served);
         Ok(Committed::Made {
             switched,
             events,
@@ -1040,7 +1054,7 @@ impl Inner {
     fn publish_change(&self, event: NewEvent) -> Result<Event, EtcdError> {
         let place = {
             let mut line = self.line();
-            let place = line.push(event);
+            let (_, place, _) = line.push(event);
             line.answers.insert(place, None);
             place
         };
@@ -1056,7 +1070,7 @@ impl Inner {
         match waiting {
             Some((_, event)) => {
                 tracing::warn!(%error, "a change's event waits for etcd; it is published when etcd answers");
-                Ok(event.clone().stamped(0, SystemTime::now()))
+                Ok(event.clone())
             }
             None => Err(EtcdError(format!(
                 "{error} (the change's event was dropped from the line)"
@@ -1259,7 +1273,7 @@ impl Store for EtcdStore {
             let new = event(&before);
             let recording = Recording {
                 revision,
-                event_key: inner.event_key(&new, place),
+                event_key: inner.event_key(false, place),
                 event: new,
             };
             let answer = inner
@@ -1350,17 +1364,19 @@ impl Store for EtcdStore {
         let inner = &self.inner;
         if event.kind.is_boot() {
             // The boot was served: its event goes with the next batch (never making a boot
-            // wait for etcd), and this server knows the host's last boot at once.
-            let stamped = event.clone().stamped(0, SystemTime::now());
+            // wait for etcd), and this server knows the host's last boot at once (before the
+            // batch that publishes it takes it: it finds it there).
+            let mut line = inner.line();
+            let (stamped, place, dropped) = line.push(event);
+            let mut served = inner.served();
+            if let Some(dropped) = dropped {
+                served.retain(|_, (at, _)| *at != dropped);
+            }
             if let (EventKind::Boot, true, Some(host)) =
                 (stamped.kind, stamped.counted, &stamped.host)
             {
-                let mut last_boots = inner.last_boots.write().unwrap_or_else(|p| p.into_inner());
-                let known = last_boots.get(host).map_or(0, |(revision, _)| *revision);
-                let revision = known.max(inner.revision.load(Ordering::Relaxed));
-                last_boots.insert(host.clone(), (revision, Some(stamped.clone())));
+                served.insert(host.clone(), (place, stamped.clone()));
             }
-            inner.line().push(event);
             return Ok(stamped);
         }
         // A change goes into the same line, after the boots this server saw before it, and is
@@ -1379,7 +1395,12 @@ impl Store for EtcdStore {
     }
 
     fn last_boot(&self, host: &HostName) -> Option<Event> {
-        current(&self.inner.last_boots, host)
+        let served = self
+            .inner
+            .served()
+            .get(host)
+            .map(|(_, event)| event.clone());
+        self.inner.history().last_boot(host, served)
     }
 
     fn events_kept(&self) -> (usize, usize) {
@@ -1471,11 +1492,32 @@ configuration:
         }
     }
 
+    /// How many boot fetches' events etcd holds, once fewer than `bound` (or after five
+    /// seconds).
+    fn boots_held_within(store: &EtcdStore, bound: usize) -> usize {
+        let started = Instant::now();
+        loop {
+            let (kvs, _) = store
+                .inner
+                .etcd
+                .range_at(&store.inner.key("events/b/"), 0)
+                .unwrap();
+            let held: usize = kvs
+                .iter()
+                .map(|kv| history::events_of(&kv.value, kv.mod_revision).len())
+                .sum();
+            if held < bound || started.elapsed() > Duration::from_secs(5) {
+                return held;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// A deploy's recording at `place` of `inner`'s line, for a host whose key is absent.
     fn new_host_deploy(inner: &Inner, place: u64) -> Recording {
         Recording {
             revision: 0,
-            event_key: inner.event_key(&event(EventKind::Deploy), place),
+            event_key: inner.event_key(false, place),
             event: event(EventKind::Deploy),
         }
     }
@@ -1662,10 +1704,12 @@ configuration:
             store.record(event(EventKind::Boot)).unwrap();
         }
         assert_eq!(store.events_kept(), (2, 5));
-        assert_eq!(
-            held_within(&store, "events/b/", 5),
-            5,
-            "boots past the bound"
+        // The boot fetches of one transaction share a key: etcd holds the bound and what
+        // the oldest key kept holds besides.
+        let held = boots_held_within(&store, 5 + ID_SPAN as usize);
+        assert!(
+            (5..5 + ID_SPAN as usize).contains(&held),
+            "{held} boots past the bound"
         );
         assert_eq!(held_within(&store, "events/c/", 2), 2, "the changes stay");
         let ids: Vec<u64> = store.events_since(0, 10).iter().map(|e| e.id).collect();

@@ -13,6 +13,8 @@ use super::{unavailable, Desired};
 
 /// How many keys one transaction writes (etcd's `--max-txn-ops` is 128 by default).
 const PER_TRANSACTION: usize = 100;
+/// How many last boots one key holds (the places of one transaction).
+const BOOTS_PER_KEY: usize = super::ID_SPAN as usize;
 
 /// What one host brings into the seed.
 #[derive(Debug, Clone)]
@@ -61,18 +63,29 @@ pub fn write_seed(settings: &EtcdSettings, hosts: &[SeedHost]) -> Result<usize, 
                 once.as_str().as_bytes().to_vec(),
             ));
         }
-        if let Some(event) = &host.last_boot {
-            // Its id in etcd comes from the revision of its key (place 0).
-            let event = Event {
-                id: 0,
-                ..event.clone()
-            };
-            let value =
-                serde_json::to_vec(&event).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            keys.push((format!("{prefix}lastboot/{}", host.name), value));
-        }
     }
-    for batch in keys.chunks(PER_TRANSACTION) {
+    // The last boots as boot fetches' events (their ids from the revision of their key and
+    // their place in it), oldest first; each key its own transaction, as a server's are.
+    let mut last_boots: Vec<&Event> = hosts.iter().filter_map(|h| h.last_boot.as_ref()).collect();
+    last_boots.sort_by_key(|event| event.id);
+    let mut packs = Vec::new();
+    for (index, events) in last_boots.chunks(BOOTS_PER_KEY).enumerate() {
+        let events: Vec<Event> = events
+            .iter()
+            .enumerate()
+            .map(|(place, event)| Event {
+                id: place as u64,
+                ..(*event).clone()
+            })
+            .collect();
+        let value = serde_json::to_vec(&events).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        packs.push(vec![(format!("{prefix}events/b/seed-{index:012}"), value)]);
+    }
+    let written = keys.len() + packs.len();
+    for batch in keys
+        .chunks(PER_TRANSACTION)
+        .chain(packs.iter().map(Vec::as_slice))
+    {
         let compare = batch.iter().map(|(k, _)| unchanged_since(k, 0)).collect();
         let ops = batch.iter().map(|(k, v)| put(k, v)).collect();
         let (done, _) = etcd.txn(compare, ops).map_err(unavailable)?;
@@ -82,5 +95,5 @@ pub fn write_seed(settings: &EtcdSettings, hosts: &[SeedHost]) -> Result<usize, 
             )));
         }
     }
-    Ok(keys.len())
+    Ok(written)
 }
