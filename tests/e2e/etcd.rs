@@ -423,14 +423,14 @@ pub fn boot_events_wait_for_etcd_in_a_bounded_line_and_the_ones_dropped_are_coun
     assert_eq!(status["mirror"]["buffered_events"], 0, "{status}");
     assert_eq!(status["mirror"]["dropped_events"], 0, "{status}");
 
-    // etcd away: 1,010 fetches are served; 1,000 events wait, the 10 oldest are dropped, and
+    // etcd away: 10,010 fetches are served; 10,000 events wait, the 10 oldest are dropped, and
     // the status, the metrics and the log say so.
     member.kill();
     status_within(&server, Duration::from_secs(10), "unreachable", |s| {
         s["etcd"]["reachable"] == false
     });
     let client = reqwest::blocking::Client::new();
-    for _ in 0..1_010 {
+    for _ in 0..10_010 {
         let boot = client
             .get(server.url(&format!("/v1/boot/ipxe/{H2_MAC}")))
             .send()
@@ -438,7 +438,7 @@ pub fn boot_events_wait_for_etcd_in_a_bounded_line_and_the_ones_dropped_are_coun
         assert_eq!(boot.status().as_u16(), 200);
     }
     let status = get_json(&server, "/v1/status");
-    assert_eq!(status["mirror"]["buffered_events"], 1_000, "{status}");
+    assert_eq!(status["mirror"]["buffered_events"], 10_000, "{status}");
     assert_eq!(status["mirror"]["dropped_events"], 10, "{status}");
     let metrics = reqwest::blocking::get(server.url("/metrics"))
         .expect("an answer")
@@ -458,7 +458,7 @@ pub fn boot_events_wait_for_etcd_in_a_bounded_line_and_the_ones_dropped_are_coun
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    // Back: the 1,000 waiting are published (within 10 s of etcd's return); the count stays.
+    // Back: the 10,000 waiting are published (within 10 s of etcd's return); the count stays.
     member.restart();
     let status = status_within(&server, Duration::from_secs(20), "published", |s| {
         s["etcd"]["reachable"] == true && s["mirror"]["buffered_events"] == 0

@@ -27,7 +27,7 @@
 //! [`IN_FLIGHT`] transactions at once, each with all that waits (a group commit): a
 //! transaction whose condition fails is made by none of its deploys; those whose host
 //! changed read it again, the others go again as they were. Boots read
-//! the mirror and the caches a watch keeps (`once`, last boots), never etcd: when etcd is
+//! the mirror and what the watch keeps (`once`, the events), never etcd: when etcd is
 //! away, boots go on, and changes fail with [`StoreError::Unavailable`] (503).
 //!
 //! The watch applies the other servers' changes to the mirror; a watch whose revision was
@@ -64,8 +64,9 @@ pub use seed::{write_seed, SeedHost};
 
 /// How long a change may keep losing races to other servers before it gives up.
 const CHANGE_DEADLINE: Duration = Duration::from_secs(8);
-/// How many boot events wait for etcd while it is away.
-const BUFFERED: usize = 1_000;
+/// How many boot events wait for etcd while it is away, or slow: as many as the history
+/// keeps (more would push each other out of it), a second of a flood of 10,000 fetches.
+const BUFFERED: usize = DEFAULT_KEEP;
 /// The most operations of one transaction (etcd's `--max-txn-ops` is 128 by default).
 const MAX_OPS: usize = 120;
 /// The most switches of one transaction (each its put and what it replaced).
@@ -932,7 +933,10 @@ impl Inner {
     }
 
     /// Writes `batch` in one transaction, made only while every deploy's host is at the
-    /// revision it was read at. A counted boot is written as its host's last too.
+    /// revision it was read at. The boot fetches' events go in one key, named after the
+    /// first one's place: a batch sent again after an unconfirmed commit writes that key
+    /// again (its events once), unless its first event was dropped from a full line
+    /// meanwhile (the others are then in two keys).
     fn commit(&self, batch: &Batch) -> Result<Committed, EtcdError> {
         let encode =
             |event: &Event| serde_json::to_vec(event).map_err(|e| EtcdError(e.to_string()));
