@@ -23,7 +23,10 @@
 //! `PXE_PILOT_ETCD_HOSTS` (1000), `PXE_PILOT_ETCD_SECONDS` (5 per throughput phase),
 //! `PXE_PILOT_ETCD_CLIENTS` (8), `PXE_PILOT_BENCH_DIR` (where etcd's data and the TFTP
 //! roots go; the target folder by default), `PXE_PILOT_BENCH_ROOTS` (the TFTP roots
-//! elsewhere, e.g. on a journaled file system, etcd's data staying in the first). Run by
+//! elsewhere, e.g. on a journaled file system, etcd's data staying in the first),
+//! `PXE_PILOT_BENCH_ETCD_CPUS` (the CPUs etcd's members run on, a `taskset -c` list: with
+//! `taskset -c 1 cargo bench --bench etcd` and `0` here, etcd has a core of its own and the
+//! servers and clients the other, as when etcd runs on its own machines). Run by
 //! `cargo test` it does nothing.
 
 #[path = "common/mod.rs"]
@@ -80,8 +83,15 @@ impl Cluster {
         for i in 0..3 {
             let client = format!("http://127.0.0.1:{}", clients[i]);
             let peer = format!("http://127.0.0.1:{}", peers[i]);
+            // On the CPUs PXE_PILOT_BENCH_ETCD_CPUS lists, when it is set (taskset's list).
+            let pinned = match std::env::var("PXE_PILOT_BENCH_ETCD_CPUS") {
+                Ok(cpus) => vec!["taskset".to_owned(), "-c".into(), cpus],
+                Err(_) => Vec::new(),
+            };
             let child = Command::new("setpriv")
-                .args(["--pdeathsig", "KILL", "etcd", "--name", &format!("m{i}")])
+                .args(["--pdeathsig", "KILL"])
+                .args(&pinned)
+                .args(["etcd", "--name", &format!("m{i}")])
                 .arg("--data-dir")
                 .arg(dir.join(format!("m{i}")))
                 .args([
@@ -214,6 +224,17 @@ impl Spent {
     fn with(mut self, pids: &[u32]) -> Spent {
         self.servers = Some(pids.iter().map(|pid| cpu_seconds(&pid.to_string())).sum());
         self
+    }
+
+    /// The CPU milliseconds of every process (etcd's, the servers', the clients') per
+    /// `writes` since `before`.
+    fn busy_per(&self, before: &Spent, writes: usize) -> f64 {
+        let servers = match (self.servers, before.servers) {
+            (Some(now), Some(then)) => now - then,
+            _ => 0.0,
+        };
+        let busy = (self.cpu - before.cpu) + servers + (self.clients - before.clients);
+        busy * 1000.0 / (writes.max(1) as f64)
     }
 
     /// What was spent since `before`: CPU milliseconds per `writes` (etcd's, the servers',
@@ -495,6 +516,7 @@ fn run() -> Result<(), String> {
         },
     );
     let spent_floor_two = cluster.spent();
+    let floor_busy = spent_floor_two.busy_per(&spent_floor, floor.done);
     let spent_floor = spent_floor_two.per(spent_floor, floor.done);
     let floor_two = drive(
         clients,
@@ -554,10 +576,9 @@ fn run() -> Result<(), String> {
             deploy(h, if i % 2 == 0 { "installer" } else { "local" })
         },
     );
-    let spent_deploys = cluster
-        .spent()
-        .with(&servers)
-        .per(spent_deploys, deploys.done);
+    let deploys_spent = cluster.spent().with(&servers);
+    let deploys_busy = deploys_spent.busy_per(&spent_deploys, deploys.done);
+    let spent_deploys = deploys_spent.per(spent_deploys, deploys.done);
     // Both disks agree with every last acknowledged deploy, within a second.
     std::thread::sleep(Duration::from_secs(1));
     let mut disagreeing = 0;
@@ -724,6 +745,10 @@ fn run() -> Result<(), String> {
         deploys.errors,
         deploys.first_error.as_deref().map(|e| format!(" (first: {e})")).unwrap_or_default(),
         verdict(ratio >= 0.5 && deploys.errors == 0)
+    );
+    println!(
+        "| the most the CPU allows: the floor's CPU per put over a deploy's, every process counted | {:.2} ({floor_busy:.2} ms against {deploys_busy:.2} ms) | | |",
+        floor_busy / deploys_busy.max(1e-9)
     );
     println!(
         "| hosts whose last acknowledged deploy is not on both disks | {disagreeing} of {} | 0 | {} |",
