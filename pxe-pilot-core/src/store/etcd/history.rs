@@ -3,8 +3,9 @@
 //! read), with each host's last counted boot among them. What goes past the bound is
 //! remembered for the next transaction to delete.
 //!
-//! A change's key holds one event; a boot key holds the boot fetches one transaction
-//! published (a JSON array: one key for up to [`ID_SPAN`] of them, not one each). An event's
+//! A key holds the events of one class that one transaction published (a JSON array: one
+//! key for up to [`ID_SPAN`] of them, not one each; a key of an earlier version holds one
+//! event, not in an array). An event's
 //! id is `mod_revision × ID_SPAN + place`, its place in the transaction that published it
 //! (the `id` its stored JSON holds): increasing in commit order, fleet-wide, with no counter
 //! in etcd for the servers to contend on.

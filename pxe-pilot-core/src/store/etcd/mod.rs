@@ -7,8 +7,8 @@
 //! | --- | --- |
 //! | `entries/<first MAC>` | what a host boots: `{"macs", "name", "bootloader", "path"}` |
 //! | `once/<host>` | the configuration it boots once |
-//! | `events/c/<server>-<n>` | a change's event, as in the journal |
-//! | `events/b/<server>-<n>` | the boot fetches' events one transaction published, a JSON array |
+//! | `events/c/<server>-<n>` | the changes' events one transaction published, a JSON array of lines as in the journal |
+//! | `events/b/<server>-<n>` | the boot fetches' events one transaction published, the same |
 //! | `servers/<site>/<machine>:<pid>` | a server's presence, bound to its lease |
 //!
 //! An event's id is not stored: it is `mod_revision × 128 + place`, its place in the
@@ -71,8 +71,6 @@ const BUFFERED: usize = DEFAULT_KEEP;
 const MAX_OPS: usize = 120;
 /// The most switches of one transaction (each its put and what it replaced).
 const MAX_WRITES: usize = 32;
-/// Operations of a transaction left for deleting events past the bound.
-const TRIM_RESERVE: usize = 16;
 /// How often the log says that boot events were dropped, at most.
 const DROPS_TOLD_EVERY: Duration = Duration::from_secs(10);
 /// How often waiting boot events are published.
@@ -105,10 +103,9 @@ struct Write {
 }
 
 /// A deploy's switch ([`Store::switch_recording`]): made only while the host's key is at
-/// `revision` (0: absent), together with its event, stored at `event_key`.
+/// `revision` (0: absent), together with its event.
 struct Recording {
     revision: i64,
-    event_key: String,
     event: NewEvent,
 }
 
@@ -184,24 +181,25 @@ impl Line {
 /// What one transaction did.
 enum Committed {
     /// Everything made: each switch's answer ([`Answer::Wrote`] with the key as it was, or a
-    /// deploy's [`Answer::Recorded`]), the other events with their ids, and the revision.
+    /// deploy's [`Answer::Recorded`]; none for a plain switch of a transaction an earlier
+    /// try made, which goes again), the events with their ids, and the revision.
     Made {
-        switched: Vec<Answer>,
+        switched: Vec<Option<Answer>>,
         events: Vec<Event>,
         revision: i64,
     },
-    /// Nothing made, a deploy's host having changed: each deploy's entry key and event key
-    /// as they are, at the revision read.
-    Refused {
-        now: Vec<(Option<Kv>, Option<Kv>)>,
-        revision: i64,
-    },
+    /// Nothing made, a deploy's host having changed: each deploy's entry key as it is, at
+    /// the revision read.
+    Refused { now: Vec<Option<Kv>>, revision: i64 },
 }
 
 /// One transaction's worth of the line.
 struct Batch {
     writes: Vec<(u64, Write)>,
     events: Vec<(u64, Event)>,
+    /// The key of its changes' events, named after a place of its own: every try of this
+    /// transaction writes it, and no other transaction does.
+    changes: String,
     /// Ranges of events past the bound.
     deletes: Vec<Range>,
 }
@@ -804,10 +802,19 @@ impl Inner {
                 revision,
             }) => {
                 self.committed.fetch_max(revision, Ordering::Relaxed);
-                for ((place, _), answer) in batch.writes.iter().zip(switched) {
-                    if let Some(waiting) = line.answers.get_mut(place) {
-                        *waiting = Some(answer);
+                let mut again = Vec::new();
+                for ((place, write), answer) in batch.writes.into_iter().zip(switched) {
+                    match answer {
+                        Some(answer) => {
+                            if let Some(waiting) = line.answers.get_mut(&place) {
+                                *waiting = Some(answer);
+                            }
+                        }
+                        None => again.push((place, write)),
                     }
+                }
+                for write in again.into_iter().rev() {
+                    line.writes.push_front(write);
                 }
                 if !batch.events.is_empty() {
                     let published: HashSet<u64> = batch.events.iter().map(|(at, _)| *at).collect();
@@ -820,9 +827,8 @@ impl Inner {
                 }
             }
             Ok(Committed::Refused { now, revision }) => {
-                // A deploy whose host changed is answered with the key as it is (or as
-                // landed, when its event is there); the others go back to the front of the
-                // line, in order, and the events stay in line.
+                // A deploy whose host changed is answered with the key as it is; the others
+                // go back to the front of the line, in order, and the events stay in line.
                 self.history().keep_dropped(batch.deletes);
                 let mut now = now.into_iter();
                 let mut again = Vec::new();
@@ -832,22 +838,14 @@ impl Inner {
                         again.push((place, write, None));
                         continue;
                     };
-                    let (entry, event) = now.next().unwrap_or((None, None));
-                    let answer = match landed(event) {
-                        Some((at, event)) => Answer::Recorded(at, event, true),
-                        None if entry.as_ref().map_or(0, |kv| kv.mod_revision)
-                            != recording.revision =>
-                        {
-                            Answer::Stale(entry, revision)
-                        }
-                        None => {
-                            again.push((place, write, entry));
-                            continue;
-                        }
-                    };
+                    let entry = now.next().flatten();
+                    if entry.as_ref().map_or(0, |kv| kv.mod_revision) == recording.revision {
+                        again.push((place, write, entry));
+                        continue;
+                    }
                     answered = true;
                     if let Some(waiting) = line.answers.get_mut(&place) {
-                        *waiting = Some(answer);
+                        *waiting = Some(Answer::Stale(entry, revision));
                     }
                 }
                 for (place, write, entry) in again.into_iter().rev() {
@@ -884,7 +882,9 @@ impl Inner {
     /// The next transaction's worth of the line: switches first, then events in order, and
     /// deletes of events past the bound, within etcd's bound on a transaction.
     fn take_batch(&self, line: &mut Line) -> Batch {
-        let mut budget = MAX_OPS;
+        // An operation for each switch, one for the changes' events and one for the boot
+        // fetches'; what is left deletes events past the bound.
+        let mut budget = MAX_OPS - 2;
         // The deploys' events take places of the transaction first.
         let mut places = 0;
         let mut writes = Vec::new();
@@ -892,60 +892,51 @@ impl Inner {
             let Some((place, write)) = line.writes.pop_front() else {
                 break;
             };
-            let recording = usize::from(write.recording.is_some());
-            places += recording as u64;
-            budget -= 1 + recording;
+            places += u64::from(write.recording.is_some());
+            budget -= 1;
             writes.push((place, write));
         }
         let mut events = Vec::new();
-        let mut boots = false;
         for (place, event) in &line.events {
-            if line.in_flight.contains(place) {
-                continue;
-            }
-            // A change is a key of its own; the boot fetches share one.
-            let cost = match event.kind.is_boot() {
-                true => usize::from(!boots),
-                false => 1,
-            };
-            if places + events.len() as u64 >= ID_SPAN || cost + TRIM_RESERVE > budget {
+            if places + events.len() as u64 >= ID_SPAN {
                 break;
             }
-            budget -= cost;
-            boots |= event.kind.is_boot();
-            events.push((*place, event.clone()));
+            if !line.in_flight.contains(place) {
+                events.push((*place, event.clone()));
+            }
         }
         line.in_flight
             .extend(events.iter().map(|(place, _)| *place));
         let deletes = self.history().take_dropped(budget);
+        let changes = self.event_key(false, line.place());
         Batch {
             writes,
             events,
+            changes,
             deletes,
         }
     }
 
-    /// The key of the change's event at `place` of this server's line (`boots`: of the boot
-    /// fetches' events from that place on, published together).
+    /// The key of the events one transaction of this server publishes, named after `place`
+    /// of its line: its changes' (`boots` false), or its boot fetches'.
     fn event_key(&self, boots: bool, place: u64) -> String {
         let class = if boots { "b" } else { "c" };
         self.key(&format!("events/{class}/{}-{place:012}", self.server))
     }
 
     /// Writes `batch` in one transaction, made only while every deploy's host is at the
-    /// revision it was read at. The boot fetches' events go in one key, named after the
-    /// first one's place: a batch sent again after an unconfirmed commit writes that key
-    /// again (its events once), unless its first event was dropped from a full line
-    /// meanwhile (the others are then in two keys).
+    /// revision it was read at. The changes' events (the deploys' first) go in one key,
+    /// [`Batch::changes`], the boot fetches' in another, named after the first one's place.
+    /// When etcd refuses it and the changes' key is there, an earlier try of this very
+    /// transaction was made without etcd confirming it (a leader lost, the call sent again
+    /// to another member): that commit stands, for all it holds.
     fn commit(&self, batch: &Batch) -> Result<Committed, EtcdError> {
-        let encode =
-            |event: &Event| serde_json::to_vec(event).map_err(|e| EtcdError(e.to_string()));
         let mut ops = Vec::with_capacity(MAX_OPS);
         let mut compares = Vec::new();
         let mut reads: Vec<&str> = Vec::new();
         let mut keys = HashSet::new();
         let now = SystemTime::now();
-        // Each switch's op, then a deploy's event; the deploys' events take the first places.
+        // Each switch's op; a deploy's event takes the next of the first places.
         let mut switch_ops = Vec::with_capacity(batch.writes.len());
         // A deploy's event, by switch.
         let mut recorded = Vec::with_capacity(batch.writes.len());
@@ -959,43 +950,36 @@ impl Inner {
                 (Some(value), Some(_)) => put(&write.key, value),
                 (None, Some(_)) => delete(&write.key),
             });
-            let event = match recording {
-                Some(recording) => {
-                    let event = recording.event.clone().stamped(first, now);
-                    first += 1;
-                    ops.push(put(&recording.event_key, &encode(&event)?));
-                    compares.push(unchanged_since(&write.key, recording.revision));
-                    reads.extend([write.key.as_str(), recording.event_key.as_str()]);
-                    keys.insert(recording.event_key.clone());
-                    Some(event)
-                }
-                None => None,
-            };
-            recorded.push(event);
+            recorded.push(recording.map(|recording| {
+                compares.push(unchanged_since(&write.key, recording.revision));
+                reads.push(write.key.as_str());
+                first += 1;
+                recording.event.clone().stamped(first - 1, now)
+            }));
         }
         let mut events = Vec::with_capacity(batch.events.len());
-        // The boot fetches' events go in one key, named after the first one's place.
-        let mut boots: Option<(String, Vec<&Event>)> = None;
         for (index, (_, waiting)) in batch.events.iter().enumerate() {
             let mut event = waiting.clone();
             event.id = first + index as u64;
             events.push(event);
         }
-        for ((place, _), event) in batch.events.iter().zip(&events) {
-            if event.kind.is_boot() {
-                let (_, pack) =
-                    boots.get_or_insert_with(|| (self.event_key(true, *place), Vec::new()));
-                pack.push(event);
-            } else {
-                let key = self.event_key(false, *place);
-                ops.push(put(&key, &encode(event)?));
-                keys.insert(key);
-            }
-        }
-        if let Some((key, pack)) = boots {
+        // The changes' events in one key, the boot fetches' in another.
+        let changes: Vec<&Event> = (recorded.iter().flatten())
+            .chain(events.iter().filter(|e| !e.kind.is_boot()))
+            .collect();
+        let boots: Vec<&Event> = events.iter().filter(|e| e.kind.is_boot()).collect();
+        let first_boot = batch.events.iter().find(|(_, e)| e.kind.is_boot());
+        let packs = [
+            (!changes.is_empty()).then(|| (batch.changes.clone(), changes)),
+            first_boot.map(|(place, _)| (self.event_key(true, *place), boots)),
+        ];
+        for (key, pack) in packs.into_iter().flatten() {
             let value = serde_json::to_vec(&pack).map_err(|e| EtcdError(e.to_string()))?;
             ops.push(put(&key, &value));
             keys.insert(key);
+        }
+        if !compares.is_empty() {
+            reads.push(batch.changes.as_str());
         }
         // A key given twice fails the whole transaction: a range holding an event published
         // here again (its first commit unconfirmed) waits for another one.
@@ -1015,21 +999,36 @@ impl Inner {
             });
         }
         let answer = self.etcd.transact(compares, ops, &reads)?;
-        let revision = answer.revision;
-        if !answer.succeeded {
-            let mut read = answer.keys.into_iter();
-            let now = std::iter::from_fn(|| Some((read.next()?, read.next().flatten()))).collect();
-            return Ok(Committed::Refused { now, revision });
-        }
+        let (revision, landed) = match answer.succeeded {
+            true => (answer.revision, false),
+            false => {
+                let entries = reads.len().saturating_sub(1);
+                match answer.keys.get(entries).cloned().flatten() {
+                    // An earlier try of this transaction, made.
+                    Some(changes) => (changes.mod_revision, true),
+                    None => {
+                        let now = answer.keys.into_iter().take(entries).collect();
+                        let revision = answer.revision;
+                        return Ok(Committed::Refused { now, revision });
+                    }
+                }
+            }
+        };
+        // A plain switch of a transaction made earlier goes again: what it replaced is not
+        // known.
         let switched = switch_ops
             .iter()
             .zip(recorded)
             .map(|(at, event)| match event {
                 Some(mut event) => {
                     event.id = event_id(revision, event.id);
-                    Answer::Recorded(revision, event, false)
+                    Some(Answer::Recorded(revision, event, landed))
                 }
-                None => Answer::Wrote(answer.keys.get(*at).cloned().flatten(), revision),
+                None if landed => None,
+                None => Some(Answer::Wrote(
+                    answer.keys.get(*at).cloned().flatten(),
+                    revision,
+                )),
             })
             .collect();
         for event in &mut events {
@@ -1152,15 +1151,6 @@ fn desired(
     Ok((wanted, value))
 }
 
-/// An event key as read back (`None`: absent): the revision it was committed at, and its
-/// event with its id.
-fn landed(kv: Option<Kv>) -> Option<(i64, Event)> {
-    let kv = kv?;
-    let mut event: Event = serde_json::from_slice(&kv.value).ok()?;
-    event.id = event_id(kv.mod_revision, event.id);
-    Some((kv.mod_revision, event))
-}
-
 /// The error of a caller whose switch or event etcd did not take.
 fn not_taken() -> EtcdError {
     EtcdError("etcd: not taken; try again".into())
@@ -1257,9 +1247,6 @@ impl Store for EtcdStore {
             .unwrap_or_else(|p| p.into_inner())
             .get(&key)
             .map(|(revision, exists)| if *exists { *revision } else { 0 });
-        // One event key for every try: a commit etcd made without confirming it (a leader
-        // lost) and the try after it are one event.
-        let place = inner.line().place();
         let mut tried: Option<Entries> = None;
         let started = Instant::now();
         loop {
@@ -1277,7 +1264,6 @@ impl Store for EtcdStore {
             let new = event(&before);
             let recording = Recording {
                 revision,
-                event_key: inner.event_key(false, place),
                 event: new,
             };
             let answer = inner
@@ -1517,11 +1503,10 @@ configuration:
         }
     }
 
-    /// A deploy's recording at `place` of `inner`'s line, for a host whose key is absent.
-    fn new_host_deploy(inner: &Inner, place: u64) -> Recording {
+    /// A deploy's recording, for a host whose key is absent.
+    fn new_host_deploy() -> Recording {
         Recording {
             revision: 0,
-            event_key: inner.event_key(false, place),
             event: event(EventKind::Deploy),
         }
     }
@@ -1625,7 +1610,7 @@ configuration:
                 let write = Write {
                     key: key.clone(),
                     value: Some(b"{}".to_vec()),
-                    recording: Some(new_host_deploy(inner, place)),
+                    recording: Some(new_host_deploy()),
                 };
                 line.writes.push_back((place, write));
                 line.answers.insert(place, None);
@@ -1657,40 +1642,61 @@ configuration:
     }
 
     #[test]
-    fn a_deploy_whose_earlier_commit_landed_unconfirmed_is_that_commit_and_one_event() {
+    fn a_transaction_whose_earlier_try_was_made_unconfirmed_is_that_commit_and_one_event() {
         let Some(etcd) = test_etcd::fresh_prefix() else {
             return;
         };
         let (_dir, _, store) = server(&etcd);
         let inner = &store.inner;
-        let key = inner.key("entries/52:54:00:c0:00:0a");
-        let recording = new_host_deploy(inner, inner.line().place());
-        // The first try's transaction, committed by etcd while its answer was lost (a leader
-        // lost, the call failed over to another member).
-        let landed = event(EventKind::Deploy).stamped(0, SystemTime::now());
-        let first = inner
-            .etcd
-            .transact(
-                Vec::new(),
-                vec![
-                    put(&key, b"{}"),
-                    put(&recording.event_key, &serde_json::to_vec(&landed).unwrap()),
-                ],
-                &[],
-            )
-            .unwrap();
-        // The same deploy again, with the same event key and the key's revision before it.
-        match inner
-            .switch_in_line(&key, Some(b"{}".to_vec()), Some(recording))
-            .unwrap()
-        {
-            Answer::Recorded(at, recorded, true) => {
-                assert_eq!(at, first.revision);
-                assert_eq!(recorded.id, event_id(first.revision, 0));
+        let (deployed, plain) = (
+            inner.key("entries/52:54:00:c0:00:0a"),
+            inner.key("entries/52:54:00:c0:00:0b"),
+        );
+        let write = |key: &String, recording| Write {
+            key: key.clone(),
+            value: Some(b"{}".to_vec()),
+            recording,
+        };
+        let mut line = inner.line();
+        let batch = Batch {
+            writes: vec![
+                (line.place(), write(&deployed, Some(new_host_deploy()))),
+                (line.place(), write(&plain, None)),
+            ],
+            events: Vec::new(),
+            changes: inner.event_key(false, line.place()),
+            deletes: Vec::new(),
+        };
+        drop(line);
+        // The first try, made by etcd while its answer was lost (a leader lost, the call
+        // sent again to another member).
+        let Ok(Committed::Made {
+            revision: first, ..
+        }) = inner.commit(&batch)
+        else {
+            panic!("the first try is not made");
+        };
+        // The same transaction again: refused, its host having moved on, and its changes'
+        // key there. The deploy is that commit; the plain switch goes again.
+        match inner.commit(&batch) {
+            Ok(Committed::Made {
+                switched, revision, ..
+            }) => {
+                assert_eq!(revision, first);
+                match &switched[..] {
+                    [Some(Answer::Recorded(at, recorded, true)), None] => {
+                        assert_eq!(*at, first);
+                        assert_eq!(recorded.id, event_id(first, 0));
+                    }
+                    _ => panic!("the landed commit is not taken for this deploy's"),
+                }
             }
-            _ => panic!("the landed commit is not taken for this deploy's"),
+            _ => panic!("the landed commit is not taken for this transaction's"),
         }
-        assert_eq!(held_within(&store, "events/c/", 1), 1, "one event, not two");
+        assert_eq!(held_within(&store, "events/c/", 1), 1, "one key");
+        let (kvs, _) = inner.etcd.range_at(&inner.key("events/c/"), 0).unwrap();
+        let held = history::events_of(&kvs[0].value, kvs[0].mod_revision);
+        assert_eq!(held.len(), 1, "one event, not two");
     }
 
     #[test]
