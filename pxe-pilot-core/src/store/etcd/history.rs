@@ -28,8 +28,8 @@ fn past(revision: i64) -> u64 {
     event_id(revision.saturating_add(1), 0)
 }
 
-/// The events a key's value holds: one event, or an array of them (boot fetches), each
-/// with its id; none when it is not events.
+/// The events a key's value holds: an array of them (one of an earlier version: one event),
+/// each with its id; none when it is not events.
 pub(super) fn events_of(value: &[u8], revision: i64) -> Vec<Event> {
     let mut events = match value.first() {
         Some(b'[') => serde_json::from_slice::<Vec<Event>>(value).unwrap_or_default(),
@@ -242,18 +242,15 @@ impl History {
     /// published and not yet seen here.
     pub(super) fn last_boot(&self, host: &HostName, served: Option<Event>) -> Option<Event> {
         let boots = &self.classes[1];
-        let oldest = boots.oldest();
         let newest = boots.by_id.keys().next_back().copied().unwrap_or(0);
-        let known = self.last_boots.get(host).filter(|event| event.id >= oldest);
+        // One the history saw is in `last_boots` already, or older than it.
         match served {
-            Some(served)
-                if served.id == 0
-                    || (served.id > newest
-                        || served.id >= oldest && known.is_none_or(|k| k.id < served.id)) =>
-            {
-                Some(served)
+            Some(served) if served.id == 0 || served.id > newest => Some(served),
+            _ => {
+                let oldest = boots.oldest();
+                let known = self.last_boots.get(host);
+                known.filter(|event| event.id >= oldest).cloned()
             }
-            _ => known.cloned(),
         }
     }
 

@@ -158,9 +158,9 @@ impl Line {
     }
 
     /// Adds `event`, recorded now, at the end of the line: it as it waits (id 0), its place,
-    /// and the place of the event dropped for it. Past [`BUFFERED`], the oldest event that no
-    /// transaction in flight holds is dropped, and counted in `dropped`.
-    fn push(&mut self, event: NewEvent) -> (Event, u64, Option<u64>) {
+    /// and the event dropped for it, with its place. Past [`BUFFERED`], the oldest event that
+    /// no transaction in flight holds is dropped, and counted in `dropped`.
+    fn push(&mut self, event: NewEvent) -> (Event, u64, Option<(u64, Event)>) {
         let mut dropped = None;
         if self.events.len() >= BUFFERED {
             let oldest = self
@@ -168,7 +168,7 @@ impl Line {
                 .iter()
                 .position(|(at, _)| !self.in_flight.contains(at))
                 .unwrap_or(0);
-            dropped = self.events.remove(oldest).map(|(at, _)| at);
+            dropped = self.events.remove(oldest);
             self.dropped += 1;
         }
         let place = self.place();
@@ -1359,8 +1359,17 @@ impl Store for EtcdStore {
             let mut line = inner.line();
             let (stamped, place, dropped) = line.push(event);
             let mut served = inner.served();
-            if let Some(dropped) = dropped {
-                served.retain(|_, (at, _)| *at != dropped);
+            // A served boot dropped unpublished is no host's last boot any more.
+            if let Some((
+                dropped,
+                Event {
+                    host: Some(host), ..
+                },
+            )) = dropped
+            {
+                if served.get(&host).is_some_and(|(at, _)| *at == dropped) {
+                    served.remove(&host);
+                }
             }
             if let (EventKind::Boot, true, Some(host)) =
                 (stamped.kind, stamped.counted, &stamped.host)
