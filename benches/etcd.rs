@@ -26,7 +26,9 @@
 //! elsewhere, e.g. on a journaled file system, etcd's data staying in the first),
 //! `PXE_PILOT_BENCH_ETCD_CPUS` (the CPUs etcd's members run on, a `taskset -c` list: with
 //! `taskset -c 1 cargo bench --bench etcd` and `0` here, etcd has a core of its own and the
-//! servers and clients the other, as when etcd runs on its own machines). Run by
+//! servers and clients the other, as when etcd runs on its own machines),
+//! `PXE_PILOT_BENCH_ETCD_ARGS` (more arguments for every member, split at spaces: with
+//! `--enable-pprof`, `curl <member>/debug/pprof/profile?seconds=5` profiles a phase). Run by
 //! `cargo test` it does nothing.
 
 #[path = "common/mod.rs"]
@@ -109,6 +111,11 @@ impl Cluster {
                 .args(["--initial-cluster", &initial.join(",")])
                 .args(["--initial-cluster-state", "new", "--log-level", "error"])
                 .args(["--logger", "zap"])
+                .args(
+                    std::env::var("PXE_PILOT_BENCH_ETCD_ARGS")
+                        .unwrap_or_default()
+                        .split_whitespace(),
+                )
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

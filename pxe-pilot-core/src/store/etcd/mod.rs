@@ -1151,6 +1151,32 @@ fn desired(
     Ok((wanted, value))
 }
 
+/// Puts the boot fetch `event` in `line` and keeps `served` (each host's last boot this
+/// server served and etcd may not hold yet) up to date: a counted boot is its host's last
+/// one; a served boot the full line dropped unpublished is no host's last boot any more.
+fn push_served(
+    line: &mut Line,
+    served: &mut HashMap<HostName, (u64, Event)>,
+    event: NewEvent,
+) -> Event {
+    let (stamped, place, dropped) = line.push(event);
+    if let Some((
+        dropped,
+        Event {
+            host: Some(host), ..
+        },
+    )) = dropped
+    {
+        if served.get(&host).is_some_and(|(at, _)| *at == dropped) {
+            served.remove(&host);
+        }
+    }
+    if let (EventKind::Boot, true, Some(host)) = (stamped.kind, stamped.counted, &stamped.host) {
+        served.insert(host.clone(), (place, stamped.clone()));
+    }
+    stamped
+}
+
 /// The error of a caller whose switch or event etcd did not take.
 fn not_taken() -> EtcdError {
     EtcdError("etcd: not taken; try again".into())
@@ -1357,26 +1383,7 @@ impl Store for EtcdStore {
             // wait for etcd), and this server knows the host's last boot at once (before the
             // batch that publishes it takes it: it finds it there).
             let mut line = inner.line();
-            let (stamped, place, dropped) = line.push(event);
-            let mut served = inner.served();
-            // A served boot dropped unpublished is no host's last boot any more.
-            if let Some((
-                dropped,
-                Event {
-                    host: Some(host), ..
-                },
-            )) = dropped
-            {
-                if served.get(&host).is_some_and(|(at, _)| *at == dropped) {
-                    served.remove(&host);
-                }
-            }
-            if let (EventKind::Boot, true, Some(host)) =
-                (stamped.kind, stamped.counted, &stamped.host)
-            {
-                served.insert(host.clone(), (place, stamped.clone()));
-            }
-            return Ok(stamped);
+            return Ok(push_served(&mut line, &mut inner.served(), event));
         }
         // A change goes into the same line, after the boots this server saw before it, and is
         // answered once published: concurrent changes share one transaction.
@@ -1476,6 +1483,46 @@ configuration:
         let front: Vec<u64> = line.events.iter().take(3).map(|(at, _)| *at).collect();
         assert_eq!(front, [4, 5, 7], "6, the oldest waiting, went");
         assert_eq!((line.events.len(), line.dropped), (BUFFERED, 4));
+    }
+
+    #[test]
+    fn a_served_boot_the_full_line_drops_is_no_host_s_last_boot_any_more() {
+        let (mut line, mut served) = (Line::default(), HashMap::new());
+        let boot = |host: &str| NewEvent {
+            host: Some(HostName::parse(host).unwrap()),
+            ..NewEvent::new(EventKind::Boot, Who::Open)
+        };
+        let (web1, web2) = (
+            HostName::parse("web1").unwrap(),
+            HostName::parse("web2").unwrap(),
+        );
+        let first = push_served(&mut line, &mut served, boot("web1"));
+        assert_eq!(served.get(&web1).map(|(_, e)| e), Some(&first));
+        // A boot fetched from another machine is not counted: web1's last boot stays.
+        push_served(
+            &mut line,
+            &mut served,
+            NewEvent {
+                counted: false,
+                ..boot("web1")
+            },
+        );
+        assert_eq!(served.get(&web1).map(|(_, e)| e), Some(&first));
+        // web2's boots fill the line: web1's, the oldest, is dropped unpublished.
+        for _ in 0..BUFFERED - 2 {
+            push_served(&mut line, &mut served, boot("web2"));
+        }
+        assert!(
+            served.contains_key(&web1),
+            "the line is full, nothing dropped yet"
+        );
+        let last = push_served(&mut line, &mut served, boot("web2"));
+        assert_eq!(line.dropped, 1);
+        assert!(
+            !served.contains_key(&web1),
+            "web1's served boot is gone with it"
+        );
+        assert_eq!(served.get(&web2).map(|(_, e)| e), Some(&last));
     }
 
     /// How many keys etcd holds under `part` of the store's prefix, once it is at most
