@@ -424,6 +424,15 @@ impl Etcd {
         }
     }
 
+    /// Renews lease `id` for its whole TTL again; false when etcd no longer holds it (it
+    /// expired: etcd was away, or this server stopped, for longer than the TTL).
+    pub fn keep_lease(&self, id: i64) -> Result<bool, EtcdError> {
+        // The gateway's keep-alive stream: one request, one answer, `TTL` absent (0) when
+        // etcd holds no such lease.
+        let answer = self.call("/v3/lease/keepalive", &json!({"ID": id.to_string()}))?;
+        Ok(revision(&answer["result"]["TTL"]) > 0)
+    }
+
     /// Ends lease `id` now: its keys go.
     pub fn revoke_lease(&self, id: i64) -> Result<(), EtcdError> {
         self.call("/v3/lease/revoke", &json!({"ID": id.to_string()}))

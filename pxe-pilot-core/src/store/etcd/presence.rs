@@ -13,7 +13,8 @@ use crate::store::{ServerSeen, SharedStatus};
 
 /// How often this server writes its presence again.
 pub(super) const BEAT: Duration = Duration::from_secs(2);
-/// How long a presence outlives its server's last beat, in seconds.
+/// How long a presence outlives its server's last beat, in seconds: its lease's TTL, renewed
+/// at each beat.
 const TTL: i64 = 10;
 /// The last beat was written.
 const UP: u8 = 1;
@@ -30,6 +31,8 @@ pub(super) struct Presence {
     servers_prefix: String,
     /// This server, as its presence says.
     me: ServerSeen,
+    /// How long its lease outlives its last renewal, in seconds ([`TTL`]).
+    ttl: i64,
     lease: Mutex<Option<i64>>,
     /// When etcd last answered a beat, and its revision then.
     answered: Mutex<Option<Instant>>,
@@ -58,6 +61,7 @@ impl Presence {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 last_seen: SystemTime::now(),
             },
+            ttl: TTL,
             lease: Mutex::new(None),
             answered: Mutex::new(None),
             revision: AtomicI64::new(0),
@@ -68,25 +72,31 @@ impl Presence {
         }
     }
 
-    /// Writes this server's presence (a new lease first when it has none, or lost it).
+    /// Writes this server's presence: its lease renewed (a new one when it has none, or
+    /// etcd let it expire), then its key with the time.
     pub(super) fn beat(&self, etcd: &Etcd) {
         let mut lease = self.lease.lock().unwrap_or_else(|p| p.into_inner());
-        let id = match *lease {
-            Some(id) => id,
-            None => match etcd.grant_lease(TTL) {
-                Ok(id) => *lease.insert(id),
-                Err(error) => {
-                    tracing::debug!(%error, "no lease for this server's presence");
-                    return;
-                }
-            },
+        // A put does not renew the lease of its key: without the keep-alive the presence
+        // would go TTL seconds after its lease was granted, however often it is written.
+        let kept = match *lease {
+            Some(id) => etcd.keep_lease(id).map(|held| held.then_some(id)),
+            None => Ok(None),
         };
-        let me = ServerSeen {
-            last_seen: SystemTime::now(),
-            ..self.me.clone()
+        let id = match kept {
+            Ok(Some(id)) => Ok(id),
+            Ok(None) => etcd.grant_lease(self.ttl),
+            Err(error) => Err(error),
         };
-        let value = serde_json::to_vec(&me).unwrap_or_default();
-        match etcd.txn(Vec::new(), vec![put_leased(&self.key, &value, id)]) {
+        let written = id.and_then(|id| {
+            *lease = Some(id);
+            let me = ServerSeen {
+                last_seen: SystemTime::now(),
+                ..self.me.clone()
+            };
+            let value = serde_json::to_vec(&me).unwrap_or_default();
+            etcd.txn(Vec::new(), vec![put_leased(&self.key, &value, id)])
+        });
+        match written {
             Ok((_, revision)) => {
                 if self.took_writes.swap(UP, Ordering::Relaxed) == DOWN {
                     tracing::info!(
@@ -100,8 +110,6 @@ impl Presence {
                 if self.took_writes.swap(DOWN, Ordering::Relaxed) != DOWN {
                     tracing::warn!(%error, "etcd does not take this server's writes: changes answer 503, boots go on from the mirror");
                 }
-                // The lease may have expired while etcd was away: a new one next time.
-                *lease = None;
             }
         }
     }
@@ -201,5 +209,49 @@ impl Presence {
             dropped_events: dropped,
             servers,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conformance::test_etcd;
+
+    #[test]
+    fn a_presence_stays_while_its_server_beats_and_goes_when_it_stops() {
+        let Some(settings) = test_etcd::fresh_prefix() else {
+            return;
+        };
+        let etcd = Etcd::new(&settings).unwrap();
+        // etcd's shortest lease (1.5 election timeouts) is 2 s.
+        let presence = Presence {
+            ttl: 2,
+            ..Presence::new(&settings.prefix, "rack-a")
+        };
+        let held = || {
+            !etcd
+                .range(&presence.key, false, 1, false)
+                .unwrap()
+                .0
+                .is_empty()
+        };
+        presence.beat(&etcd);
+        assert!(held());
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(700));
+            presence.beat(&etcd);
+            assert!(held(), "the presence went while its server beat");
+        }
+        assert_eq!(presence.took_writes.load(Ordering::Relaxed), UP);
+        // The server stops without leaving: its presence goes with the lease.
+        std::thread::sleep(Duration::from_secs(4));
+        assert!(!held(), "the presence outlived its lease");
+        // Its lease expired: the next beat takes a new one, and the presence is back.
+        presence.beat(&etcd);
+        assert!(held());
+        assert_eq!(presence.took_writes.load(Ordering::Relaxed), UP);
+        presence.leave(&etcd);
+        assert!(!held());
     }
 }
