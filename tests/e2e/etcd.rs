@@ -361,6 +361,22 @@ pub fn the_status_names_the_store_the_servers_seen_and_etcd_away() {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
     }
 
+    // Past a lease's 10 s and more: each server renews its lease, so neither drops out of
+    // the fleet, and no server says etcd refuses its writes.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(13) {
+        let status = get_json(&a, "/v1/status");
+        assert_eq!(sites(&status), ["rack-a", "rack-b"], "{status}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    for server in [&a, &b] {
+        let logs = server.logs();
+        assert!(
+            !logs.contains("does not take this server's writes"),
+            "a presence lost its lease while etcd was up:\n{logs}"
+        );
+    }
+
     // B stops cleanly: its presence goes with it.
     b.terminate();
     status_within(&a, Duration::from_secs(15), "without rack-b", |s| {
